@@ -1,0 +1,19 @@
+package deps
+import (
+ _ "github.com/aws/aws-sdk-go-v2/aws"
+ _ "github.com/aws/aws-sdk-go-v2/config"
+ _ "github.com/aws/aws-sdk-go-v2/service/sagemaker"
+ _ "github.com/aws/aws-sdk-go-v2/service/lambda"
+ _ "github.com/aws/aws-sdk-go-v2/service/s3"
+ _ "github.com/aws/aws-sdk-go-v2/service/sfn"
+ _ "github.com/aws/smithy-go"
+ _ "github.com/aws/aws-lambda-go/lambda"
+ _ "github.com/johannesboyne/gofakes3"
+ _ "go.temporal.io/sdk/client"
+ _ "go.temporal.io/sdk/worker"
+ _ "go.temporal.io/sdk/testsuite"
+ _ "github.com/stretchr/testify/require"
+ _ "go.temporal.io/sdk/contrib/opentelemetry"
+ _ "go.opentelemetry.io/otel/exporters/prometheus"
+ _ "github.com/prometheus/client_golang/prometheus/promhttp"
+)
