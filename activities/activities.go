@@ -1,0 +1,90 @@
+// Package activities holds the Temporal activities of the mdlc pipelines: invoking the pipelines' Lambda
+// functions, running SageMaker training and batch-transform jobs (created or attached, then waited on inside a
+// heartbeating activity), creating models and keeping the SageMaker Model Registry.
+//
+// Every AWS call goes through aws-sdk-go-v2 clients, so the same code targets AWS or localaws; only the
+// endpoint differs. Activities are methods on Activities; workflows refer to them through a nil pointer.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+)
+
+// SageMakerAPI is the part of the SageMaker client the activities call.
+type SageMakerAPI interface {
+	CreateTrainingJob(ctx context.Context, in *sagemaker.CreateTrainingJobInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateTrainingJobOutput, error)
+	DescribeTrainingJob(ctx context.Context, in *sagemaker.DescribeTrainingJobInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeTrainingJobOutput, error)
+	StopTrainingJob(ctx context.Context, in *sagemaker.StopTrainingJobInput, optFns ...func(*sagemaker.Options)) (*sagemaker.StopTrainingJobOutput, error)
+	CreateTransformJob(ctx context.Context, in *sagemaker.CreateTransformJobInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateTransformJobOutput, error)
+	DescribeTransformJob(ctx context.Context, in *sagemaker.DescribeTransformJobInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeTransformJobOutput, error)
+	StopTransformJob(ctx context.Context, in *sagemaker.StopTransformJobInput, optFns ...func(*sagemaker.Options)) (*sagemaker.StopTransformJobOutput, error)
+	CreateModel(ctx context.Context, in *sagemaker.CreateModelInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateModelOutput, error)
+	DescribeModel(ctx context.Context, in *sagemaker.DescribeModelInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelOutput, error)
+	CreateModelPackageGroup(ctx context.Context, in *sagemaker.CreateModelPackageGroupInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateModelPackageGroupOutput, error)
+	DescribeModelPackageGroup(ctx context.Context, in *sagemaker.DescribeModelPackageGroupInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageGroupOutput, error)
+	CreateModelPackage(ctx context.Context, in *sagemaker.CreateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateModelPackageOutput, error)
+	DescribeModelPackage(ctx context.Context, in *sagemaker.DescribeModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageOutput, error)
+	ListModelPackages(ctx context.Context, in *sagemaker.ListModelPackagesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListModelPackagesOutput, error)
+	ListTags(ctx context.Context, in *sagemaker.ListTagsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error)
+}
+
+// LambdaAPI is the part of the Lambda client the activities call.
+type LambdaAPI interface {
+	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
+// Activities are the pipelines' activities. Build one per worker process with New.
+type Activities struct {
+	sm     SageMakerAPI
+	lambda LambdaAPI
+	cfg    Config
+}
+
+// New returns the activities for cfg, calling SageMaker and Lambda through sm and lm.
+func New(sm SageMakerAPI, lm LambdaAPI, cfg Config) (*Activities, error) {
+	if sm == nil || lm == nil {
+		return nil, errors.New("activities: SageMaker and Lambda clients are required")
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Activities{sm: sm, lambda: lm, cfg: cfg}, nil
+}
+
+// DefaultsInput asks for the worker's pipeline defaults.
+type DefaultsInput struct{}
+
+// DefaultsOutput are the worker's pipeline defaults, recorded in the workflow history so that replays see the
+// values the run used even if the worker's configuration changes later.
+type DefaultsOutput struct {
+	// Threshold is the AUC below which batch inference retrains, when the request names none.
+	Threshold float64
+	// ApprovalStatus is the status new model packages get, when the request names none.
+	ApprovalStatus string
+}
+
+// Defaults returns the worker's pipeline defaults.
+func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
+	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus}, nil
+}
+
+// ValidThreshold reports whether t can be used as an AUC threshold.
+func ValidThreshold(t float64) bool { return !math.IsNaN(t) && t >= 0 && t <= 1 }
+
+// poll returns how long to wait before the next Describe call: the configured interval with ±Jitter.
+func (c Config) poll(rand func() float64) time.Duration {
+	j := 1 + c.PollJitter*(2*rand()-1)
+	return time.Duration(float64(c.PollInterval) * j)
+}
+
+func (c Config) String() string {
+	return fmt.Sprintf("bucket=%s role=%s image=%s", c.Bucket, c.RoleArn, c.TrainingImage)
+}

@@ -1,0 +1,178 @@
+package activities
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Config is what the activities need to know about the target account; the worker fills it from flags and
+// environment. Zero fields take the defaults of WithDefaults.
+type Config struct {
+	// Bucket is the S3 root bucket of the pipelines' data (S3RootBucket in the Lambda events).
+	Bucket string
+	// RoleArn is the SageMaker execution role for training and models.
+	RoleArn string
+	// TrainingImage is the training (and inference) container image.
+	TrainingImage string
+	// TrainingInstanceType, TrainingInstanceCount and TrainingVolumeGB size the training job.
+	TrainingInstanceType  string
+	TrainingInstanceCount int32
+	TrainingVolumeGB      int32
+	// MaxRuntime bounds the training job (StoppingCondition.MaxRuntimeInSeconds).
+	MaxRuntime time.Duration
+	// Hyperparameters of the training job, as SageMaker takes them (strings).
+	Hyperparameters map[string]string
+	// TransformInstanceType and TransformInstanceCount size the batch-transform job.
+	TransformInstanceType  string
+	TransformInstanceCount int32
+	// Functions names the Lambda functions.
+	Functions Functions
+	// PollInterval is how often a waiting activity describes its job; PollJitter (0..1) spreads the polls of
+	// many waiting activities (±PollJitter × PollInterval).
+	PollInterval time.Duration
+	PollJitter   float64
+	// HeartbeatInterval is how often a waiting activity heartbeats, independent of PollInterval, so that a
+	// cancellation reaches it promptly even when it polls every 30 s.
+	HeartbeatInterval time.Duration
+	// StopTimeout bounds how long a cancelled activity waits for its job to reach Stopped.
+	StopTimeout time.Duration
+	// DefaultThreshold is the AUC below which batch inference retrains when the request names none.
+	DefaultThreshold float64
+	// ApprovalStatus of new model packages: Approved or PendingManualApproval.
+	ApprovalStatus string
+}
+
+// Functions are the names (or ARNs) of the pipelines' Lambda functions.
+type Functions struct {
+	InitializeTraining  string
+	InitializeInference string
+	MonitorPerformance  string
+}
+
+// The defaults are the original workshop's pipeline settings (see DefaultHyperparameters).
+const (
+	DefaultTrainingImage          = "433757028032.dkr.ecr.us-west-2.amazonaws.com/xgboost:1"
+	DefaultTrainingInstanceType   = "ml.m5.4xlarge"
+	DefaultTransformInstanceType  = "ml.c4.2xlarge"
+	DefaultTransformInstanceCount = 10
+	// DefaultThreshold retrains when the model's AUC on the new data falls below 0.8. The original workshop
+	// used 1.0, a placeholder that retrains on every run.
+	DefaultThreshold = 0.8
+)
+
+// DefaultHyperparameters returns the original workshop's XGBoost hyperparameters.
+func DefaultHyperparameters() map[string]string {
+	return map[string]string{
+		"objective":        "binary:logistic",
+		"colsample_bytree": "0.7",
+		"max_depth":        "4",
+		"eta":              "0.2",
+		"gamma":            "4",
+		"min_child_weight": "6",
+		"subsample":        "0.7",
+		"learning_rate":    "0.075",
+		"silent":           "0",
+		"num_round":        "200",
+		"seed":             "0",
+	}
+}
+
+// WithDefaults returns c with its zero fields set to the defaults.
+func (c Config) WithDefaults() Config {
+	if c.TrainingImage == "" {
+		c.TrainingImage = DefaultTrainingImage
+	}
+	if c.TrainingInstanceType == "" {
+		c.TrainingInstanceType = DefaultTrainingInstanceType
+	}
+	if c.TrainingInstanceCount == 0 {
+		c.TrainingInstanceCount = 1
+	}
+	if c.TrainingVolumeGB == 0 {
+		c.TrainingVolumeGB = 50
+	}
+	if c.MaxRuntime == 0 {
+		c.MaxRuntime = time.Hour
+	}
+	if c.Hyperparameters == nil {
+		c.Hyperparameters = DefaultHyperparameters()
+	}
+	if c.TransformInstanceType == "" {
+		c.TransformInstanceType = DefaultTransformInstanceType
+	}
+	if c.TransformInstanceCount == 0 {
+		c.TransformInstanceCount = DefaultTransformInstanceCount
+	}
+	if c.Functions.InitializeTraining == "" {
+		c.Functions.InitializeTraining = "initialize-training"
+	}
+	if c.Functions.InitializeInference == "" {
+		c.Functions.InitializeInference = "initialize-inference"
+	}
+	if c.Functions.MonitorPerformance == "" {
+		c.Functions.MonitorPerformance = "monitor-performance"
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 30 * time.Second
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = 5 * time.Second
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 10 * time.Minute
+	}
+	if c.ApprovalStatus == "" {
+		c.ApprovalStatus = "Approved"
+	}
+	return c
+}
+
+var (
+	bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	rolePattern   = regexp.MustCompile(`^arn:aws[a-z0-9-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+)
+
+// Validate reports every problem with c in one error, each saying how to fix it.
+func (c Config) Validate() error {
+	var errs []error
+	if !bucketPattern.MatchString(c.Bucket) || strings.Contains(c.Bucket, "..") {
+		errs = append(errs, fmt.Errorf("bucket %q is not a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)", c.Bucket))
+	}
+	if !rolePattern.MatchString(c.RoleArn) {
+		errs = append(errs, fmt.Errorf("role ARN %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", c.RoleArn))
+	}
+	if c.TrainingInstanceCount < 1 || c.TransformInstanceCount < 1 {
+		errs = append(errs, errors.New("instance counts must be at least 1"))
+	}
+	if c.TrainingVolumeGB < 1 {
+		errs = append(errs, errors.New("training volume size must be at least 1 GB"))
+	}
+	if c.MaxRuntime < time.Second || c.MaxRuntime > 28*24*time.Hour {
+		errs = append(errs, fmt.Errorf("max runtime %s is outside SageMaker's 1s..28d", c.MaxRuntime))
+	}
+	if c.PollInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("poll interval %s is too short (at least 10ms)", c.PollInterval))
+	}
+	if c.PollJitter < 0 || c.PollJitter >= 1 {
+		errs = append(errs, fmt.Errorf("poll jitter %v must be in [0, 1)", c.PollJitter))
+	}
+	if c.HeartbeatInterval <= 0 {
+		errs = append(errs, errors.New("heartbeat interval must be positive"))
+	}
+	if !ValidThreshold(c.DefaultThreshold) {
+		errs = append(errs, fmt.Errorf("default threshold %v must be a number in [0, 1]", c.DefaultThreshold))
+	}
+	if c.ApprovalStatus != "Approved" && c.ApprovalStatus != "PendingManualApproval" {
+		errs = append(errs, fmt.Errorf("approval status %q must be Approved or PendingManualApproval", c.ApprovalStatus))
+	}
+	if _, ok := c.Hyperparameters["num_round"]; !ok {
+		errs = append(errs, errors.New("hyperparameters must include num_round"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid activities configuration: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"go.temporal.io/sdk/temporal"
+)
+
+// nonRetryableFunctionErrors are the errorTypes of the pipelines' Lambda functions that say the input is wrong;
+// any other function error (S3 trouble, runtime errors) is retried.
+var nonRetryableFunctionErrors = map[string]bool{
+	"InvalidInput":    true,
+	"DataNotFound":    true,
+	"InvalidData":     true,
+	"UndefinedMetric": true,
+}
+
+// invoke calls a Lambda function synchronously with event and decodes its output into out. A function error
+// comes back as an application error typed with the function's errorType.
+func (a *Activities) invoke(ctx context.Context, function string, event, out any) error {
+	payload, err := json.Marshal(event)
+	if err != nil {
+		return fmt.Errorf("encode event for lambda function %q: %w", function, err)
+	}
+	res, err := a.lambda.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName:   aws.String(function),
+		InvocationType: types.InvocationTypeRequestResponse,
+		Payload:        payload,
+	})
+	if err != nil {
+		return awsError(fmt.Sprintf("invoke lambda function %q", function), err)
+	}
+	if res.FunctionError != nil {
+		var fe struct {
+			ErrorMessage string `json:"errorMessage"`
+			ErrorType    string `json:"errorType"`
+		}
+		if err := json.Unmarshal(res.Payload, &fe); err != nil || fe.ErrorType == "" {
+			fe.ErrorType, fe.ErrorMessage = "Lambda."+aws.ToString(res.FunctionError), string(res.Payload)
+		}
+		msg := fmt.Sprintf("lambda function %q: %s", function, fe.ErrorMessage)
+		if nonRetryableFunctionErrors[fe.ErrorType] {
+			return temporal.NewNonRetryableApplicationError(msg, fe.ErrorType, nil)
+		}
+		return temporal.NewApplicationError(msg, fe.ErrorType)
+	}
+	if err := json.Unmarshal(res.Payload, out); err != nil {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("lambda function %q returned output that is not the expected JSON: %v", function, err), "InvalidFunctionOutput", err)
+	}
+	return nil
+}
+
+// InitializeInput is the request of an Initialize step.
+type InitializeInput struct {
+	ModelName string
+	DataDate  string
+	// IdempotencyKey identifies the logical run (workflow ID and run ID); job names are derived from it, so a
+	// retried step gets the same names.
+	IdempotencyKey string
+	// RunTime is the run's start time; the run timestamp in names and S3 keys comes from it.
+	RunTime time.Time
+}
+
+// S3Location is an S3 prefix or object, as the Lambda functions return them.
+type S3Location struct {
+	S3Key string
+	S3Uri string
+}
+
+type initializeEvent struct {
+	WorkflowInput  workflowInput
+	S3RootBucket   string
+	IdempotencyKey string `json:",omitempty"`
+	RunTime        string `json:",omitempty"`
+}
+
+type workflowInput struct {
+	ModelName string
+	DataDate  string
+}
+
+func (a *Activities) initializeEvent(in InitializeInput) initializeEvent {
+	ev := initializeEvent{
+		WorkflowInput:  workflowInput{ModelName: in.ModelName, DataDate: in.DataDate},
+		S3RootBucket:   a.cfg.Bucket,
+		IdempotencyKey: in.IdempotencyKey,
+	}
+	if !in.RunTime.IsZero() {
+		ev.RunTime = in.RunTime.UTC().Format(time.RFC3339)
+	}
+	return ev
+}
+
+// TrainingPlan is what the initialize-training function decided for a training run.
+type TrainingPlan struct {
+	DataDate        string
+	RunDate         string
+	TrainingJobName string
+	TrainingInput   S3Location
+	ValidationInput S3Location
+	TrainingOutput  S3Location
+}
+
+// InitializeTraining invokes the initialize-training function.
+func (a *Activities) InitializeTraining(ctx context.Context, in InitializeInput) (TrainingPlan, error) {
+	var out struct {
+		DataDate       string
+		RunDate        string
+		TrainingConfig struct {
+			TrainingJobName string
+			TrainingInput   S3Location
+			ValidationInput S3Location
+			TrainingOutput  S3Location
+		}
+	}
+	if err := a.invoke(ctx, a.cfg.Functions.InitializeTraining, a.initializeEvent(in), &out); err != nil {
+		return TrainingPlan{}, err
+	}
+	tc := out.TrainingConfig
+	if tc.TrainingJobName == "" || tc.TrainingInput.S3Uri == "" || tc.TrainingOutput.S3Uri == "" {
+		return TrainingPlan{}, temporal.NewNonRetryableApplicationError(
+			"initialize-training returned no job name or S3 locations", "InvalidFunctionOutput", nil)
+	}
+	return TrainingPlan{
+		DataDate: out.DataDate, RunDate: out.RunDate, TrainingJobName: tc.TrainingJobName,
+		TrainingInput: tc.TrainingInput, ValidationInput: tc.ValidationInput, TrainingOutput: tc.TrainingOutput,
+	}, nil
+}
+
+// InferencePlan is what the initialize-inference function decided for a batch-inference run.
+type InferencePlan struct {
+	DataDate         string
+	RunDate          string
+	InferenceJobName string
+	InferenceInput   S3Location
+	InferenceOutput  S3Location
+	TargetS3Uri      string
+	PredictionS3Uri  string
+}
+
+// InitializeInference invokes the initialize-inference function.
+func (a *Activities) InitializeInference(ctx context.Context, in InitializeInput) (InferencePlan, error) {
+	var out struct {
+		DataDate        string
+		RunDate         string
+		InferenceConfig struct {
+			InferenceJobName string
+			InferenceInput   S3Location
+			InferenceOutput  S3Location
+		}
+		MonitorConfig struct {
+			MonitorInput struct {
+				TargetS3Uri     string
+				PredictionS3Uri string
+			}
+		}
+	}
+	if err := a.invoke(ctx, a.cfg.Functions.InitializeInference, a.initializeEvent(in), &out); err != nil {
+		return InferencePlan{}, err
+	}
+	ic, mi := out.InferenceConfig, out.MonitorConfig.MonitorInput
+	if ic.InferenceJobName == "" || ic.InferenceInput.S3Uri == "" || mi.PredictionS3Uri == "" || mi.TargetS3Uri == "" {
+		return InferencePlan{}, temporal.NewNonRetryableApplicationError(
+			"initialize-inference returned no job name or S3 locations", "InvalidFunctionOutput", nil)
+	}
+	return InferencePlan{
+		DataDate: out.DataDate, RunDate: out.RunDate, InferenceJobName: ic.InferenceJobName,
+		InferenceInput: ic.InferenceInput, InferenceOutput: ic.InferenceOutput,
+		TargetS3Uri: mi.TargetS3Uri, PredictionS3Uri: mi.PredictionS3Uri,
+	}, nil
+}
+
+// MonitorInput names the predictions and the true targets to compare.
+type MonitorInput struct {
+	PredictionS3Uri string
+	TargetS3Uri     string
+}
+
+// MonitorOutput is the model's measured performance.
+type MonitorOutput struct {
+	// AUC is the ROC AUC of the predictions against the targets.
+	AUC float64
+}
+
+// MonitorPerformance invokes the monitor-performance function.
+func (a *Activities) MonitorPerformance(ctx context.Context, in MonitorInput) (MonitorOutput, error) {
+	event := struct{ PredictionInput, TargetInput string }{in.PredictionS3Uri, in.TargetS3Uri}
+	var out struct{ ModelPerformance *float64 }
+	if err := a.invoke(ctx, a.cfg.Functions.MonitorPerformance, event, &out); err != nil {
+		return MonitorOutput{}, err
+	}
+	if out.ModelPerformance == nil || !ValidThreshold(*out.ModelPerformance) {
+		return MonitorOutput{}, temporal.NewNonRetryableApplicationError(
+			"monitor-performance returned no ModelPerformance in [0, 1]", "InvalidFunctionOutput", nil)
+	}
+	return MonitorOutput{AUC: *out.ModelPerformance}, nil
+}

@@ -1,0 +1,230 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+)
+
+// Customer-metadata keys of the model packages this project registers. SageMakerModelName is what batch
+// inference needs to run a transform with the package's model.
+const (
+	MetaSageMakerModelName = "SageMakerModelName"
+	MetaTrainingJobName    = "TrainingJobName"
+	MetaDataDate           = "DataDate"
+	MetaRunKey             = "RunKey"
+)
+
+// CreateModelInput is the SageMaker model to create for a finished training job.
+type CreateModelInput struct {
+	// ModelName is the SageMaker model name: the training job's name, as in the original pipeline.
+	ModelName    string
+	ModelDataURL string
+	RunKey       string
+}
+
+// CreateModelOutput is the created (or already existing) model.
+type CreateModelOutput struct {
+	ModelName string
+	ModelArn  string
+}
+
+// CreateModel creates the SageMaker model. A retry that finds the model already created with the same
+// artifacts returns it; a model of that name with other artifacts is an error.
+func (a *Activities) CreateModel(ctx context.Context, in CreateModelInput) (CreateModelOutput, error) {
+	out, err := a.sm.CreateModel(ctx, ModelRequest(a.cfg, in.ModelName, in.ModelDataURL, in.RunKey))
+	if err == nil {
+		return CreateModelOutput{ModelName: in.ModelName, ModelArn: aws.ToString(out.ModelArn)}, nil
+	}
+	if !isModelExists(err) {
+		return CreateModelOutput{}, awsError(fmt.Sprintf("create model %q", in.ModelName), err)
+	}
+	desc, derr := a.sm.DescribeModel(ctx, &sagemaker.DescribeModelInput{ModelName: aws.String(in.ModelName)})
+	if derr != nil {
+		return CreateModelOutput{}, awsError(fmt.Sprintf("describe existing model %q", in.ModelName), derr)
+	}
+	if desc.PrimaryContainer == nil || aws.ToString(desc.PrimaryContainer.ModelDataUrl) != in.ModelDataURL {
+		return CreateModelOutput{}, nonRetryable(ErrJobNameConflict,
+			"model %q already exists with other artifacts than %q", in.ModelName, in.ModelDataURL)
+	}
+	return CreateModelOutput{ModelName: in.ModelName, ModelArn: aws.ToString(desc.ModelArn)}, nil
+}
+
+// isModelExists reports whether err says the model already exists. SageMaker answers CreateModel for a taken
+// name with a ValidationException ("Cannot create already existing model"); localaws may say ResourceInUse.
+func isModelExists(err error) bool {
+	return isAWSCode(err, "ResourceInUse", "ValidationException") && strings.Contains(err.Error(), "already exist")
+}
+
+// RegisterModelInput is a trained model to register in the Model Registry.
+type RegisterModelInput struct {
+	// Group is the model package group: the pipeline's ModelName.
+	Group              string
+	SageMakerModelName string
+	ModelDataURL       string
+	TrainingJobName    string
+	DataDate           string
+	// ApprovalStatus of the new package: Approved or PendingManualApproval.
+	ApprovalStatus string
+	RunKey         string
+}
+
+// RegisterModelOutput is the registered model package.
+type RegisterModelOutput struct {
+	ModelPackageArn     string
+	ModelPackageVersion int32
+	ApprovalStatus      string
+}
+
+// registryScan bounds how many of a group's newest packages a retry looks through for the one it created.
+const registryScan = 20
+
+// RegisterModel registers the model as a new version in the model package group named after the pipeline's
+// ModelName, creating the group when missing. A retry that finds the package it created (by training job name)
+// returns it instead of registering a second version.
+func (a *Activities) RegisterModel(ctx context.Context, in RegisterModelInput) (RegisterModelOutput, error) {
+	if err := a.ensureGroup(ctx, in.Group); err != nil {
+		return RegisterModelOutput{}, err
+	}
+	if found, ok, err := a.findPackage(ctx, in.Group, in.TrainingJobName); err != nil || ok {
+		return found, err
+	}
+	out, err := a.sm.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{
+		ModelPackageGroupName:   aws.String(in.Group),
+		ModelPackageDescription: aws.String(fmt.Sprintf("%s trained on %s by training job %s", in.Group, in.DataDate, in.TrainingJobName)),
+		ModelApprovalStatus:     smtypes.ModelApprovalStatus(in.ApprovalStatus),
+		InferenceSpecification: &smtypes.InferenceSpecification{
+			Containers: []smtypes.ModelPackageContainerDefinition{{
+				Image:        aws.String(a.cfg.TrainingImage),
+				ModelDataUrl: aws.String(in.ModelDataURL),
+			}},
+			SupportedContentTypes:           []string{"text/csv"},
+			SupportedResponseMIMETypes:      []string{"text/csv"},
+			SupportedTransformInstanceTypes: []smtypes.TransformInstanceType{smtypes.TransformInstanceType(a.cfg.TransformInstanceType)},
+		},
+		CustomerMetadataProperties: map[string]string{
+			MetaSageMakerModelName: in.SageMakerModelName,
+			MetaTrainingJobName:    in.TrainingJobName,
+			MetaDataDate:           in.DataDate,
+			MetaRunKey:             in.RunKey,
+		},
+	})
+	if err != nil {
+		return RegisterModelOutput{}, awsError(fmt.Sprintf("create model package in group %q", in.Group), err)
+	}
+	arn := aws.ToString(out.ModelPackageArn)
+	desc, err := a.sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(arn)})
+	if err != nil {
+		return RegisterModelOutput{}, awsError(fmt.Sprintf("describe model package %q", arn), err)
+	}
+	return RegisterModelOutput{
+		ModelPackageArn:     arn,
+		ModelPackageVersion: aws.ToInt32(desc.ModelPackageVersion),
+		ApprovalStatus:      string(desc.ModelApprovalStatus),
+	}, nil
+}
+
+func (a *Activities) ensureGroup(ctx context.Context, group string) error {
+	_, err := a.sm.DescribeModelPackageGroup(ctx, &sagemaker.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String(group)})
+	if err == nil {
+		return nil
+	}
+	if !isAWSCode(err, "ValidationException", "ResourceNotFound") {
+		return awsError(fmt.Sprintf("describe model package group %q", group), err)
+	}
+	_, err = a.sm.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{
+		ModelPackageGroupName:        aws.String(group),
+		ModelPackageGroupDescription: aws.String(fmt.Sprintf("Models of the %s pipeline, registered by mdlc", group)),
+	})
+	if err != nil && !strings.Contains(err.Error(), "already exist") {
+		return awsError(fmt.Sprintf("create model package group %q", group), err)
+	}
+	return nil
+}
+
+// findPackage looks through the group's newest packages for the one registered for trainingJob.
+func (a *Activities) findPackage(ctx context.Context, group, trainingJob string) (RegisterModelOutput, bool, error) {
+	list, err := a.sm.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{
+		ModelPackageGroupName: aws.String(group),
+		SortBy:                smtypes.ModelPackageSortByCreationTime,
+		SortOrder:             smtypes.SortOrderDescending,
+		MaxResults:            aws.Int32(registryScan),
+	})
+	if err != nil {
+		return RegisterModelOutput{}, false, awsError(fmt.Sprintf("list model packages of group %q", group), err)
+	}
+	for _, p := range list.ModelPackageSummaryList {
+		desc, err := a.sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: p.ModelPackageArn})
+		if err != nil {
+			return RegisterModelOutput{}, false, awsError(fmt.Sprintf("describe model package %q", aws.ToString(p.ModelPackageArn)), err)
+		}
+		if desc.CustomerMetadataProperties[MetaTrainingJobName] == trainingJob {
+			return RegisterModelOutput{
+				ModelPackageArn:     aws.ToString(desc.ModelPackageArn),
+				ModelPackageVersion: aws.ToInt32(desc.ModelPackageVersion),
+				ApprovalStatus:      string(desc.ModelApprovalStatus),
+			}, true, nil
+		}
+	}
+	return RegisterModelOutput{}, false, nil
+}
+
+// FindModelInput names the pipeline whose newest approved model is wanted.
+type FindModelInput struct {
+	ModelName string
+}
+
+// FindModelOutput is the newest Approved model package of the group and the SageMaker model it stands for.
+type FindModelOutput struct {
+	ModelPackageArn     string
+	ModelPackageVersion int32
+	SageMakerModelName  string
+	ModelDataURL        string
+	DataDate            string
+}
+
+// FindModel returns the newest Approved model package of the group named ModelName. None is a non-retryable
+// ModelNotFound error.
+func (a *Activities) FindModel(ctx context.Context, in FindModelInput) (FindModelOutput, error) {
+	list, err := a.sm.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{
+		ModelPackageGroupName: aws.String(in.ModelName),
+		ModelApprovalStatus:   smtypes.ModelApprovalStatusApproved,
+		SortBy:                smtypes.ModelPackageSortByCreationTime,
+		SortOrder:             smtypes.SortOrderDescending,
+		MaxResults:            aws.Int32(1),
+	})
+	if err != nil {
+		if isAWSCode(err, "ValidationException", "ResourceNotFound") {
+			return FindModelOutput{}, nonRetryable(ErrModelNotFound, "no model package group %q: train the model first (%v)", in.ModelName, err)
+		}
+		return FindModelOutput{}, awsError(fmt.Sprintf("list approved model packages of %q", in.ModelName), err)
+	}
+	if len(list.ModelPackageSummaryList) == 0 {
+		return FindModelOutput{}, nonRetryable(ErrModelNotFound,
+			"unable to find model: no Approved model package in group %q; train the model first or approve a version", in.ModelName)
+	}
+	arn := list.ModelPackageSummaryList[0].ModelPackageArn
+	desc, err := a.sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: arn})
+	if err != nil {
+		return FindModelOutput{}, awsError(fmt.Sprintf("describe model package %q", aws.ToString(arn)), err)
+	}
+	model := desc.CustomerMetadataProperties[MetaSageMakerModelName]
+	if model == "" {
+		return FindModelOutput{}, nonRetryable(ErrModelNotFound,
+			"model package %q has no %s metadata: it was not registered by mdlc", aws.ToString(arn), MetaSageMakerModelName)
+	}
+	out := FindModelOutput{
+		ModelPackageArn:     aws.ToString(desc.ModelPackageArn),
+		ModelPackageVersion: aws.ToInt32(desc.ModelPackageVersion),
+		SageMakerModelName:  model,
+		DataDate:            desc.CustomerMetadataProperties[MetaDataDate],
+	}
+	if spec := desc.InferenceSpecification; spec != nil && len(spec.Containers) > 0 {
+		out.ModelDataURL = aws.ToString(spec.Containers[0].ModelDataUrl)
+	}
+	return out, nil
+}

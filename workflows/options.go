@@ -1,0 +1,65 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Activity options, declared once. No retry policy here is unbounded: a step that keeps failing fails the run
+// with its last error instead of retrying forever.
+var (
+	// lambdaOptions: the Lambda functions finish in seconds; Lambda's own limit is 15 minutes. Function errors
+	// that say the input is wrong are non-retryable (see activities); S3 trouble and throttling are retried.
+	lambdaOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 16 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    8,
+		},
+	}
+
+	// apiOptions: single SageMaker API calls (create model, registry). Throttling and 5xx are retried with
+	// backoff; validation errors are non-retryable.
+	apiOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    10,
+		},
+	}
+
+	// jobOptions: a SageMaker job created (or attached to) and waited on. The activity heartbeats every few
+	// seconds whatever its poll interval, so a dead worker is noticed after HeartbeatTimeout and the next
+	// attempt attaches to the same job. WaitForCancellation lets the activity stop the job before the run
+	// ends canceled. StartToClose bounds one attempt by the longest job we start (SageMaker allows up to
+	// 28 days; the default MaxRuntime is one hour).
+	jobOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 48 * time.Hour,
+		HeartbeatTimeout:    20 * time.Second,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    10,
+		},
+	}
+
+	// defaultsOptions: reading the worker's defaults is local and cannot fail but for a bug.
+	defaultsOptions = workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	}
+)
+
+// with returns ctx carrying opts with a summary for the web UI.
+func with(ctx workflow.Context, opts workflow.ActivityOptions, summary string) workflow.Context {
+	opts.Summary = summary
+	return workflow.WithActivityOptions(ctx, opts)
+}

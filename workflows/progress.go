@@ -1,0 +1,141 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Step states.
+const (
+	StepPending   = "pending"
+	StepRunning   = "running"
+	StepCompleted = "completed"
+	StepFailed    = "failed"
+	StepCanceled  = "canceled"
+	StepSkipped   = "skipped"
+)
+
+// Step names, as in the original state machines (and the parity package's state names).
+const (
+	StepInitialize  = "Initialize"
+	StepTrainModel  = "Train Model"
+	StepCreateModel = "Create Model"
+	StepRegister    = "Register Model"
+	StepFindModel   = "Find Model"
+	StepInference   = "Inference"
+	StepMonitor     = "Monitor Model Performance"
+	StepDecide      = "Is Re-training Needed?"
+	StepRetrain     = "Re-train Model"
+)
+
+// Step is one step of a run as the progress query reports it.
+type Step struct {
+	Name  string
+	State string
+	// JobName is the SageMaker job or child workflow the step runs, once known.
+	JobName string `json:",omitempty"`
+	// Detail is a one-line result or error.
+	Detail  string    `json:",omitempty"`
+	Started time.Time `json:",omitempty"`
+	Ended   time.Time `json:",omitempty"`
+}
+
+// Progress is the answer to ProgressQuery: the run's steps in order and, for batch inference, the decision.
+type Progress struct {
+	Workflow string
+	Steps    []Step
+	// Decision is DecisionRetrain or DecisionKeep once taken.
+	Decision string `json:",omitempty"`
+}
+
+// tracker keeps a run's Progress, answers the query and mirrors it into the run's current details, which the
+// web UI shows.
+type tracker struct {
+	p Progress
+}
+
+func newTracker(ctx workflow.Context, workflowName string, steps ...string) (*tracker, error) {
+	t := &tracker{p: Progress{Workflow: workflowName}}
+	for _, s := range steps {
+		t.p.Steps = append(t.p.Steps, Step{Name: s, State: StepPending})
+	}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return t.p, nil }); err != nil {
+		return nil, fmt.Errorf("set progress query handler: %w", err)
+	}
+	return t, nil
+}
+
+func (t *tracker) step(name string) *Step {
+	for i := range t.p.Steps {
+		if t.p.Steps[i].Name == name {
+			return &t.p.Steps[i]
+		}
+	}
+	t.p.Steps = append(t.p.Steps, Step{Name: name})
+	return &t.p.Steps[len(t.p.Steps)-1]
+}
+
+func (t *tracker) start(ctx workflow.Context, name, jobName string) {
+	s := t.step(name)
+	s.State, s.JobName, s.Started = StepRunning, jobName, workflow.Now(ctx)
+	t.publish(ctx)
+}
+
+func (t *tracker) done(ctx workflow.Context, name, detail string) {
+	s := t.step(name)
+	s.State, s.Detail, s.Ended = StepCompleted, detail, workflow.Now(ctx)
+	t.publish(ctx)
+}
+
+func (t *tracker) skip(ctx workflow.Context, name, detail string) {
+	s := t.step(name)
+	s.State, s.Detail = StepSkipped, detail
+	t.publish(ctx)
+}
+
+// fail records the step's failure and returns the error the workflow fails with: a non-retryable
+// application error that keeps the cause's error type and names the step, or the cancellation as it is.
+func (t *tracker) fail(ctx workflow.Context, name string, err error) error {
+	s := t.step(name)
+	s.Ended = workflow.Now(ctx)
+	if temporal.IsCanceledError(err) {
+		s.State, s.Detail = StepCanceled, "canceled"
+		t.publish(ctx)
+		return err
+	}
+	s.State = StepFailed
+	typ := "StepFailed"
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		typ = app.Type()
+		s.Detail = app.Message()
+	} else {
+		s.Detail = err.Error()
+	}
+	t.publish(ctx)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %s", name, s.Detail), typ, err)
+}
+
+// publish writes the progress as the run's current details (markdown) for the web UI.
+func (t *tracker) publish(ctx workflow.Context) {
+	var b strings.Builder
+	for _, s := range t.p.Steps {
+		fmt.Fprintf(&b, "- **%s**: %s", s.Name, s.State)
+		if s.JobName != "" {
+			fmt.Fprintf(&b, " `%s`", s.JobName)
+		}
+		if s.Detail != "" {
+			fmt.Fprintf(&b, " — %s", s.Detail)
+		}
+		b.WriteString("\n")
+	}
+	if t.p.Decision != "" {
+		fmt.Fprintf(&b, "\nDecision: **%s**\n", t.p.Decision)
+	}
+	workflow.SetCurrentDetails(ctx, b.String())
+}

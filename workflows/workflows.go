@@ -1,0 +1,169 @@
+// Package workflows holds the mdlc pipelines as Temporal workflows: Training (Initialize → Train Model →
+// Create Model → Register Model) and BatchInference (Initialize → Find Model → Inference → Monitor Model
+// Performance → Is Re-training Needed? → Re-train Model). They replace the two Step Functions state machines of
+// the original workshop; the parity package emits those state machines from the same configuration.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/mdlc/mdlc/activities"
+)
+
+// TaskQueue is the task queue the worker polls and the starter starts workflows on.
+const TaskQueue = "mdlc"
+
+// Workflow type names, as registered with the worker and shown in the web UI.
+const (
+	TrainingWorkflow       = "Training"
+	BatchInferenceWorkflow = "BatchInference"
+)
+
+// ProgressQuery is the name of the query both workflows answer with their Progress.
+const ProgressQuery = "progress"
+
+// Search attributes the workflows are started with, so the web UI and `starter list` can filter runs by model
+// and data date. The local setup registers them (Keyword).
+var (
+	ModelNameAttribute = temporal.NewSearchAttributeKeyKeyword("ModelName")
+	DataDateAttribute  = temporal.NewSearchAttributeKeyKeyword("DataDate")
+)
+
+// TrainingWorkflowID is the workflow ID of the training run of a model on a data date. Starting a request
+// whose run is still open attaches to it instead of starting a second one.
+func TrainingWorkflowID(model, dataDate string) string { return "training-" + model + "-" + dataDate }
+
+// BatchInferenceWorkflowID is the workflow ID of the batch-inference run of a model on a data date.
+func BatchInferenceWorkflowID(model, dataDate string) string {
+	return "batch-inference-" + model + "-" + dataDate
+}
+
+// RetrainWorkflowID is the workflow ID of the training run a batch-inference run starts to retrain.
+func RetrainWorkflowID(parentWorkflowID string) string { return parentWorkflowID + "-retrain" }
+
+// NeedsRetraining is the pipeline's decision: retrain when the model's AUC on new data is below the
+// threshold. Equal does not retrain, as the original state machine's NumericLessThan.
+func NeedsRetraining(auc, threshold float64) bool { return auc < threshold }
+
+// TrainingInput is the request of a Training run.
+type TrainingInput struct {
+	// ModelName names the pipeline: training jobs are named after it and its versions are registered in the
+	// model package group of that name.
+	ModelName string
+	// DataDate (YYYY-MM-DD) selects the training data: s3://<bucket>/input-data/<DataDate>/{train,validation}.
+	DataDate string
+	// ApprovalStatus of the registered version: Approved or PendingManualApproval; the worker's default
+	// (Approved unless configured) when empty.
+	ApprovalStatus string `json:",omitempty"`
+}
+
+// TrainingResult is what a Training run produced.
+type TrainingResult struct {
+	ModelName       string
+	DataDate        string
+	TrainingJobName string
+	// ModelArtifacts is the S3 URI of the trained model.tar.gz.
+	ModelArtifacts string
+	// SageMakerModelName is the SageMaker model created from the artifacts.
+	SageMakerModelName  string
+	ModelPackageArn     string
+	ModelPackageVersion int32
+	ApprovalStatus      string
+	// FinalMetrics are the training job's final metrics (e.g. "validation:logloss").
+	FinalMetrics map[string]float64
+}
+
+// BatchInferenceInput is the request of a BatchInference run.
+type BatchInferenceInput struct {
+	ModelName string
+	// DataDate (YYYY-MM-DD) selects the holdout data to score: input-data/<DataDate>/holdout_data.
+	DataDate string
+	// Threshold is the AUC below which the run retrains; the worker's default when nil.
+	Threshold *float64 `json:",omitempty"`
+}
+
+// Decision values of a BatchInference run.
+const (
+	DecisionRetrain = "Retrain"
+	DecisionKeep    = "Keep"
+)
+
+// BatchInferenceResult is what a BatchInference run measured and decided.
+type BatchInferenceResult struct {
+	ModelName string
+	DataDate  string
+	// ModelPackageArn and SageMakerModelName identify the model that scored the data.
+	ModelPackageArn    string
+	SageMakerModelName string
+	TransformJobName   string
+	PredictionS3Uri    string
+	// AUC is the ROC AUC of the model's predictions against the holdout target.
+	AUC float64
+	// Threshold is the threshold the decision used; ThresholdSource says where it came from ("input" or
+	// "default").
+	Threshold       float64
+	ThresholdSource string
+	// Decision is DecisionRetrain when AUC < Threshold, else DecisionKeep.
+	Decision string
+	// RetrainWorkflowID and Retrain describe the child training run, when the decision was to retrain.
+	RetrainWorkflowID string          `json:",omitempty"`
+	Retrain           *TrainingResult `json:",omitempty"`
+}
+
+// namePattern is SageMaker's pattern for job, model and model package group names.
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
+
+func validateModelAndDate(model, date string) error {
+	var errs []error
+	if !namePattern.MatchString(model) {
+		errs = append(errs, fmt.Errorf("model name %q must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit", model))
+	}
+	if d, err := time.Parse(time.DateOnly, date); err != nil || d.Format(time.DateOnly) != date {
+		errs = append(errs, fmt.Errorf("data date %q must be a real date written YYYY-MM-DD", date))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports what is wrong with the request.
+func (in TrainingInput) Validate() error {
+	err := validateModelAndDate(in.ModelName, in.DataDate)
+	if s := in.ApprovalStatus; s != "" && s != "Approved" && s != "PendingManualApproval" {
+		err = errors.Join(err, fmt.Errorf("approval status %q must be Approved or PendingManualApproval", s))
+	}
+	return err
+}
+
+// Validate reports what is wrong with the request.
+func (in BatchInferenceInput) Validate() error {
+	err := validateModelAndDate(in.ModelName, in.DataDate)
+	if in.Threshold != nil && !activities.ValidThreshold(*in.Threshold) {
+		err = errors.Join(err, fmt.Errorf("threshold %v must be a number in [0, 1]", *in.Threshold))
+	}
+	return err
+}
+
+// invalidInput wraps a validation error as the non-retryable error a workflow fails with.
+func invalidInput(err error) error {
+	return temporal.NewNonRetryableApplicationError("invalid request: "+strings.ReplaceAll(err.Error(), "\n", "; "), activities.ErrInvalidInput, nil)
+}
+
+// runKey identifies a workflow run for SageMaker tags and job-name derivation: workflow ID and run ID, with
+// characters SageMaker tag values do not allow replaced.
+func runKey(workflowID, runID string) string {
+	key := []rune(workflowID + "/" + runID)
+	for i, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_.:/=+-@", r)) {
+			key[i] = '_'
+		}
+	}
+	if len(key) > 256 {
+		key = key[len(key)-256:]
+	}
+	return string(key)
+}
