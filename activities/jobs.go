@@ -116,7 +116,14 @@ func (a *Activities) run(ctx context.Context, j job, runKey string) (jobState, e
 			case "Failed":
 				return st, nonRetryable(ErrJobFailed, "%s %q failed: %s", j.kind, j.name, st.failureReason)
 			case "Stopped":
-				return st, nonRetryable(ErrJobStopped, "%s %q was stopped outside this workflow", j.kind, j.name)
+				why := "stopped outside this workflow"
+				if st.secondary != "" && st.secondary != "Stopped" {
+					why = st.secondary // e.g. MaxRuntimeExceeded
+				}
+				if st.failureReason != "" {
+					why += ": " + st.failureReason
+				}
+				return st, nonRetryable(ErrJobStopped, "%s %q ended Stopped (%s)", j.kind, j.name, why)
 			}
 			poll.Reset(a.cfg.poll(rand.Float64))
 		}

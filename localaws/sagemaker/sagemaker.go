@@ -1,11 +1,54 @@
 // Package sagemaker serves the SageMaker API (JSON 1.1, X-Amz-Target "SageMaker.<Operation>") for localaws:
 // training jobs, models, batch-transform jobs and the model registry, with state kept on disk.
+//
+// Supported operations: CreateTrainingJob, DescribeTrainingJob, StopTrainingJob, ListTrainingJobs; CreateModel,
+// DescribeModel, DeleteModel, ListModels; CreateTransformJob, DescribeTransformJob, StopTransformJob,
+// ListTransformJobs; CreateModelPackageGroup, DescribeModelPackageGroup, ListModelPackageGroups,
+// CreateModelPackage, DescribeModelPackage, ListModelPackages, UpdateModelPackage; AddTags, ListTags, DeleteTags.
+// Any other target is answered with UnknownOperationException.
+//
+// Jobs run for real: a training job downloads its channels from Options.Objects into a per-job directory laid
+// out under the training-container contract (see package algorithm), runs the algorithm the resolver picks for
+// its image, and uploads <S3OutputPath>/<job>/output/model.tar.gz. A transform job unpacks its model's
+// model.tar.gz, predicts every object under its input prefix line by line and writes
+// <S3OutputPath>/<object name relative to the prefix>.out. Statuses, secondary statuses and their
+// transitions, times and failure reasons follow AWS:
+//
+//   - an algorithm error ends the job Failed with FailureReason "AlgorithmError: <reason>";
+//   - an image the resolver does not know ends the job Failed with "ClientError: <reason>" (AWS accepts any
+//     image at create time too, and fails the job when it cannot pull it);
+//   - StoppingCondition.MaxRuntimeInSeconds cancels the algorithm and ends the job Stopped with
+//     SecondaryStatus MaxRuntimeExceeded, as AWS does (no model is uploaded);
+//   - StopTrainingJob/StopTransformJob move the job to Stopping, cancel the algorithm, then Stopped;
+//   - jobs running when the service stops (Close) or found running at New end Failed with an
+//     "InternalServerError: localaws ..." reason, as after an instance failure.
+//
+// Names are matched case-insensitively and appear lower-cased in ARNs, as in AWS. Validation errors use AWS's
+// wording ("1 validation error detected: Value ... at 'x' failed to satisfy constraint: ...").
+//
+// Not supported (rejected with a ValidationException that says so): ManifestFile and AugmentedManifestFile
+// data, Pipe/FastFile input modes, compressed input, SplitType other than Line, AlgorithmName (marketplace
+// algorithms), https:// S3 URIs, unversioned model packages. Accepted and ignored: VPC, KMS, spot, debugger,
+// profiler, experiment and DataProcessing settings, instance types and counts (every job runs once, locally).
+// Batch transform skips empty input lines (a SplitType Line record is a non-empty line), so the output has one
+// prediction per non-empty input line, in order.
 package sagemaker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -27,21 +70,319 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives the service's logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// MaxRunningJobs bounds the jobs whose algorithms run at once; the others wait InProgress (training jobs
+	// in SecondaryStatus Starting). The number of CPUs when zero or less.
+	MaxRunningJobs int
 }
 
 // Service is the local SageMaker.
-type Service struct{}
+type Service struct {
+	opts  Options
+	slots chan struct{}
+
+	// mu guards everything below, and the files under Dir/state.
+	mu         sync.Mutex
+	closed     bool
+	training   map[string]*record[trainingJob]
+	transforms map[string]*record[transformJob]
+	models     map[string]*record[model]
+	groups     map[string]*record[modelPackageGroup]
+	packages   map[string]*record[modelPackage] // by ARN
+	runs       map[string]*jobRun               // by kind/name
+	wg         sync.WaitGroup
+}
+
+// record is a resource as it is stored: the resource (its Describe answer) and what goes with it.
+type record[T any] struct {
+	Resource    T      `json:"Resource"`
+	Tags        []tag  `json:"Tags,omitempty"`
+	ClientToken string `json:"ClientToken,omitempty"`
+}
+
+// jobRun is a job whose goroutine is alive.
+type jobRun struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+}
+
+// Reasons a job's context ends.
+var (
+	errStopRequested = errors.New("stop requested")
+	errMaxRuntime    = errors.New("max runtime exceeded")
+	errShutdown      = errors.New("localaws stopped")
+	errReset         = errors.New("localaws reset")
+)
+
+// Failure reasons of jobs cut short by the service itself.
+const (
+	reasonStopped   = "InternalServerError: localaws stopped while the job was running"
+	reasonRestarted = "InternalServerError: localaws restarted while the job was running"
+)
 
 // New loads the state under opts.Dir (jobs that were running when the previous process stopped end Failed).
-func New(ctx context.Context, opts Options) (*Service, error) { return &Service{}, nil }
+func New(ctx context.Context, opts Options) (*Service, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("new sagemaker service: options: Dir is required")
+	}
+	if opts.Objects == nil {
+		return nil, errors.New("new sagemaker service: options: Objects is required")
+	}
+	if opts.Algorithms == nil {
+		return nil, errors.New("new sagemaker service: options: Algorithms is required")
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "000000000000"
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxRunningJobs <= 0 {
+		opts.MaxRunningJobs = runtime.NumCPU()
+	}
+	s := &Service{opts: opts, slots: make(chan struct{}, opts.MaxRunningJobs)}
+	s.clear()
+	if err := s.load(ctx); err != nil {
+		return nil, fmt.Errorf("new sagemaker service: load state from %s: %w", opts.Dir, err)
+	}
+	return s, nil
+}
+
+func (s *Service) clear() {
+	s.training = map[string]*record[trainingJob]{}
+	s.transforms = map[string]*record[transformJob]{}
+	s.models = map[string]*record[model]{}
+	s.groups = map[string]*record[modelPackageGroup]{}
+	s.packages = map[string]*record[modelPackage]{}
+	s.runs = map[string]*jobRun{}
+}
+
+// now is the service's clock, in UTC, to the millisecond (what survives the wire).
+func (s *Service) now() time.Time { return s.opts.Clock().UTC().Truncate(time.Millisecond) }
+
+func (s *Service) arn(resource string) string {
+	return fmt.Sprintf("arn:aws:sagemaker:%s:%s:%s", s.opts.Region, s.opts.AccountID, strings.ToLower(resource))
+}
+
+// handler answers one operation with the request's body.
+type handler func(s *Service, body []byte) (any, error)
+
+// handle decodes the body into In and calls f.
+func handle[In any](f func(*Service, *In) (any, error)) handler {
+	return func(s *Service, body []byte) (any, error) {
+		in := new(In)
+		if len(strings.TrimSpace(string(body))) > 0 {
+			if err := json.Unmarshal(body, in); err != nil {
+				return nil, apiErrorf(ErrSerialization, "The request body could not be read: %v", err)
+			}
+		}
+		return f(s, in)
+	}
+}
+
+var operations = map[string]handler{
+	"CreateTrainingJob":         handle((*Service).createTrainingJob),
+	"DescribeTrainingJob":       handle((*Service).describeTrainingJob),
+	"StopTrainingJob":           handle((*Service).stopTrainingJob),
+	"ListTrainingJobs":          handle((*Service).listTrainingJobs),
+	"CreateModel":               handle((*Service).createModel),
+	"DescribeModel":             handle((*Service).describeModel),
+	"DeleteModel":               handle((*Service).deleteModel),
+	"ListModels":                handle((*Service).listModels),
+	"CreateTransformJob":        handle((*Service).createTransformJob),
+	"DescribeTransformJob":      handle((*Service).describeTransformJob),
+	"StopTransformJob":          handle((*Service).stopTransformJob),
+	"ListTransformJobs":         handle((*Service).listTransformJobs),
+	"CreateModelPackageGroup":   handle((*Service).createModelPackageGroup),
+	"DescribeModelPackageGroup": handle((*Service).describeModelPackageGroup),
+	"ListModelPackageGroups":    handle((*Service).listModelPackageGroups),
+	"CreateModelPackage":        handle((*Service).createModelPackage),
+	"DescribeModelPackage":      handle((*Service).describeModelPackage),
+	"ListModelPackages":         handle((*Service).listModelPackages),
+	"UpdateModelPackage":        handle((*Service).updateModelPackage),
+	"AddTags":                   handle((*Service).addTags),
+	"ListTags":                  handle((*Service).listTags),
+	"DeleteTags":                handle((*Service).deleteTags),
+}
+
+// Operations returns the names of the operations the service answers.
+func Operations() []string {
+	names := make([]string, 0, len(operations))
+	for name := range operations {
+		names = append(names, name)
+	}
+	return names
+}
+
+// maxBody bounds a request body; SageMaker requests are small.
+const maxBody = 8 << 20
 
 // ServeHTTP answers one SageMaker API request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "not implemented", http.StatusNotImplemented)
+	requestID := newRequestID()
+	w.Header().Set("X-Amzn-Requestid", requestID)
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, "SageMaker.")
+	h := operations[op]
+	if !ok || h == nil || r.Method != http.MethodPost {
+		s.writeError(w, apiErrorf(ErrUnknownOperation, "Operation %q is not supported by localaws SageMaker", target))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		s.writeError(w, apiErrorf(ErrSerialization, "The request body could not be read: %v", err))
+		return
+	}
+	if len(body) > maxBody {
+		s.writeError(w, apiErrorf(ErrSerialization, "The request body is larger than %d bytes", maxBody))
+		return
+	}
+	out, err := h(s, body)
+	if err != nil {
+		ae := asAPIError(err)
+		if ae.Code == ErrInternalFailure {
+			s.opts.Logger.Error("sagemaker request failed", "operation", op, "request_id", requestID, "error", err)
+		}
+		s.writeError(w, ae)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		s.writeError(w, asAPIError(fmt.Errorf("encode %s answer: %w", op, err)))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// modelledErrors have a "Message" member in the SageMaker model; the SDK fills it from that key.
+var modelledErrors = map[ErrorCode]bool{ErrResourceInUse: true, ErrResourceNotFound: true, ErrResourceLimitExceeded: true}
+
+// writeError renders the AWS JSON 1.1 error envelope.
+func (s *Service) writeError(w http.ResponseWriter, e *APIError) {
+	body := map[string]string{"__type": string(e.Code), "message": e.Message}
+	if modelledErrors[e.Code] {
+		body["Message"] = e.Message
+	}
+	b, _ := json.Marshal(body) // a map of strings always encodes
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-Errortype", string(e.Code))
+	w.WriteHeader(e.status())
+	_, _ = w.Write(b)
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
+	return hex.EncodeToString(b[:])
 }
 
 // Reset stops every running job and forgets all state.
-func (s *Service) Reset(ctx context.Context) error { return nil }
+func (s *Service) Reset(ctx context.Context) error {
+	s.mu.Lock()
+	runs := s.cancelRuns(errReset)
+	s.mu.Unlock()
+	if err := waitRuns(ctx, runs); err != nil {
+		return fmt.Errorf("reset sagemaker: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clear()
+	for _, sub := range []string{stateDir, jobsDir} {
+		if err := os.RemoveAll(filepath.Join(s.opts.Dir, sub)); err != nil {
+			return fmt.Errorf("reset sagemaker: remove %s: %w", sub, err)
+		}
+	}
+	return nil
+}
 
 // Close stops running jobs (they end Failed, as on an instance failure) and waits for them to end.
-func (s *Service) Close() error { return nil }
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.cancelRuns(errShutdown)
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// cancelRuns cancels every running job with cause; the caller holds mu.
+func (s *Service) cancelRuns(cause error) []*jobRun {
+	runs := make([]*jobRun, 0, len(s.runs))
+	for _, r := range s.runs {
+		r.cancel(cause)
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+func waitRuns(ctx context.Context, runs []*jobRun) error {
+	for _, r := range runs {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for running jobs: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// start runs job in a goroutine with its own context; the caller holds mu.
+func (s *Service) start(key string, job func(ctx context.Context)) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	r := &jobRun{cancel: cancel, done: make(chan struct{})}
+	s.runs[key] = r
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(r.done)
+		defer cancel(nil)
+		defer func() {
+			s.mu.Lock()
+			if s.runs[key] == r {
+				delete(s.runs, key)
+			}
+			s.mu.Unlock()
+		}()
+		job(ctx)
+	}()
+}
+
+// acquire waits for a slot to run an algorithm; release gives it back.
+func (s *Service) acquire(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (s *Service) release() { <-s.slots }
+
+// checkOpen rejects requests that arrive after Close; the caller holds mu.
+func (s *Service) checkOpen() error {
+	if s.closed {
+		return apiErrorf(ErrServiceUnavailable, "localaws SageMaker is shutting down")
+	}
+	return nil
+}
+
+// clone deep-copies a resource, so an answer never shares memory with state a job goroutine changes.
+func clone[T any](v *T) *T {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("clone %T: %v", v, err)) // our own wire types always encode
+	}
+	out := new(T)
+	if err := json.Unmarshal(b, out); err != nil {
+		panic(fmt.Sprintf("clone %T: %v", v, err))
+	}
+	return out
+}

@@ -1,0 +1,141 @@
+package sagemaker
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// ErrorCode is an AWS error code the service answers with, as it appears in the "__type" of an error body.
+type ErrorCode string
+
+// The error codes the service answers with.
+const (
+	// ErrValidation reports a request AWS would reject: bad values, missing resources, wrong state.
+	ErrValidation ErrorCode = "ValidationException"
+	// ErrResourceInUse reports a name already taken by a resource that cannot be replaced.
+	ErrResourceInUse ErrorCode = "ResourceInUse"
+	// ErrResourceNotFound reports a missing resource where AWS models it as such.
+	ErrResourceNotFound ErrorCode = "ResourceNotFound"
+	// ErrResourceLimitExceeded reports a request over a limit.
+	ErrResourceLimitExceeded ErrorCode = "ResourceLimitExceeded"
+	// ErrUnknownOperation reports an X-Amz-Target this service does not implement.
+	ErrUnknownOperation ErrorCode = "UnknownOperationException"
+	// ErrSerialization reports a body that is not the JSON the operation expects.
+	ErrSerialization ErrorCode = "SerializationException"
+	// ErrServiceUnavailable reports a request that arrived after Close.
+	ErrServiceUnavailable ErrorCode = "ServiceUnavailable"
+	// ErrInternalFailure reports a fault of the service itself (disk, storage).
+	ErrInternalFailure ErrorCode = "InternalFailure"
+)
+
+// errorStatus is the one table of HTTP statuses for error codes.
+var errorStatus = map[ErrorCode]int{
+	ErrValidation:            http.StatusBadRequest,
+	ErrResourceInUse:         http.StatusBadRequest,
+	ErrResourceNotFound:      http.StatusBadRequest,
+	ErrResourceLimitExceeded: http.StatusBadRequest,
+	ErrUnknownOperation:      http.StatusBadRequest,
+	ErrSerialization:         http.StatusBadRequest,
+	ErrServiceUnavailable:    http.StatusServiceUnavailable,
+	ErrInternalFailure:       http.StatusInternalServerError,
+}
+
+// APIError is an error answered to the client with an AWS error code and message.
+type APIError struct {
+	Code    ErrorCode
+	Message string
+}
+
+// Error returns the code and AWS's message.
+func (e *APIError) Error() string { return string(e.Code) + ": " + e.Message }
+
+// status returns the HTTP status for the error's code.
+func (e *APIError) status() int {
+	if st, ok := errorStatus[e.Code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+func apiErrorf(code ErrorCode, format string, args ...any) *APIError {
+	return &APIError{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// asAPIError turns any error into the one answered to the client; errors that are not API errors are internal.
+func asAPIError(err error) *APIError {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &APIError{Code: ErrInternalFailure, Message: err.Error()}
+}
+
+// violations collects constraint violations and renders them the way AWS does
+// ("2 validation errors detected: Value ... at 'x' failed to satisfy constraint: ...; ...").
+type violations struct{ msgs []string }
+
+func (v *violations) add(value, path, constraint string) {
+	v.msgs = append(v.msgs, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", value, path, constraint))
+}
+
+// required records a missing required member.
+func (v *violations) required(path string, present bool) bool {
+	if !present {
+		v.msgs = append(v.msgs, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", path))
+	}
+	return present
+}
+
+// pattern checks value against re, whose AWS spelling is text.
+func (v *violations) pattern(path, value string, re interface{ MatchString(string) bool }, text string) {
+	if !re.MatchString(value) {
+		v.add(value, path, "Member must satisfy regular expression pattern: "+text)
+	}
+}
+
+// enum checks an optional enum member; empty means absent.
+func (v *violations) enum(path, value string, allowed ...string) {
+	if value == "" {
+		return
+	}
+	for _, a := range allowed {
+		if value == a {
+			return
+		}
+	}
+	v.add(value, path, "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
+}
+
+// between checks an optional integer member.
+func (v *violations) between(path string, value *int64, lo, hi int64) {
+	if value == nil {
+		return
+	}
+	switch {
+	case *value < lo:
+		v.add(fmt.Sprint(*value), path, fmt.Sprintf("Member must have value greater than or equal to %d", lo))
+	case *value > hi:
+		v.add(fmt.Sprint(*value), path, fmt.Sprintf("Member must have value less than or equal to %d", hi))
+	}
+}
+
+// maxLen checks the length of a string member.
+func (v *violations) maxLen(path, value string, hi int) {
+	if len(value) > hi {
+		v.add(value, path, fmt.Sprintf("Member must have length less than or equal to %d", hi))
+	}
+}
+
+// err returns the collected violations as one ValidationException, or nil.
+func (v *violations) err() error {
+	switch len(v.msgs) {
+	case 0:
+		return nil
+	case 1:
+		return apiErrorf(ErrValidation, "1 validation error detected: %s", v.msgs[0])
+	default:
+		return apiErrorf(ErrValidation, "%d validation errors detected: %s", len(v.msgs), strings.Join(v.msgs, "; "))
+	}
+}

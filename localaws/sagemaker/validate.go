@@ -1,0 +1,100 @@
+package sagemaker
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// AWS's patterns, in AWS's spelling (error messages quote them) and compiled.
+const (
+	namePattern    = `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`
+	roleArnPattern = `^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`
+	channelPattern = `[A-Za-z0-9\.\-_]+`
+	imagePattern   = `[\S]+`
+	tagPattern     = `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`
+)
+
+var (
+	nameRe    = regexp.MustCompile(namePattern + "$")
+	roleArnRe = regexp.MustCompile(roleArnPattern)
+	channelRe = regexp.MustCompile("^" + channelPattern + "$")
+	imageRe   = regexp.MustCompile("^" + imagePattern + "$")
+	tagRe     = regexp.MustCompile(tagPattern)
+)
+
+// name checks a required resource name.
+func (v *violations) name(path, value string) {
+	if v.required(path, value != "") {
+		v.pattern(path, value, nameRe, namePattern)
+	}
+}
+
+// roleArn checks a role ARN; required says whether it may be absent.
+func (v *violations) roleArn(path, value string, required bool) {
+	if value == "" {
+		if required {
+			v.required(path, false)
+		}
+		return
+	}
+	if len(value) < 20 {
+		v.add(value, path, "Member must have length greater than or equal to 20")
+	}
+	v.maxLen(path, value, 2048)
+	v.pattern(path, value, roleArnRe, roleArnPattern)
+}
+
+// s3URI checks a required S3 URI.
+func (v *violations) s3URI(path, value string) {
+	if v.required(path, value != "") {
+		v.maxLen(path, value, 1024)
+		v.pattern(path, value, s3URIRe, s3URIPattern)
+	}
+}
+
+// tags checks a Tags list as AWS does.
+func (v *violations) tags(path string, tags []tag) {
+	if len(tags) > 50 {
+		v.add(fmt.Sprint(tags), path, "Member must have length less than or equal to 50")
+	}
+	for i, t := range tags {
+		p := fmt.Sprintf("%s.%d.member", path, i+1)
+		if v.required(p+".key", t.Key != "") {
+			v.maxLen(p+".key", t.Key, 128)
+			v.pattern(p+".key", t.Key, tagRe, tagPattern)
+		}
+		v.maxLen(p+".value", t.Value, 256)
+		v.pattern(p+".value", t.Value, tagRe, tagPattern)
+	}
+}
+
+// stringMap checks a map of strings' size and its keys' and values' lengths.
+func (v *violations) stringMap(path string, m map[string]string, maxEntries, maxKey, maxValue int) {
+	if len(m) > maxEntries {
+		v.add(fmt.Sprint(m), path, fmt.Sprintf("Member must have length less than or equal to %d", maxEntries))
+	}
+	for k, val := range m {
+		v.maxLen(path+".key", k, maxKey)
+		v.maxLen(path+".value", val, maxValue)
+	}
+}
+
+// checkTagKeys rejects keys AWS reserves; it returns a ValidationException or nil.
+func checkTagKeys(tags []tag) error {
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return apiErrorf(ErrValidation, "Tag keys beginning with 'aws:' are reserved for system use: %s", t.Key)
+		}
+		if seen[t.Key] {
+			return apiErrorf(ErrValidation, "Duplicate tag key %q", t.Key)
+		}
+		seen[t.Key] = true
+	}
+	return nil
+}
+
+func unsupported(format string, args ...any) error {
+	return apiErrorf(ErrValidation, "localaws does not support "+format, args...)
+}
