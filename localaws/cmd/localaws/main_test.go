@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "defaults"},
+		{name: "loopback v4", args: []string{"--addr", "127.0.0.2:1"}},
+		{name: "loopback v6", args: []string{"--addr", "[::1]:1"}},
+		{name: "localhost", args: []string{"--addr", "localhost:1"}},
+		{name: "all interfaces", args: []string{"--addr", ":4570"}, wantErr: "--allow-remote"},
+		{name: "remote", args: []string{"--addr", "10.0.0.1:4570"}, wantErr: "--allow-remote"},
+		{name: "remote allowed", args: []string{"--addr", "0.0.0.0:4570", "--allow-remote"}},
+		{name: "bad addr", args: []string{"--addr", "nonsense"}, wantErr: "listen address"},
+		{name: "image command", args: []string{"--image-command", `.*/mine:.*=/bin/train`, "--image-command", "x=y"}},
+		{name: "bad image command", args: []string{"--image-command", "no-equals"}, wantErr: "IMAGE_REGEX=COMMAND"},
+		{name: "bad timeout", args: []string{"--function-timeout", "soon"}, wantErr: "function timeout"},
+		{name: "negative timeout", args: []string{"--function-timeout", "-1s"}, wantErr: "function timeout"},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "log format"},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "log level"},
+		{name: "extra argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, env := range []string{"LOCALAWS_ADDR", "LOCALAWS_DATA_DIR", "LOCALAWS_FUNCTION_TIMEOUT", "LOCALAWS_LOG_FORMAT", "LOCALAWS_LOG_LEVEL"} {
+				t.Setenv(env, "")
+			}
+			_, err := parseFlags(tt.args, io.Discard)
+			if tt.wantErr == "" && err != nil {
+				t.Errorf("parse %q: %v", tt.args, err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("parse %q: got %v, want an error about %q", tt.args, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestFlagsFromEnvironment(t *testing.T) {
+	t.Setenv("LOCALAWS_ADDR", "127.0.0.1:9999")
+	t.Setenv("LOCALAWS_DATA_DIR", "/tmp/somewhere")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("LOCALAWS_FUNCTION_TIMEOUT", "30s")
+	cfg, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.addr != "127.0.0.1:9999" || cfg.dataDir != "/tmp/somewhere" || cfg.region != "eu-west-1" || cfg.functionTimeout != 30*time.Second {
+		t.Errorf("config from environment: %+v", cfg)
+	}
+}
+
+// syncBuffer is a bytes buffer safe for the writer goroutine and the reading test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdoutR, stdoutW := io.Pipe()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--xgboost", "/usr/bin/xgboost", "--log-format", "json"}, stdoutW, stderr)
+		stdoutW.Close()
+	}()
+
+	lines := bufio.NewScanner(stdoutR)
+	if !lines.Scan() {
+		t.Fatalf("no startup line; run: %v; logs: %s", <-done, stderr.String())
+	}
+	first := lines.Text()
+	go func() { _, _ = io.Copy(io.Discard, stdoutR) }()
+	url, ok := strings.CutPrefix(first, "localaws listening on ")
+	if !ok {
+		t.Fatalf("startup line %q", first)
+	}
+	resp, err := http.Get(url + "/_localaws/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var health struct{ Status string }
+	err = json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if err != nil || health.Status != "ok" {
+		t.Fatalf("health: %+v, %v", health, err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+	// One JSON log line for the request, with service, operation and status.
+	var found bool
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		var rec struct {
+			Msg, Service, Operation string
+			Status                  int
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "request" {
+			found = rec.Service == "localaws" && rec.Operation == "/_localaws/health" && rec.Status == 200
+		}
+	}
+	if !found {
+		t.Errorf("no request log line in %s", stderr.String())
+	}
+}
