@@ -1,0 +1,68 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func noEnv(string) string { return "" }
+
+func TestLocalDefaults(t *testing.T) {
+	c, err := parseConfig(nil, noEnv, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "local", c.target)
+	require.Equal(t, "mdlc-local", c.pipeline.Bucket)
+	require.Equal(t, time.Second, c.pipeline.PollInterval)
+	require.Equal(t, 0.8, c.pipeline.DefaultThreshold)
+	require.Equal(t, "200", c.pipeline.Hyperparameters["num_round"])
+	require.Equal(t, int32(10), c.pipeline.TransformInstanceCount)
+}
+
+func TestAWSTargetNeedsBucketAndRole(t *testing.T) {
+	_, err := parseConfig([]string{"--target", "aws"}, noEnv, io.Discard)
+	require.ErrorContains(t, err, "--bucket (MDLC_BUCKET) is required")
+	require.ErrorContains(t, err, "--role-arn (MDLC_ROLE_ARN) is required")
+
+	env := map[string]string{"MDLC_TARGET": "aws", "MDLC_BUCKET": "my-ml-bucket", "MDLC_ROLE_ARN": "arn:aws:iam::123456789012:role/sm", "MDLC_THRESHOLD": "0.75"}
+	c, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, c.pipeline.PollInterval)
+	require.Equal(t, 0.75, c.pipeline.DefaultThreshold)
+	c, err = parseConfig([]string{"--poll-interval", "45s", "--hyperparameters", "max_depth=6, num_round=50"}, func(k string) string { return env[k] }, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 45*time.Second, c.pipeline.PollInterval)
+	require.Equal(t, "6", c.pipeline.Hyperparameters["max_depth"])
+	require.Equal(t, "50", c.pipeline.Hyperparameters["num_round"])
+	require.Equal(t, "0.7", c.pipeline.Hyperparameters["subsample"])
+}
+
+func TestBadConfiguration(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--threshold", "1.5"}, "--threshold \"1.5\" must be a number in [0, 1]"},
+		{[]string{"--threshold", "abc"}, "must be a number in [0, 1]"},
+		{[]string{"--target", "gcp"}, "--target \"gcp\" must be local or aws"},
+		{[]string{"--hyperparameters", "max_depth"}, "is not key=value"},
+		{[]string{"--max-runtime", "forever"}, "--max-runtime \"forever\" is not a duration"},
+		{[]string{"--poll-interval", "often"}, "--poll-interval \"often\" is not a duration"},
+		{[]string{"--bucket", "Not_A_Bucket"}, "is not a valid S3 bucket name"},
+		{[]string{"--role-arn", "admin"}, "is not an IAM role ARN"},
+		{[]string{"--approval-status", "Maybe"}, "must be Approved or PendingManualApproval"},
+		{[]string{"--transform-instance-count", "0"}, "must be at least 1"},
+		{[]string{"--log-format", "xml"}, "must be text or json"},
+		{[]string{"--log-level", "loud"}, "must be debug, info, warn or error"},
+		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--no-such-flag"}, "flag provided but not defined"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parseConfig(tc.args, noEnv, io.Discard)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
