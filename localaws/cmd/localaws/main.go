@@ -150,7 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.addr, err), srv.Close())
 	}
-	if err := registerFunctions(srv, "http://"+ln.Addr().String()); err != nil {
+	if err := registerFunctions(srv, "http://"+ln.Addr().String(), cfg.region); err != nil {
 		return errors.Join(err, ln.Close(), srv.Close())
 	}
 	hs := &http.Server{
