@@ -1,0 +1,80 @@
+package lambdas
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFunctionsNames(t *testing.T) {
+	fns := Functions(newFakeS3(testBucket, nil))
+	for _, name := range []string{"initialize-training", "initialize-inference", "monitor-performance"} {
+		assert.Contains(t, fns, name)
+	}
+	assert.Len(t, fns, 3)
+}
+
+// TestFunctionsJSON checks the wire shapes: the field names the workflows and the state machines read.
+func TestFunctionsJSON(t *testing.T) {
+	data := map[string]string{predKey: "0.1\n0.4\n0.35\n0.8\n", targetKey: "0\n0\n1\n1\n"}
+	for k, v := range trainingData {
+		data[k] = v
+	}
+	fns := Functions(newFakeS3(testBucket, data), WithClock(fixedClock))
+	ctx := context.Background()
+
+	out, err := fns[InitializeTrainingFunction].Invoke(ctx, []byte(`{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-01"},"S3RootBucket":"mdlc-data","IdempotencyKey":"k","RunTime":"2019-10-02T00:00:00Z"}`))
+	require.NoError(t, err)
+	run := "20191002T000000-" + suffix("training", "k", "m", "2019-10-01")
+	assert.JSONEq(t, `{
+		"WorkflowRequest": {"ModelName": "m", "DataDate": "2019-10-01"},
+		"S3RootBucket": "mdlc-data", "DataDate": "2019-10-01", "RunDate": "2019-10-02T00:00:00Z",
+		"TrainingConfig": {
+			"TrainingJobName": "m-`+run+`",
+			"TrainingInput": {"S3Key": "input-data/2019-10-01/train", "S3Uri": "s3://mdlc-data/input-data/2019-10-01/train"},
+			"ValidationInput": {"S3Key": "input-data/2019-10-01/validation", "S3Uri": "s3://mdlc-data/input-data/2019-10-01/validation"},
+			"TrainingOutput": {"S3Key": "model/2019-10-01/`+run+`", "S3Uri": "s3://mdlc-data/model/2019-10-01/`+run+`"}
+		}}`, string(out))
+
+	out, err = fns[MonitorPerformanceFunction].Invoke(ctx, []byte(`{"PredictionInput":"`+predURI+`","TargetInput":"`+targetURI+`"}`))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"ModelPerformance": 0.75}`, string(out))
+
+	// The inference output's field names, on a decoded value (its shape is checked field by field in
+	// TestInitializeInference).
+	b, err := json.Marshal(InitializeInferenceOutput{})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"WorkflowRequest":{"ModelName":"","DataDate":""},"S3RootBucket":"","DataDate":"","RunDate":"",
+		"InferenceConfig":{"InferenceJobName":"","InferenceInput":{"S3Key":"","S3Uri":""},"InferenceOutput":{"S3Key":"","S3Uri":""}},
+		"MonitorConfig":{"MonitorInput":{"TargetS3Uri":"","PredictionS3Uri":""}}}`, string(b))
+}
+
+// TestFunctionsErrors checks that failures leave the handler as the messages.InvokeResponse_Error value that
+// aws-lambda-go reports verbatim as errorType and errorMessage.
+func TestFunctionsErrors(t *testing.T) {
+	fns := Functions(newFakeS3(testBucket, nil))
+	tests := []struct {
+		name, function, payload, wantType string
+	}{
+		{"malformed json", InitializeTrainingFunction, `{"WorkflowInput":`, ErrorInvalidInput},
+		{"wrong field type", InitializeInferenceFunction, `{"WorkflowInput":"m"}`, ErrorInvalidInput},
+		{"empty payload", MonitorPerformanceFunction, ``, ErrorInvalidInput},
+		{"null payload", InitializeTrainingFunction, `null`, ErrorInvalidInput},
+		{"missing data", InitializeTrainingFunction, `{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-01"},"S3RootBucket":"mdlc-data"}`, ErrorDataNotFound},
+		{"missing bucket", MonitorPerformanceFunction, `{"PredictionInput":"s3://none/p","TargetInput":"s3://none/t"}`, ErrorDataNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := fns[tt.function].Invoke(context.Background(), []byte(tt.payload))
+			require.Error(t, err, "output %s", out)
+			lambdaErr, ok := err.(messages.InvokeResponse_Error) //nolint:errorlint // aws-lambda-go asserts this exact type
+			require.True(t, ok, "error %T %v is not a messages.InvokeResponse_Error", err, err)
+			assert.Equal(t, tt.wantType, lambdaErr.Type)
+			assert.NotEmpty(t, lambdaErr.Message)
+		})
+	}
+}

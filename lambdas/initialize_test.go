@@ -1,0 +1,294 @@
+package lambdas
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/assert"
+)
+
+const testBucket = "mdlc-data"
+
+var (
+	trainingData = map[string]string{
+		"input-data/2019-10-01/train/train.csv":           "1,0.5\n",
+		"input-data/2019-10-01/validation/validation.csv": "0,0.1\n",
+	}
+	inferenceData = map[string]string{
+		"input-data/2019-11-01/holdout_data/holdout_data.csv":     "0.5\n",
+		"input-data/2019-11-01/holdout_target/holdout_target.csv": "1\n",
+	}
+	fixedClock = func() time.Time { return time.Date(2019, 12, 3, 4, 5, 6, 0, time.UTC) }
+)
+
+// suffix restates the documented job-name rule independently of names.go.
+func suffix(kind, key, model, date string) string {
+	sum := sha256.Sum256([]byte(kind + "\x00" + key + "\x00" + model + "\x00" + date))
+	return hex.EncodeToString(sum[:4])
+}
+
+func trainingEvent() InitializeEvent {
+	return InitializeEvent{
+		WorkflowInput:  WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-10-01"},
+		S3RootBucket:   testBucket,
+		IdempotencyKey: "training-ReInventTestModel-2019-10-01",
+		RunTime:        "2019-10-02T03:04:05.678+02:00",
+	}
+}
+
+func inferenceEvent() InitializeEvent {
+	return InitializeEvent{
+		WorkflowInput:  WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-11-01"},
+		S3RootBucket:   testBucket,
+		IdempotencyKey: "inference-1",
+		RunTime:        "2019-11-02T00:00:00Z",
+	}
+}
+
+func TestInitializeTraining(t *testing.T) {
+	s3 := newFakeS3(testBucket, trainingData)
+	h := New(s3, WithClock(fixedClock))
+	got, err := h.InitializeTraining(context.Background(), trainingEvent())
+	if err != nil {
+		t.Fatalf("InitializeTraining: %v", err)
+	}
+	run := "20191002T010405-" + suffix("training", "training-ReInventTestModel-2019-10-01", "ReInventTestModel", "2019-10-01")
+	want := InitializeTrainingOutput{
+		WorkflowRequest: WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-10-01"},
+		S3RootBucket:    testBucket,
+		DataDate:        "2019-10-01",
+		RunDate:         "2019-10-02T01:04:05Z",
+		TrainingConfig: TrainingConfig{
+			TrainingJobName: "ReInventTestModel-" + run,
+			TrainingInput:   S3Location{"input-data/2019-10-01/train", "s3://mdlc-data/input-data/2019-10-01/train"},
+			ValidationInput: S3Location{"input-data/2019-10-01/validation", "s3://mdlc-data/input-data/2019-10-01/validation"},
+			TrainingOutput:  S3Location{"model/2019-10-01/" + run, "s3://mdlc-data/model/2019-10-01/" + run},
+		},
+	}
+	assert.Equal(t, want, got, "output")
+	key := "workflow-requests/ReInventTestModel-" + run + "/workflow_request.json"
+	if stored := string(s3.buckets[testBucket][key]); stored != `{"ModelName":"ReInventTestModel","DataDate":"2019-10-01"}`+"\n" {
+		t.Errorf("workflow request at %s = %q", key, stored)
+	}
+	if len(s3.puts) != 1 {
+		t.Errorf("puts %v, want one", s3.puts)
+	}
+}
+
+func TestInitializeInference(t *testing.T) {
+	s3 := newFakeS3(testBucket, inferenceData)
+	h := New(s3, WithClock(fixedClock))
+	got, err := h.InitializeInference(context.Background(), inferenceEvent())
+	if err != nil {
+		t.Fatalf("InitializeInference: %v", err)
+	}
+	run := "20191102T000000-" + suffix("inference", "inference-1", "ReInventTestModel", "2019-11-01")
+	out := "s3://mdlc-data/output-data/2019-11-01/" + run
+	want := InitializeInferenceOutput{
+		WorkflowRequest: WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-11-01"},
+		S3RootBucket:    testBucket,
+		DataDate:        "2019-11-01",
+		RunDate:         "2019-11-02T00:00:00Z",
+		InferenceConfig: InferenceConfig{
+			InferenceJobName: "ReInventTestModel-" + run,
+			InferenceInput:   S3Location{"input-data/2019-11-01/holdout_data", "s3://mdlc-data/input-data/2019-11-01/holdout_data"},
+			InferenceOutput:  S3Location{"output-data/2019-11-01/" + run, out},
+		},
+		MonitorConfig: MonitorConfig{MonitorInput: MonitorInput{
+			TargetS3Uri:     "s3://mdlc-data/input-data/2019-11-01/holdout_target/holdout_target.csv",
+			PredictionS3Uri: out + "/holdout_data.csv.out",
+		}},
+	}
+	assert.Equal(t, want, got, "output")
+	assert.Equal(t, []string{"s3://mdlc-data/workflow-requests/ReInventTestModel-" + run + "/workflow_request.json"}, s3.puts, "puts")
+}
+
+func TestJobNames(t *testing.T) {
+	all := map[string]string{}
+	for k, v := range trainingData {
+		all[k] = v
+	}
+	for k, v := range inferenceData {
+		all[strings.Replace(k, "2019-11-01", "2019-10-01", 1)] = v
+	}
+	ctx := context.Background()
+	// Both clocks read the same second: only the key (or randomness) tells runs apart.
+	h := New(newFakeS3(testBucket, all), WithClock(fixedClock))
+	event := func(key string) InitializeEvent {
+		e := trainingEvent()
+		e.IdempotencyKey, e.RunTime = key, ""
+		return e
+	}
+	train := func(e InitializeEvent) string {
+		t.Helper()
+		out, err := h.InitializeTraining(ctx, e)
+		if err != nil {
+			t.Fatalf("InitializeTraining: %v", err)
+		}
+		return out.TrainingConfig.TrainingJobName
+	}
+	infer := func(e InitializeEvent) string {
+		t.Helper()
+		out, err := h.InitializeInference(ctx, e)
+		if err != nil {
+			t.Fatalf("InitializeInference: %v", err)
+		}
+		return out.InferenceConfig.InferenceJobName
+	}
+
+	if a, b := train(event("wf-1")), train(event("wf-1")); a != b {
+		t.Errorf("retry of one run: %q then %q, want equal", a, b)
+	}
+	if a, b := train(event("wf-1")), train(event("wf-2")); a == b {
+		t.Errorf("two runs in the same second both named %q", a)
+	}
+	if a, b := train(event("")), train(event("")); a == b {
+		t.Errorf("two runs without a key both named %q", a)
+	}
+	if a, b := train(event("wf-1")), infer(event("wf-1")); a == b {
+		t.Errorf("training and inference of one key both named %q", a)
+	}
+
+	// Long model names are cut so the name fits 63 characters, and the cut never leaves "--".
+	for _, model := range []string{strings.Repeat("a", 63), strings.Repeat("b", 37) + "-" + strings.Repeat("c", 25), "x"} {
+		e := event("k")
+		e.WorkflowInput.ModelName = model
+		name := train(e)
+		if len(name) > 63 || !sageMakerName.MatchString(name) || strings.Contains(name, "--") {
+			t.Errorf("model %q: job name %q (%d characters) is not a valid SageMaker name", model, name, len(name))
+		}
+	}
+}
+
+func TestRandomSuffixUsesEntropy(t *testing.T) {
+	e := trainingEvent()
+	e.IdempotencyKey = ""
+	h := New(newFakeS3(testBucket, trainingData), WithEntropy(bytes.NewReader([]byte{0xde, 0xad, 0xbe, 0xef})))
+	out, err := h.InitializeTraining(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "ReInventTestModel-20191002T010405-deadbeef"; out.TrainingConfig.TrainingJobName != want {
+		t.Errorf("job name %q, want %q", out.TrainingConfig.TrainingJobName, want)
+	}
+	h = New(newFakeS3(testBucket, trainingData), WithEntropy(bytes.NewReader(nil)))
+	if _, err := h.InitializeTraining(context.Background(), e); errorType(err) != ErrorInternal {
+		t.Errorf("exhausted entropy: error %v, want %s", err, ErrorInternal)
+	}
+}
+
+func errorType(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Type
+	}
+	return ""
+}
+
+func TestInitializeErrors(t *testing.T) {
+	type mutate func(*InitializeEvent, *fakeS3)
+	throttled := &smithy.GenericAPIError{Code: "SlowDown", Message: "Please reduce your request rate."}
+	tests := []struct {
+		name     string
+		mutate   mutate
+		wantType string
+		wantMsg  string
+	}{
+		{"empty model name", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "" }, ErrorInvalidInput, "ModelName is empty"},
+		{"model name with underscore", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "my_model" }, ErrorInvalidInput, `"my_model"`},
+		{"model name starting with hyphen", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "-m" }, ErrorInvalidInput, "ModelName"},
+		{"model name of 64 characters", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = strings.Repeat("m", 64) }, ErrorInvalidInput, "ModelName"},
+		{"empty date", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "" }, ErrorInvalidInput, "DataDate"},
+		{"february 30", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-02-30" }, ErrorInvalidInput, `"2019-02-30"`},
+		{"date without padding", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-1-5" }, ErrorInvalidInput, "DataDate"},
+		{"date with time", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-10-01T00:00:00Z" }, ErrorInvalidInput, "DataDate"},
+		{"path in date", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "../2019-10-01" }, ErrorInvalidInput, "DataDate"},
+		{"empty bucket", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "" }, ErrorInvalidInput, "S3RootBucket"},
+		{"upper-case bucket", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "My-Bucket" }, ErrorInvalidInput, "lower-case"},
+		{"bucket with slash", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "bucket/prefix" }, ErrorInvalidInput, "S3RootBucket"},
+		{"bucket too short", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "ab" }, ErrorInvalidInput, "3 to 63"},
+		{"bucket ending in hyphen", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "bucket-" }, ErrorInvalidInput, "begin and end"},
+		{"bucket with adjacent dots", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "a..b" }, ErrorInvalidInput, "adjacent dots"},
+		{"bucket as ip address", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "192.168.5.4" }, ErrorInvalidInput, "IP address"},
+		{"bucket with reserved prefix", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "xn--bucket" }, ErrorInvalidInput, "xn--"},
+		{"bad run time", func(e *InitializeEvent, _ *fakeS3) { e.RunTime = "yesterday" }, ErrorInvalidInput, "RunTime"},
+		{"missing bucket", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "other-bucket" }, ErrorDataNotFound, "s3://other-bucket/input-data/"},
+		{"throttled", func(_ *InitializeEvent, s *fakeS3) { s.fail = throttled }, ErrorS3, "SlowDown"},
+	}
+	for _, kind := range []string{"training", "inference"} {
+		for _, tt := range tests {
+			t.Run(kind+"/"+tt.name, func(t *testing.T) {
+				var s3 *fakeS3
+				var e InitializeEvent
+				if kind == "training" {
+					s3, e = newFakeS3(testBucket, trainingData), trainingEvent()
+				} else {
+					s3, e = newFakeS3(testBucket, inferenceData), inferenceEvent()
+				}
+				tt.mutate(&e, s3)
+				h := New(s3, WithClock(fixedClock))
+				var err error
+				if kind == "training" {
+					_, err = h.InitializeTraining(context.Background(), e)
+				} else {
+					_, err = h.InitializeInference(context.Background(), e)
+				}
+				checkError(t, err, tt.wantType, tt.wantMsg)
+				if len(s3.puts) != 0 {
+					t.Errorf("failed run wrote %v", s3.puts)
+				}
+			})
+		}
+	}
+}
+
+func TestInitializeMissingData(t *testing.T) {
+	tests := []struct {
+		name    string
+		kind    string
+		drop    string
+		wantMsg string
+	}{
+		{"no training data", "training", "input-data/2019-10-01/train/train.csv", "no objects under s3://mdlc-data/input-data/2019-10-01/train"},
+		{"no validation data", "training", "input-data/2019-10-01/validation/validation.csv", "no objects under s3://mdlc-data/input-data/2019-10-01/validation"},
+		{"no holdout data", "inference", "input-data/2019-11-01/holdout_data/holdout_data.csv", "no objects under s3://mdlc-data/input-data/2019-11-01/holdout_data"},
+		{"no holdout target", "inference", "input-data/2019-11-01/holdout_target/holdout_target.csv", "s3://mdlc-data/input-data/2019-11-01/holdout_target/holdout_target.csv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			var s3 *fakeS3
+			if tt.kind == "training" {
+				s3 = newFakeS3(testBucket, trainingData)
+				delete(s3.buckets[testBucket], tt.drop)
+				_, err = New(s3).InitializeTraining(context.Background(), trainingEvent())
+			} else {
+				s3 = newFakeS3(testBucket, inferenceData)
+				delete(s3.buckets[testBucket], tt.drop)
+				_, err = New(s3).InitializeInference(context.Background(), inferenceEvent())
+			}
+			checkError(t, err, ErrorDataNotFound, tt.wantMsg)
+			if len(s3.puts) != 0 {
+				t.Errorf("failed run wrote %v", s3.puts)
+			}
+		})
+	}
+}
+
+func checkError(t *testing.T, err error, wantType, wantMsg string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v (%T), want a *lambdas.Error of type %s", err, err, wantType)
+	}
+	if e.Type != wantType || !strings.Contains(e.Message, wantMsg) {
+		t.Errorf("error %s %q, want type %s and a message containing %q", e.Type, e.Message, wantType, wantMsg)
+	}
+}

@@ -1,0 +1,119 @@
+package lambdas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/mdlc/mdlc/lambdas/auc"
+	"github.com/mdlc/mdlc/lambdas/column"
+)
+
+// MonitorEvent is monitor-performance's event.
+type MonitorEvent struct {
+	// PredictionInput is the batch-transform output: one score per line (see package column for the format).
+	PredictionInput string `json:"PredictionInput"`
+	// TargetInput is the true class of each row, 0 or 1, one per line, in the same order.
+	TargetInput string `json:"TargetInput"`
+}
+
+// MonitorOutput is monitor-performance's result.
+type MonitorOutput struct {
+	// ModelPerformance is the ROC AUC of the predictions, as scikit-learn's roc_auc_score computes it.
+	ModelPerformance float64 `json:"ModelPerformance"`
+}
+
+// MonitorPerformance streams the target file, then the prediction file, and returns the ROC AUC. Memory is
+// about nine bytes per row (a class per row, then a float64 per prediction kept by class); neither file is
+// held as text.
+func (h *Handlers) MonitorPerformance(ctx context.Context, in MonitorEvent) (MonitorOutput, error) {
+	predBucket, predKey, err := parseS3URI("PredictionInput", in.PredictionInput)
+	if err != nil {
+		return MonitorOutput{}, err
+	}
+	targetBucket, targetKey, err := parseS3URI("TargetInput", in.TargetInput)
+	if err != nil {
+		return MonitorOutput{}, err
+	}
+
+	var labels []bool
+	positives := 0
+	err = h.stream(ctx, targetBucket, targetKey, "target", func(r io.Reader, size int64) error {
+		// A label line takes at least two bytes ("0\n"): reserving size/2 avoids regrowing the slice.
+		labels = make([]bool, 0, min(size/2, 1<<30))
+		sc := column.NewLabelScanner(r)
+		for sc.Scan() {
+			positive := sc.Value() == 1
+			if positive {
+				positives++
+			}
+			labels = append(labels, positive)
+		}
+		return sc.Err()
+	})
+	if err != nil {
+		return MonitorOutput{}, err
+	}
+
+	pos := make([]float64, 0, positives)
+	neg := make([]float64, 0, len(labels)-positives)
+	predictions := 0
+	err = h.stream(ctx, predBucket, predKey, "predictions", func(r io.Reader, _ int64) error {
+		sc := column.NewScanner(r)
+		for sc.Scan() {
+			// Past the target's length, keep counting (and checking) for an exact mismatch message.
+			if i := predictions; i < len(labels) {
+				if labels[i] {
+					pos = append(pos, sc.Value())
+				} else {
+					neg = append(neg, sc.Value())
+				}
+			}
+			predictions++
+		}
+		return sc.Err()
+	})
+	if err != nil {
+		return MonitorOutput{}, err
+	}
+	if predictions != len(labels) {
+		return MonitorOutput{}, &Error{Type: ErrorInvalidData, Message: fmt.Sprintf(
+			"predictions %s have %d rows but target %s has %d", in.PredictionInput, predictions, in.TargetInput, len(labels))}
+	}
+	labels = nil // let the collector reclaim it during the sort
+
+	v, err := auc.FromClasses(pos, neg)
+	switch {
+	case errors.Is(err, auc.ErrSingleClass):
+		return MonitorOutput{}, &Error{Type: ErrorUndefinedMetric, Message: fmt.Sprintf("target %s: %v", in.TargetInput, err), Err: err}
+	case err != nil:
+		return MonitorOutput{}, &Error{Type: ErrorInvalidData, Message: fmt.Sprintf("predictions %s: %v", in.PredictionInput, err), Err: err}
+	}
+	return MonitorOutput{ModelPerformance: v}, nil
+}
+
+// stream gets one object and hands its body and its length (0 if unknown) to read; what names the file in
+// errors.
+func (h *Handlers) stream(ctx context.Context, bucket, key, what string, read func(body io.Reader, size int64) error) error {
+	uri := s3URI(bucket, key)
+	out, err := h.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return s3Error("get "+what, uri, err)
+	}
+	defer out.Body.Close()
+	err = read(out.Body, max(aws.ToInt64(out.ContentLength), 0))
+	var lineErr *column.LineError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &lineErr), errors.Is(err, column.ErrEmpty):
+		return &Error{Type: ErrorInvalidData, Message: fmt.Sprintf("%s %s: %v", what, uri, err), Err: err}
+	default:
+		// The body broke off mid-stream: a transient S3 or network failure.
+		return &Error{Type: ErrorS3, Message: fmt.Sprintf("read %s %s: %v", what, uri, err), Err: err}
+	}
+}
