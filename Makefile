@@ -1,34 +1,64 @@
-# mdlc — the two commands a user needs are `make demo` (run the pipelines locally) and `make test`.
+# mdlc — `make demo` runs the pipelines locally end to end; `make test` runs the whole test suite.
+# Both install what they need first (`make deps`).
 SHELL := /bin/bash
 
-# Pinned Temporal CLI (dev server + web UI). v1.5.1 is the newest that `go install` builds (see README).
+# Pinned Temporal CLI (dev server + web UI). v1.5.1 is the newest release that `go install` builds.
 TEMPORAL_CLI_VERSION ?= v1.5.1
-BIN := $(CURDIR)/.bin
-TEMPORAL := $(BIN)/temporal
-APT_PACKAGES := xgboost awscli python3-sklearn python3-xgboost docker-compose
+# Built once per machine into a versioned cache, shared by every clone of the repository.
+TOOLS_DIR ?= $(HOME)/.cache/mdlc/tools
+TEMPORAL := $(TOOLS_DIR)/temporal-$(TEMPORAL_CLI_VERSION)
+# Debian packages: XGBoost 1.7 with its command-line program (localaws trains with it), the AWS CLI (a second,
+# independent client for localaws in tests), Python XGBoost and scikit-learn (test oracles), curl (scripts),
+# docker-compose (validates docker-compose.yml; no engine needed).
+APT_PACKAGES := xgboost awscli python3-xgboost python3-sklearn curl docker-compose
+GO_TEST_FLAGS ?= -race -count=1 -timeout 60m
 
-.PHONY: deps apt-deps temporal test test-short build lambdas
+.PHONY: deps apt-deps temporal temporal-path npm-deps build test demo up down status lambdas
 
-## deps: install everything the tests and the demo need (Debian packages, the pinned Temporal CLI).
-deps: apt-deps temporal
+## deps: install everything the tests and the demo need.
+deps: apt-deps temporal npm-deps
 
 apt-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 temporal: $(TEMPORAL)
 $(TEMPORAL):
-	@echo "building Temporal CLI $(TEMPORAL_CLI_VERSION) into $(BIN) (about 3 minutes, once)"
-	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+	@echo "building Temporal CLI $(TEMPORAL_CLI_VERSION) into $(TOOLS_DIR) (about 3 minutes, once per machine)"
+	@mkdir -p $(TOOLS_DIR)/tmp
+	GOBIN=$(TOOLS_DIR)/tmp go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+	mv $(TOOLS_DIR)/tmp/temporal $(TEMPORAL)
+
+temporal-path: $(TEMPORAL)
+	@echo $(TEMPORAL)
+
+npm-deps:
+	@if [ -f parity/js/package-lock.json ]; then npm ci --prefix parity/js --no-audit --no-fund --loglevel=error; fi
 
 build:
 	go build ./...
 
-## test: the whole suite (unit, integration against real servers it starts itself).
+## test: the whole suite — unit tests, and integration tests against the real servers they start themselves.
 test: deps
 	go vet ./...
-	MDLC_TEMPORAL_BIN=$(TEMPORAL) go test -race -count=1 -timeout 60m ./...
+	MDLC_TEMPORAL_BIN=$(TEMPORAL) go test $(GO_TEST_FLAGS) ./...
+
+## demo: start the local stack, seed data, train, run batch inference, print the decision; the stack stays up.
+demo: apt-deps temporal
+	MDLC_TEMPORAL_BIN=$(TEMPORAL) scripts/demo.sh
+
+## up / down / status: the local stack (dev server + web UI, localaws, worker) in the background.
+up: apt-deps temporal
+	MDLC_TEMPORAL_BIN=$(TEMPORAL) scripts/stack.sh up
+down:
+	scripts/stack.sh down
+status:
+	scripts/stack.sh status
+
+## lambdas: deployable zips (bootstrap, provided.al2023, amd64 and arm64) in dist/lambdas/.
+lambdas:
+	scripts/build-lambdas.sh

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# stack.sh up|down|status — the local mdlc stack as background processes: the Temporal dev server (with its
+# web UI), localaws and the worker. State and logs live in $MDLC_DATA_DIR (default .data); ports are
+# configurable. `up` is idempotent: a process that is already up is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA_DIR=${MDLC_DATA_DIR:-.data}
+TEMPORAL_PORT=${MDLC_TEMPORAL_PORT:-7233}
+UI_PORT=${MDLC_UI_PORT:-8233}
+LOCALAWS_PORT=${MDLC_LOCALAWS_PORT:-4570}
+METRICS_PORT=${MDLC_METRICS_PORT:-9464}
+TEMPORAL_BIN=${MDLC_TEMPORAL_BIN:-}
+BIN=.bin
+mkdir -p "$DATA_DIR/logs" "$DATA_DIR/pids" "$BIN"
+
+log() { printf '%s\n' "$*" >&2; }
+
+alive() { # alive NAME: the process recorded for NAME is running
+  local f="$DATA_DIR/pids/$1.pid"
+  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+wait_http() { # wait_http URL WHAT SECONDS
+  local i
+  for ((i = 0; i < $3 * 5; i++)); do
+    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  log "$2 did not come up at $1; see $DATA_DIR/logs"
+  return 1
+}
+
+start() { # start NAME CMD...: run CMD in the background with its log and pid file, unless already alive
+  local name=$1; shift
+  if alive "$name"; then log "$name already running (pid $(cat "$DATA_DIR/pids/$name.pid"))"; return 0; fi
+  nohup setsid "$@" >>"$DATA_DIR/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$DATA_DIR/pids/$name.pid"
+  log "started $name (pid $!, log $DATA_DIR/logs/$name.log)"
+}
+
+up() {
+  [ -n "$TEMPORAL_BIN" ] || TEMPORAL_BIN=$(make -s temporal-path)
+  log "building localaws, worker and starter into $BIN"
+  go build -o "$BIN/" ./localaws/cmd/localaws ./worker ./starter
+  start temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
+    --db-filename "$DATA_DIR/temporal.db" --search-attribute ModelName=Keyword --search-attribute DataDate=Keyword \
+    --log-level warn
+  wait_http "http://127.0.0.1:$UI_PORT/api/v1/namespaces/default" "Temporal dev server" 60
+  start localaws "$BIN/localaws" --addr "127.0.0.1:$LOCALAWS_PORT" --data-dir "$DATA_DIR/localaws"
+  wait_http "http://127.0.0.1:$LOCALAWS_PORT/_localaws/health" localaws 30
+  start worker "$BIN/worker" --temporal-address "127.0.0.1:$TEMPORAL_PORT" \
+    --endpoint-url "http://127.0.0.1:$LOCALAWS_PORT" --metrics-addr "127.0.0.1:$METRICS_PORT"
+  wait_http "http://127.0.0.1:$METRICS_PORT/metrics" worker 30
+  cat <<MSG
+Local stack is up:
+  Temporal web UI   http://127.0.0.1:$UI_PORT
+  Temporal gRPC     127.0.0.1:$TEMPORAL_PORT
+  localaws          http://127.0.0.1:$LOCALAWS_PORT   (AWS_ENDPOINT_URL for SDKs; aws --endpoint-url for the CLI)
+  worker metrics    http://127.0.0.1:$METRICS_PORT/metrics
+Stop it with: make down
+MSG
+}
+
+down() {
+  local name
+  for name in worker localaws temporal; do
+    if alive "$name"; then
+      local pid; pid=$(cat "$DATA_DIR/pids/$name.pid")
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      log "stopped $name"
+    fi
+    rm -f "$DATA_DIR/pids/$name.pid"
+  done
+}
+
+status() {
+  local name
+  for name in temporal localaws worker; do
+    if alive "$name"; then echo "$name: running (pid $(cat "$DATA_DIR/pids/$name.pid"))"; else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
