@@ -8,12 +8,21 @@
 //	<root>/input/data/<channel>/...           the channel's objects, downloaded from S3
 //	<root>/model/                              what the algorithm leaves here becomes model.tar.gz
 //	<root>/output/failure                      written by a failing algorithm: the job's FailureReason
+//
+// Two kinds of algorithm are provided. XGBoost runs the XGBoost 1.x command-line program for the SageMaker
+// built-in XGBoost images (IsXGBoostImage); Command runs a local program that implements the contract, for
+// images mapped to it with Config.Commands (localaws's --image-command REGEX=COMMAND). NewResolver picks one
+// per image URI.
 package algorithm
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
 )
 
 // Metric is one final metric a training run reports, named as SageMaker names them (e.g. "validation:auc").
@@ -63,6 +72,68 @@ type Config struct {
 
 // NewResolver returns the resolver for cfg: the built-in SageMaker XGBoost images map to XGBoost, images
 // matched by cfg.Commands to those commands, anything else is an error.
+//
+// A pattern in cfg.Commands takes precedence over the built-in XGBoost mapping, so a user can stand in for
+// the XGBoost images with their own program; an image that several patterns match is an error rather than a
+// guess. The XGBoost program is checked here (it must run and report its version), so a missing one fails at
+// start-up, not in the first training job.
 func NewResolver(cfg Config) (Resolver, error) {
-	return nil, errors.New("algorithm: not implemented yet")
+	xgb, err := NewXGBoost(cfg.XGBoost)
+	if err != nil {
+		return nil, fmt.Errorf("algorithm resolver: %w", err)
+	}
+	r := &resolver{xgboost: xgb}
+	patterns := make([]string, 0, len(cfg.Commands))
+	for p := range cfg.Commands {
+		patterns = append(patterns, p)
+	}
+	sort.Strings(patterns)
+	for _, p := range patterns {
+		re, err := regexp.Compile(`^(?:` + p + `)$`)
+		if err != nil {
+			return nil, fmt.Errorf("algorithm resolver: image pattern %q: %w", p, err)
+		}
+		c, err := NewCommand(cfg.Commands[p])
+		if err != nil {
+			return nil, fmt.Errorf("algorithm resolver: image pattern %q: %w", p, err)
+		}
+		r.commands = append(r.commands, mappedCommand{pattern: p, re: re, command: c})
+	}
+	return r, nil
+}
+
+type mappedCommand struct {
+	pattern string
+	re      *regexp.Regexp
+	command *Command
+}
+
+type resolver struct {
+	xgboost  *XGBoost
+	commands []mappedCommand
+}
+
+// Resolve implements Resolver.
+func (r *resolver) Resolve(image string) (Algorithm, error) {
+	var matched []mappedCommand
+	for _, m := range r.commands {
+		if m.re.MatchString(image) {
+			matched = append(matched, m)
+		}
+	}
+	switch {
+	case len(matched) == 1:
+		return matched[0].command, nil
+	case len(matched) > 1:
+		names := make([]string, len(matched))
+		for i, m := range matched {
+			names[i] = strconv.Quote(m.pattern)
+		}
+		return nil, fmt.Errorf("image %q matches several image command patterns (%s): make them exclusive", image, strings.Join(names, ", "))
+	case IsXGBoostImage(image):
+		return r.xgboost, nil
+	}
+	return nil, fmt.Errorf("image %q is not supported locally: only the SageMaker built-in XGBoost images are; "+
+		"map it to a local program that implements the training-container contract with "+
+		"--image-command REGEX=COMMAND on localaws (REGEX matches the whole image URI)", image)
 }
