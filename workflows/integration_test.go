@@ -2,6 +2,9 @@ package workflows_test
 
 import (
 	"context"
+	"flag"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,8 +15,10 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/demodata"
@@ -64,16 +69,35 @@ func startOptions(id, model, date string) client.StartWorkflowOptions {
 	}
 }
 
-func historyLength(t *testing.T, c client.Client, id, runID string) int {
+var updateHistories = flag.Bool("update-histories", false, "record the end-to-end runs' histories into testdata/histories for the replay tests")
+
+func history(t *testing.T, c client.Client, id, runID string) *historypb.History {
 	t.Helper()
 	iter := c.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	n := 0
+	h := &historypb.History{}
 	for iter.HasNext() {
-		_, err := iter.Next()
+		e, err := iter.Next()
 		require.NoError(t, err)
-		n++
+		h.Events = append(h.Events, e)
 	}
-	return n
+	return h
+}
+
+func historyLength(t *testing.T, c client.Client, id, runID string) int {
+	return len(history(t, c, id, runID).Events)
+}
+
+// recordHistory writes a run's history for the replay tests when -update-histories is given, as
+// <name>__<workflow ID>.json: replay needs the original workflow ID (the retrain child's ID derives from it).
+func recordHistory(t *testing.T, c client.Client, name, id, runID string) {
+	t.Helper()
+	if !*updateHistories {
+		return
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history(t, c, id, runID))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join("testdata", "histories"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join("testdata", "histories", name+"__"+id+".json"), b, 0o644))
 }
 
 // TestPipelinesEndToEnd trains a model on 2019-10-01, then runs batch inference on the drifted 2019-11-01 data
@@ -96,6 +120,7 @@ func TestPipelinesEndToEnd(t *testing.T) {
 	require.Contains(t, trained.FinalMetrics, "validation:logloss")
 	require.Regexp(t, `^churn-20\d{6}T\d{6}-`, trained.TrainingJobName)
 	require.Less(t, historyLength(t, c, run.GetID(), run.GetRunID()), 60, "no polling in the training history")
+	recordHistory(t, c, "training", run.GetID(), run.GetRunID())
 
 	job, err := sm.DescribeTrainingJob(ctx, &sagemaker.DescribeTrainingJobInput{TrainingJobName: aws.String(trained.TrainingJobName)})
 	require.NoError(t, err)
@@ -119,10 +144,12 @@ func TestPipelinesEndToEnd(t *testing.T) {
 	require.Equal(t, "2019-11-01", drifted.Retrain.DataDate)
 	require.Equal(t, workflows.RetrainWorkflowID(inferID), drifted.RetrainWorkflowID)
 	require.Less(t, historyLength(t, c, run.GetID(), run.GetRunID()), 80, "no polling in the batch-inference history")
+	recordHistory(t, c, "batch-inference-retrain", run.GetID(), run.GetRunID())
 
 	child, err := c.DescribeWorkflowExecution(ctx, drifted.RetrainWorkflowID, "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, child.WorkflowExecutionInfo.Status)
+	recordHistory(t, c, "training-retrain-child", drifted.RetrainWorkflowID, child.WorkflowExecutionInfo.Execution.RunId)
 
 	// The retrained model is newest and approved: the next run scores with it, and it fits November's data.
 	high := 0.5
@@ -135,6 +162,7 @@ func TestPipelinesEndToEnd(t *testing.T) {
 	require.Nil(t, kept.Retrain)
 	require.Equal(t, drifted.Retrain.ModelPackageArn, kept.ModelPackageArn)
 	require.Greater(t, kept.AUC, 0.85, "the model retrained on 2019-11-01 scores its own date well")
+	recordHistory(t, c, "batch-inference-keep", run.GetID(), run.GetRunID())
 
 	// SageMaker holds exactly what the runs reported.
 	jobs, err := sm.ListTrainingJobs(ctx, &sagemaker.ListTrainingJobsInput{NameContains: aws.String(model)})
