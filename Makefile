@@ -7,16 +7,19 @@ TEMPORAL_CLI_VERSION ?= v1.5.1
 # Built once per machine into a versioned cache, shared by every clone of the repository.
 TOOLS_DIR ?= $(HOME)/.cache/mdlc/tools
 TEMPORAL := $(TOOLS_DIR)/temporal-$(TEMPORAL_CLI_VERSION)
+# Temporal's static check that workflow code is deterministic.
+WORKFLOWCHECK_VERSION ?= v0.6.0
+WORKFLOWCHECK := $(TOOLS_DIR)/workflowcheck-$(WORKFLOWCHECK_VERSION)
 # Debian packages: XGBoost 1.7 with its command-line program (localaws trains with it), the AWS CLI (a second,
 # independent client for localaws in tests), Python XGBoost and scikit-learn (test oracles), curl (scripts),
 # docker-compose (validates docker-compose.yml; no engine needed).
 APT_PACKAGES := xgboost awscli python3-xgboost python3-sklearn curl docker-compose
 GO_TEST_FLAGS ?= -race -count=1 -timeout 60m
 
-.PHONY: deps apt-deps temporal temporal-path npm-deps build test demo up down status lambdas
+.PHONY: deps apt-deps temporal temporal-path npm-deps build lint test demo up down status lambdas
 
 ## deps: install everything the tests and the demo need.
-deps: apt-deps temporal npm-deps
+deps: apt-deps temporal npm-deps $(WORKFLOWCHECK)
 
 apt-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -33,6 +36,11 @@ $(TEMPORAL):
 	GOBIN=$(TOOLS_DIR)/tmp go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 	mv $(TOOLS_DIR)/tmp/temporal $(TEMPORAL)
 
+$(WORKFLOWCHECK):
+	@mkdir -p $(TOOLS_DIR)/tmp
+	GOBIN=$(TOOLS_DIR)/tmp go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+	mv $(TOOLS_DIR)/tmp/workflowcheck $(WORKFLOWCHECK)
+
 temporal-path: $(TEMPORAL)
 	@echo $(TEMPORAL)
 
@@ -43,8 +51,11 @@ build:
 	go build ./...
 
 ## test: the whole suite — unit tests, and integration tests against the real servers they start themselves.
-test: deps
+lint: $(WORKFLOWCHECK)
 	go vet ./...
+	$(WORKFLOWCHECK) ./workflows/...
+
+test: deps lint
 	MDLC_TEMPORAL_BIN=$(TEMPORAL) go test $(GO_TEST_FLAGS) ./...
 
 ## demo: start the local stack, seed data, train, run batch inference, print the decision; the stack stays up.

@@ -125,17 +125,17 @@ func (t *tracker) fail(ctx workflow.Context, name string, err error) error {
 func (t *tracker) publish(ctx workflow.Context) {
 	var b strings.Builder
 	for _, s := range t.p.Steps {
-		fmt.Fprintf(&b, "- **%s**: %s", s.Name, s.State)
+		b.WriteString("- **" + s.Name + "**: " + s.State)
 		if s.JobName != "" {
-			fmt.Fprintf(&b, " `%s`", s.JobName)
+			b.WriteString(" `" + s.JobName + "`")
 		}
 		if s.Detail != "" {
-			fmt.Fprintf(&b, " — %s", s.Detail)
+			b.WriteString(" — " + s.Detail)
 		}
 		b.WriteString("\n")
 	}
 	if t.p.Decision != "" {
-		fmt.Fprintf(&b, "\nDecision: **%s**\n", t.p.Decision)
+		b.WriteString("\nDecision: **" + t.p.Decision + "**\n")
 	}
 	workflow.SetCurrentDetails(ctx, b.String())
 }
