@@ -1,0 +1,462 @@
+package parity
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+
+	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/workflows"
+)
+
+// Names of the states that are not business steps. Business steps are named as the workflows' steps
+// (workflows.StepInitialize, ...); a state that implements part of a step is named "<step>: <part>".
+const (
+	StateApprovalGiven      = "Approval Status Given?"
+	StateDefaultApproval    = "Use Default Approval Status"
+	StateThresholdGiven     = "Threshold Given?"
+	StateDefaultThreshold   = "Use Default Threshold"
+	StateCheckThreshold     = "Initialize: Check Threshold"
+	StateInvalidThreshold   = "Initialize: Invalid Threshold"
+	StateCreateGroup        = workflows.StepRegister + ": Create Group"
+	StateCreatePackage      = workflows.StepRegister + ": Create Package"
+	StateAnyApproved        = workflows.StepFindModel + ": Any Approved?"
+	StateNoneApproved       = workflows.StepFindModel + ": None Approved"
+	StateDescribePackage    = workflows.StepFindModel + ": Describe Package"
+	StateDecisionRetrain    = "Decision: Retrain"
+	StateDecisionKeep       = "Decision: Keep"
+	StateFinalize           = "Finalize"
+	StateHandleError        = "Handle Error"
+	StateFailure            = "Failure"
+	executionIDPath         = "$$.Execution.Id"
+	executionStartTimePath  = "$$.Execution.StartTime"
+	startedByExecutionField = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
+)
+
+// Timeouts of the Task states, the activities' StartToClose timeouts in workflows/options.go: a Lambda
+// function (16 minutes, above Lambda's own 15), one SageMaker API call (2 minutes), a SageMaker job
+// (48 hours).
+const (
+	lambdaTimeoutSeconds = 16 * 60
+	apiTimeoutSeconds    = 2 * 60
+	jobTimeoutSeconds    = 48 * 60 * 60
+)
+
+// permanentLambdaErrors are the function error types that say the input is wrong (the lambdas package's
+// permanent errors, which the activities make non-retryable) and the Lambda service errors no retry fixes.
+var permanentLambdaErrors = []string{
+	lambdas.ErrorInvalidInput, lambdas.ErrorDataNotFound, lambdas.ErrorInvalidData, lambdas.ErrorUndefinedMetric,
+	"Lambda.ResourceNotFoundException", "Lambda.InvalidRequestContentException", "Lambda.RequestTooLargeException",
+}
+
+// transientSageMakerErrors are the SageMaker errors that prove the request was not carried out: only these
+// are retried on SageMaker tasks. Temporal's activities retry more (any error but a request error) because a
+// retried activity attaches to the job or model it created; a retried Step Functions task would create it
+// again and fail on the taken name.
+var transientSageMakerErrors = []string{"SageMaker.ThrottlingException", "SageMaker.InternalFailure", "SageMaker.ServiceUnavailable"}
+
+// notFoundSageMakerErrors are how SageMaker says a model package group does not exist.
+var notFoundSageMakerErrors = []string{"SageMaker.ValidationException", "SageMaker.ResourceNotFound"}
+
+func ptr[T any](v T) *T { return &v }
+
+// backoff mirrors the workflows' retry policies: first retry after 1 s, doubling, at most 1 minute apart.
+// attempts is Temporal's MaximumAttempts, which counts the first attempt; ASL's MaxAttempts counts retries.
+func backoff(errs []string, attempts int) Retrier {
+	return Retrier{ErrorEquals: errs, IntervalSeconds: 1, BackoffRate: 2, MaxDelaySeconds: 60, MaxAttempts: ptr(attempts - 1)}
+}
+
+var (
+	// lambdaRetry mirrors lambdaOptions (8 attempts): every error but the permanent ones.
+	lambdaRetry = []Retrier{{ErrorEquals: permanentLambdaErrors, MaxAttempts: ptr(0)}, backoff([]string{errorsAll}, 8)}
+	// apiRetry and jobRetry mirror apiOptions and jobOptions (10 attempts) for the errors a task can retry.
+	apiRetry = []Retrier{backoff(transientSageMakerErrors, 10)}
+	jobRetry = []Retrier{backoff(transientSageMakerErrors, 10)}
+)
+
+// builder collects the states of one state machine and the first error met building them.
+type builder struct {
+	cfg    Config
+	states States
+	err    error
+}
+
+func (b *builder) add(name string, s State) {
+	b.states = append(b.states, NamedState{Name: name, State: s})
+}
+
+func (b *builder) fail(err error) {
+	if b.err == nil && err != nil {
+		b.err = err
+	}
+}
+
+// tmpl renders v with template, recording an error.
+func (b *builder) tmpl(v any) json.RawMessage {
+	t, err := template(v)
+	b.fail(err)
+	return t
+}
+
+// sel renders a selector, recording an error.
+func (b *builder) sel(s selector) json.RawMessage {
+	t, err := s.render()
+	b.fail(err)
+	return t
+}
+
+// lit renders a literal, recording an error.
+func (b *builder) lit(v any) json.RawMessage {
+	t, err := literal(v)
+	b.fail(err)
+	return t
+}
+
+// catchAll is every Task's last Catch: any error goes to Handle Error with the error at $.Error.
+func catchAll() Catcher {
+	return Catcher{ErrorEquals: []string{errorsAll}, Next: StateHandleError, ResultPath: "$.Error"}
+}
+
+// lambdaTask invokes a function through the optimized Lambda integration with payload.
+func (b *builder) lambdaTask(function string, payload any, result selector, resultPath Path, next string) *Task {
+	return &Task{
+		Resource: b.cfg.serviceARN("lambda:invoke"),
+		Parameters: b.tmpl(struct {
+			FunctionName string
+			Payload      any
+		}{b.cfg.FunctionARN(function), payload}),
+		ResultSelector: b.sel(result),
+		ResultPath:     resultPath,
+		TimeoutSeconds: lambdaTimeoutSeconds,
+		Retry:          lambdaRetry,
+		Catch:          []Catcher{catchAll()},
+		Next:           next,
+	}
+}
+
+// initializeEvent is the Initialize functions' event, with the run's identity from the context object so
+// that job names stay the same when the state is retried.
+func initializeEvent(bucket string) any {
+	return struct {
+		WorkflowInput  any
+		S3RootBucket   string
+		IdempotencyKey string
+		RunTime        string
+	}{
+		WorkflowInput:  struct{ ModelName, DataDate string }{ref("$.ModelName"), ref("$.DataDate")},
+		S3RootBucket:   bucket,
+		IdempotencyKey: ref(executionIDPath),
+		RunTime:        ref(executionStartTimePath),
+	}
+}
+
+// errorStates are the shared tail of both machines: Handle Error (a Pass, as in the original) and Failure,
+// which fails the execution with the caught error's name and cause.
+func (b *builder) errorStates() {
+	b.add(StateHandleError, &Pass{Comment: "Every Task catches States.ALL into $.Error and comes here.", Next: StateFailure})
+	b.add(StateFailure, &Fail{ErrorPath: "$.Error.Error", CausePath: "$.Error.Cause"})
+}
+
+// finish validates the collected states into a state machine.
+func (b *builder) finish(comment, startAt string) (*StateMachine, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	m := &StateMachine{Comment: comment, StartAt: startAt, States: b.states}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Training returns the training state machine: Initialize → Train Model → Create Model → Register Model, as
+// the Training workflow does, with the same SageMaker requests.
+func Training(cfg Config) (*StateMachine, error) {
+	cfg, err := cfg.prepared()
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{cfg: cfg}
+	ac := cfg.Activities
+
+	b.add(StateApprovalGiven, &Choice{
+		Choices: []ChoiceRule{{Variable: "$.ApprovalStatus", IsPresent: ptr(true), Next: workflows.StepInitialize}},
+		Default: StateDefaultApproval,
+	})
+	b.add(StateDefaultApproval, &Pass{Result: b.lit(ac.ApprovalStatus), ResultPath: "$.ApprovalStatus", Next: workflows.StepInitialize})
+
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket),
+		selector{"TrainingConfig": "$.Payload.TrainingConfig", "RunDate": "$.Payload.RunDate"}, "$.Plan", workflows.StepTrainModel))
+
+	const tc = "$.Plan.TrainingConfig."
+	plan := activities.TrainingPlan{
+		TrainingJobName: ref(tc + "TrainingJobName"),
+		TrainingInput:   activities.S3Location{S3Uri: ref(tc + "TrainingInput.S3Uri")},
+		ValidationInput: activities.S3Location{S3Uri: ref(tc + "ValidationInput.S3Uri")},
+		TrainingOutput:  activities.S3Location{S3Uri: ref(tc + "TrainingOutput.S3Uri")},
+	}
+	b.add(workflows.StepTrainModel, &Task{
+		Resource:   cfg.serviceARN("sagemaker:createTrainingJob.sync"),
+		Parameters: b.tmpl(activities.TrainingJobRequest(ac, plan, ref(executionIDPath))),
+		ResultSelector: b.sel(selector{
+			"TrainingJobName": "$.TrainingJobName", "TrainingJobArn": "$.TrainingJobArn",
+			"ModelArtifacts": "$.ModelArtifacts.S3ModelArtifacts",
+		}),
+		ResultPath:     "$.Training",
+		TimeoutSeconds: jobTimeoutSeconds,
+		Retry:          jobRetry,
+		Catch:          []Catcher{catchAll()},
+		Next:           workflows.StepCreateModel,
+	})
+
+	b.add(workflows.StepCreateModel, &Task{
+		Resource:       cfg.serviceARN("sagemaker:createModel"),
+		Parameters:     b.tmpl(activities.ModelRequest(ac, ref("$.Training.TrainingJobName"), ref("$.Training.ModelArtifacts"), ref(executionIDPath))),
+		ResultSelector: b.sel(selector{"ModelArn": "$.ModelArn"}),
+		ResultPath:     "$.Model",
+		TimeoutSeconds: apiTimeoutSeconds,
+		Retry:          apiRetry,
+		Catch:          []Catcher{catchAll()},
+		Next:           workflows.StepRegister,
+	})
+
+	b.add(workflows.StepRegister, &Task{
+		Comment:        "Does the model package group exist? (The activity describes it, then creates it when missing.)",
+		Resource:       cfg.serviceARN("aws-sdk:sagemaker:describeModelPackageGroup"),
+		Parameters:     b.tmpl(sagemaker.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String(ref("$.ModelName"))}),
+		ResultPath:     NullPath,
+		TimeoutSeconds: apiTimeoutSeconds,
+		Retry:          apiRetry,
+		Catch: []Catcher{
+			{ErrorEquals: notFoundSageMakerErrors, Next: StateCreateGroup, ResultPath: NullPath},
+			catchAll(),
+		},
+		Next: StateCreatePackage,
+	})
+	b.add(StateCreateGroup, &Task{
+		Resource: cfg.serviceARN("aws-sdk:sagemaker:createModelPackageGroup"),
+		Parameters: b.tmpl(sagemaker.CreateModelPackageGroupInput{
+			ModelPackageGroupName:        aws.String(ref("$.ModelName")),
+			ModelPackageGroupDescription: aws.String(ref("States.Format('Models of the {} pipeline, registered by mdlc', $.ModelName)")),
+		}),
+		ResultPath:     NullPath,
+		TimeoutSeconds: apiTimeoutSeconds,
+		Retry:          apiRetry,
+		Catch:          []Catcher{catchAll()},
+		Next:           StateCreatePackage,
+	})
+	b.add(StateCreatePackage, &Task{
+		Resource:       cfg.serviceARN("aws-sdk:sagemaker:createModelPackage"),
+		Parameters:     b.tmpl(modelPackageRequest(ac)),
+		ResultSelector: b.sel(selector{"ModelPackageArn": "$.ModelPackageArn"}),
+		ResultPath:     "$.Package",
+		TimeoutSeconds: apiTimeoutSeconds,
+		Retry:          apiRetry,
+		Catch:          []Catcher{catchAll()},
+		Next:           StateFinalize,
+	})
+	b.add(StateFinalize, &Pass{
+		Comment: "The execution's output: the fields of the Training workflow's result that Step Functions knows.",
+		Parameters: b.sel(selector{
+			"ModelName": "$.ModelName", "DataDate": "$.DataDate",
+			"TrainingJobName": "$.Training.TrainingJobName", "ModelArtifacts": "$.Training.ModelArtifacts",
+			"SageMakerModelName": "$.Training.TrainingJobName", "ModelPackageArn": "$.Package.ModelPackageArn",
+			"ApprovalStatus": "$.ApprovalStatus",
+		}),
+		End: true,
+	})
+	b.errorStates()
+	return b.finish("mdlc training: Initialize → Train Model → Create Model → Register Model. Emitted by mdlc parity from the worker's configuration.", StateApprovalGiven)
+}
+
+// modelPackageRequest is the CreateModelPackage request of the Register Model activity, with the values of
+// the run as placeholders.
+func modelPackageRequest(ac activities.Config) *sagemaker.CreateModelPackageInput {
+	return &sagemaker.CreateModelPackageInput{
+		ModelPackageGroupName:   aws.String(ref("$.ModelName")),
+		ModelPackageDescription: aws.String(ref("States.Format('{} trained on {} by training job {}', $.ModelName, $.DataDate, $.Training.TrainingJobName)")),
+		ModelApprovalStatus:     smtypes.ModelApprovalStatus(ref("$.ApprovalStatus")),
+		InferenceSpecification: &smtypes.InferenceSpecification{
+			Containers: []smtypes.ModelPackageContainerDefinition{{
+				Image:        aws.String(ac.TrainingImage),
+				ModelDataUrl: aws.String(ref("$.Training.ModelArtifacts")),
+			}},
+			SupportedContentTypes:           []string{"text/csv"},
+			SupportedResponseMIMETypes:      []string{"text/csv"},
+			SupportedTransformInstanceTypes: []smtypes.TransformInstanceType{smtypes.TransformInstanceType(ac.TransformInstanceType)},
+		},
+		CustomerMetadataProperties: map[string]string{
+			activities.MetaSageMakerModelName: ref("$.Training.TrainingJobName"),
+			activities.MetaTrainingJobName:    ref("$.Training.TrainingJobName"),
+			activities.MetaDataDate:           ref("$.DataDate"),
+			activities.MetaRunKey:             ref(executionIDPath),
+		},
+	}
+}
+
+// BatchInference returns the batch-inference state machine: Initialize → Find Model → Inference → Monitor
+// Model Performance → Is Re-training Needed? → Re-train Model (the training state machine, awaited), as the
+// BatchInference workflow does, with the same SageMaker requests and the same decision (AUC < threshold).
+func BatchInference(cfg Config) (*StateMachine, error) {
+	cfg, err := cfg.prepared()
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{cfg: cfg}
+	ac := cfg.Activities
+
+	b.add(StateThresholdGiven, &Choice{
+		Choices: []ChoiceRule{{Variable: "$.Threshold", IsPresent: ptr(true), Next: StateCheckThreshold}},
+		Default: StateDefaultThreshold,
+	})
+	b.add(StateCheckThreshold, &Choice{
+		Comment: "The threshold must be a number in [0, 1], as the workflow's input validation requires.",
+		Choices: []ChoiceRule{{
+			Or: []ChoiceRule{
+				{Not: &ChoiceRule{Variable: "$.Threshold", IsNumeric: ptr(true)}},
+				{Variable: "$.Threshold", NumericLessThan: ptr(0.0)},
+				{Variable: "$.Threshold", NumericGreaterThan: ptr(1.0)},
+			},
+			Next: StateInvalidThreshold,
+		}},
+		Default: workflows.StepInitialize,
+	})
+	b.add(StateInvalidThreshold, &Pass{
+		Parameters: b.tmpl(struct{ Error, Cause string }{activities.ErrInvalidInput, "invalid request: threshold must be a number in [0, 1]"}),
+		ResultPath: "$.Error",
+		Next:       StateHandleError,
+	})
+	b.add(StateDefaultThreshold, &Pass{Result: b.lit(ac.DefaultThreshold), ResultPath: "$.Threshold", Next: workflows.StepInitialize})
+
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket),
+		selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"},
+		"$.Plan", workflows.StepFindModel))
+
+	b.add(workflows.StepFindModel, &Task{
+		Comment:  "The newest Approved model package of the group named ModelName.",
+		Resource: cfg.serviceARN("aws-sdk:sagemaker:listModelPackages"),
+		Parameters: b.tmpl(sagemaker.ListModelPackagesInput{
+			ModelPackageGroupName: aws.String(ref("$.ModelName")),
+			ModelApprovalStatus:   smtypes.ModelApprovalStatusApproved,
+			SortBy:                smtypes.ModelPackageSortByCreationTime,
+			SortOrder:             smtypes.SortOrderDescending,
+			MaxResults:            aws.Int32(1),
+		}),
+		ResultSelector: b.sel(selector{"Packages": "$.ModelPackageSummaryList"}),
+		ResultPath:     "$.Registry",
+		TimeoutSeconds: apiTimeoutSeconds,
+		Retry:          apiRetry,
+		Catch: []Catcher{
+			{ErrorEquals: notFoundSageMakerErrors, Next: StateNoneApproved, ResultPath: NullPath},
+			catchAll(),
+		},
+		Next: StateAnyApproved,
+	})
+	b.add(StateAnyApproved, &Choice{
+		Choices: []ChoiceRule{{Variable: "$.Registry.Packages[0]", IsPresent: ptr(true), Next: StateDescribePackage}},
+		Default: StateNoneApproved,
+	})
+	b.add(StateNoneApproved, &Pass{
+		Comment: "Fails the execution with the error type of the FindModel activity.",
+		Parameters: b.tmpl(struct{ Error, Cause string }{activities.ErrModelNotFound,
+			ref("States.Format('unable to find model: no Approved model package in group {}; train the model first or approve a version', $.ModelName)")}),
+		ResultPath: "$.Error",
+		Next:       StateHandleError,
+	})
+	b.add(StateDescribePackage, &Task{
+		Resource:   cfg.serviceARN("aws-sdk:sagemaker:describeModelPackage"),
+		Parameters: b.tmpl(sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(ref("$.Registry.Packages[0].ModelPackageArn"))}),
+		ResultSelector: b.sel(selector{
+			"ModelPackageArn": "$.ModelPackageArn", "ModelPackageVersion": "$.ModelPackageVersion",
+			"SageMakerModelName": "$.CustomerMetadataProperties." + activities.MetaSageMakerModelName,
+		}),
+		ResultPath:     "$.Model",
+		TimeoutSeconds: apiTimeoutSeconds,
+		Retry:          apiRetry,
+		Catch:          []Catcher{catchAll()},
+		Next:           workflows.StepInference,
+	})
+
+	const ic = "$.Plan.InferenceConfig."
+	plan := activities.InferencePlan{
+		InferenceJobName: ref(ic + "InferenceJobName"),
+		InferenceInput:   activities.S3Location{S3Uri: ref(ic + "InferenceInput.S3Uri")},
+		InferenceOutput:  activities.S3Location{S3Uri: ref(ic + "InferenceOutput.S3Uri")},
+	}
+	b.add(workflows.StepInference, &Task{
+		Resource:       cfg.serviceARN("sagemaker:createTransformJob.sync"),
+		Parameters:     b.tmpl(activities.TransformJobRequest(ac, plan, ref("$.Model.SageMakerModelName"), ref(executionIDPath))),
+		ResultSelector: b.sel(selector{"TransformJobName": "$.TransformJobName", "TransformJobArn": "$.TransformJobArn"}),
+		ResultPath:     "$.Inference",
+		TimeoutSeconds: jobTimeoutSeconds,
+		Retry:          jobRetry,
+		Catch:          []Catcher{catchAll()},
+		Next:           workflows.StepMonitor,
+	})
+
+	const mi = "$.Plan.MonitorConfig.MonitorInput."
+	b.add(workflows.StepMonitor, b.lambdaTask(ac.Functions.MonitorPerformance,
+		struct{ PredictionInput, TargetInput string }{ref(mi + "PredictionS3Uri"), ref(mi + "TargetS3Uri")},
+		selector{"ModelPerformance": "$.Payload.ModelPerformance"}, "$.Monitor", workflows.StepDecide))
+
+	b.add(workflows.StepDecide, &Choice{
+		Comment: "workflows.NeedsRetraining: retrain when the AUC is below the threshold; equal keeps the model.",
+		Choices: []ChoiceRule{{Variable: "$.Monitor.ModelPerformance", NumericLessThanPath: "$.Threshold", Next: StateDecisionRetrain}},
+		Default: StateDecisionKeep,
+	})
+	b.add(StateDecisionKeep, &Pass{Result: b.lit(workflows.DecisionKeep), ResultPath: "$.Decision", Next: StateFinalize})
+	b.add(StateDecisionRetrain, &Pass{Result: b.lit(workflows.DecisionRetrain), ResultPath: "$.Decision", Next: workflows.StepRetrain})
+	b.add(workflows.StepRetrain, &Task{
+		Comment:  "Runs the training state machine for the same ModelName and DataDate and waits for it.",
+		Resource: cfg.serviceARN("states:startExecution.sync:2"),
+		Parameters: b.tmpl(struct {
+			StateMachineArn string
+			Name            string
+			Input           map[string]string
+		}{
+			StateMachineArn: cfg.StateMachineARN(TrainingPipeline),
+			Name:            ref("States.Format('{}-retrain', $$.Execution.Name)"),
+			Input: map[string]string{
+				"ModelName": ref("$.ModelName"), "DataDate": ref("$.DataDate"), startedByExecutionField: ref(executionIDPath),
+			},
+		}),
+		ResultSelector: b.sel(selector{"ExecutionArn": "$.ExecutionArn", "Output": "$.Output"}),
+		ResultPath:     "$.Retrain",
+		TimeoutSeconds: jobTimeoutSeconds,
+		Catch:          []Catcher{catchAll()},
+		Next:           StateFinalize,
+	})
+	b.add(StateFinalize, &Pass{
+		Comment: "The execution's output: the fields of the BatchInference workflow's result that Step Functions knows.",
+		Parameters: b.sel(selector{
+			"ModelName": "$.ModelName", "DataDate": "$.DataDate",
+			"ModelPackageArn": "$.Model.ModelPackageArn", "SageMakerModelName": "$.Model.SageMakerModelName",
+			"TransformJobName": "$.Inference.TransformJobName",
+			"PredictionS3Uri":  "$.Plan.MonitorConfig.MonitorInput.PredictionS3Uri",
+			"AUC":              "$.Monitor.ModelPerformance", "Threshold": "$.Threshold", "Decision": "$.Decision",
+		}),
+		End: true,
+	})
+	b.errorStates()
+	return b.finish("mdlc batch inference: Initialize → Find Model → Inference → Monitor Model Performance → Is Re-training Needed? → Re-train Model. Emitted by mdlc parity from the worker's configuration.", StateThresholdGiven)
+}
+
+// Build returns p's state machine.
+func Build(p Pipeline, cfg Config) (*StateMachine, error) {
+	switch p {
+	case TrainingPipeline:
+		return Training(cfg)
+	case BatchInferencePipeline:
+		return BatchInference(cfg)
+	}
+	return nil, fmt.Errorf("build state machine: %w", errUnknownPipeline(p))
+}
+
+func errUnknownPipeline(p Pipeline) error {
+	return errors.New("unknown pipeline " + fmt.Sprintf("%q", string(p)))
+}
