@@ -93,26 +93,8 @@ func (a *Activities) RegisterModel(ctx context.Context, in RegisterModelInput) (
 	if found, ok, err := a.findPackage(ctx, in.Group, in.TrainingJobName); err != nil || ok {
 		return found, err
 	}
-	out, err := a.sm.CreateModelPackage(ctx, &sagemaker.CreateModelPackageInput{
-		ModelPackageGroupName:   aws.String(in.Group),
-		ModelPackageDescription: aws.String(fmt.Sprintf("%s trained on %s by training job %s", in.Group, in.DataDate, in.TrainingJobName)),
-		ModelApprovalStatus:     smtypes.ModelApprovalStatus(in.ApprovalStatus),
-		InferenceSpecification: &smtypes.InferenceSpecification{
-			Containers: []smtypes.ModelPackageContainerDefinition{{
-				Image:        aws.String(a.cfg.TrainingImage),
-				ModelDataUrl: aws.String(in.ModelDataURL),
-			}},
-			SupportedContentTypes:           []string{"text/csv"},
-			SupportedResponseMIMETypes:      []string{"text/csv"},
-			SupportedTransformInstanceTypes: []smtypes.TransformInstanceType{smtypes.TransformInstanceType(a.cfg.TransformInstanceType)},
-		},
-		CustomerMetadataProperties: map[string]string{
-			MetaSageMakerModelName: in.SageMakerModelName,
-			MetaTrainingJobName:    in.TrainingJobName,
-			MetaDataDate:           in.DataDate,
-			MetaRunKey:             in.RunKey,
-		},
-	})
+	out, err := a.sm.CreateModelPackage(ctx, ModelPackageRequest(a.cfg, in,
+		fmt.Sprintf("%s trained on %s by training job %s", in.Group, in.DataDate, in.TrainingJobName)))
 	if err != nil {
 		return RegisterModelOutput{}, awsError(fmt.Sprintf("create model package in group %q", in.Group), err)
 	}
@@ -126,6 +108,31 @@ func (a *Activities) RegisterModel(ctx context.Context, in RegisterModelInput) (
 		ModelPackageVersion: aws.ToInt32(desc.ModelPackageVersion),
 		ApprovalStatus:      string(desc.ModelApprovalStatus),
 	}, nil
+}
+
+// ModelPackageRequest is the CreateModelPackage request that registers in as a new version of its group: the
+// model's artifacts served by the training image, and the metadata Find Model and operators rely on.
+func ModelPackageRequest(cfg Config, in RegisterModelInput, description string) *sagemaker.CreateModelPackageInput {
+	return &sagemaker.CreateModelPackageInput{
+		ModelPackageGroupName:   aws.String(in.Group),
+		ModelPackageDescription: aws.String(description),
+		ModelApprovalStatus:     smtypes.ModelApprovalStatus(in.ApprovalStatus),
+		InferenceSpecification: &smtypes.InferenceSpecification{
+			Containers: []smtypes.ModelPackageContainerDefinition{{
+				Image:        aws.String(cfg.TrainingImage),
+				ModelDataUrl: aws.String(in.ModelDataURL),
+			}},
+			SupportedContentTypes:           []string{"text/csv"},
+			SupportedResponseMIMETypes:      []string{"text/csv"},
+			SupportedTransformInstanceTypes: []smtypes.TransformInstanceType{smtypes.TransformInstanceType(cfg.TransformInstanceType)},
+		},
+		CustomerMetadataProperties: map[string]string{
+			MetaSageMakerModelName: in.SageMakerModelName,
+			MetaTrainingJobName:    in.TrainingJobName,
+			MetaDataDate:           in.DataDate,
+			MetaRunKey:             in.RunKey,
+		},
+	}
 }
 
 func (a *Activities) ensureGroup(ctx context.Context, group string) error {

@@ -277,26 +277,15 @@ func Training(cfg Config) (*StateMachine, error) {
 // modelPackageRequest is the CreateModelPackage request of the Register Model activity, with the values of
 // the run as placeholders.
 func modelPackageRequest(ac activities.Config) *sagemaker.CreateModelPackageInput {
-	return &sagemaker.CreateModelPackageInput{
-		ModelPackageGroupName:   aws.String(ref("$.ModelName")),
-		ModelPackageDescription: aws.String(ref("States.Format('{} trained on {} by training job {}', $.ModelName, $.DataDate, $.Training.TrainingJobName)")),
-		ModelApprovalStatus:     smtypes.ModelApprovalStatus(ref("$.ApprovalStatus")),
-		InferenceSpecification: &smtypes.InferenceSpecification{
-			Containers: []smtypes.ModelPackageContainerDefinition{{
-				Image:        aws.String(ac.TrainingImage),
-				ModelDataUrl: aws.String(ref("$.Training.ModelArtifacts")),
-			}},
-			SupportedContentTypes:           []string{"text/csv"},
-			SupportedResponseMIMETypes:      []string{"text/csv"},
-			SupportedTransformInstanceTypes: []smtypes.TransformInstanceType{smtypes.TransformInstanceType(ac.TransformInstanceType)},
-		},
-		CustomerMetadataProperties: map[string]string{
-			activities.MetaSageMakerModelName: ref("$.Training.TrainingJobName"),
-			activities.MetaTrainingJobName:    ref("$.Training.TrainingJobName"),
-			activities.MetaDataDate:           ref("$.DataDate"),
-			activities.MetaRunKey:             ref(executionIDPath),
-		},
-	}
+	return activities.ModelPackageRequest(ac, activities.RegisterModelInput{
+		Group:              ref("$.ModelName"),
+		SageMakerModelName: ref("$.Training.TrainingJobName"),
+		ModelDataURL:       ref("$.Training.ModelArtifacts"),
+		TrainingJobName:    ref("$.Training.TrainingJobName"),
+		DataDate:           ref("$.DataDate"),
+		ApprovalStatus:     ref("$.ApprovalStatus"),
+		RunKey:             ref(executionIDPath),
+	}, ref("States.Format('{} trained on {} by training job {}', $.ModelName, $.DataDate, $.Training.TrainingJobName)"))
 }
 
 // BatchInference returns the batch-inference state machine: Initialize → Find Model → Inference → Monitor
