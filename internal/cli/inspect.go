@@ -1,0 +1,298 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/mdlc/mdlc/workflows"
+)
+
+func watchCommand() *command {
+	return &command{
+		name:       "watch",
+		args:       "WORKFLOW_ID [--run-id ID] [flags]",
+		positional: "WORKFLOW_ID",
+		summary:    "follow a run live until it ends, then print its summary",
+		help: `Follows a run (the latest of the workflow ID unless --run-id is given) and its retrain child: one line per
+step as it starts and as it ends, with the SageMaker job's status while it runs, then the run's summary. A run
+that has already ended is replayed from its progress. Exits 3 when the run failed or was canceled.`,
+		examples: []string{
+			"starter watch training-churn-2019-10-01",
+			"starter watch batch-inference-churn-2019-11-01 -o json",
+		},
+		setup: func(fs *flag.FlagSet, e *env) action {
+			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
+			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
+			return func(ctx context.Context, e *env, id string) error {
+				if err := validateAll(out.validate, tf.validate); err != nil {
+					return err
+				}
+				c, err := tf.dial(ctx)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				live := e.stdout
+				if out.json() {
+					live = e.stderr
+				}
+				s, err := follow(ctx, c, tf, live, e.stderr, id, *runID)
+				if err != nil {
+					return err
+				}
+				return reportSummary(e, out, s, false)
+			}
+		},
+	}
+}
+
+func statusCommand() *command {
+	return &command{
+		name:       "status",
+		args:       "WORKFLOW_ID [--run-id ID] [flags]",
+		positional: "WORKFLOW_ID",
+		summary:    "show a run's state, steps and result or error",
+		help: `Shows one run (the latest of the workflow ID unless --run-id is given): its status, its steps (with the
+status of a SageMaker job it waits on), and its result or error. Exits 3 when the run failed or was canceled.`,
+		examples: []string{
+			"starter status training-churn-2019-10-01",
+			"starter status batch-inference-churn-2019-11-01 -o json",
+		},
+		setup: func(fs *flag.FlagSet, e *env) action {
+			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
+			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
+			return func(ctx context.Context, e *env, id string) error {
+				if err := validateAll(out.validate, tf.validate); err != nil {
+					return err
+				}
+				c, err := tf.dial(ctx)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				w := newWatched(id, *runID, "")
+				if w.desc, err = c.DescribeWorkflowExecution(ctx, id, *runID); err != nil {
+					return explainTemporal(err, tf, id)
+				}
+				w.runID = w.desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+				if w.progress, err = queryProgress(ctx, c, id, w.runID); err != nil {
+					fmt.Fprintf(e.stderr, "warning: %s does not answer the progress query (%v); is the worker running? Showing the run without its steps\n", id, err)
+				}
+				s, err := summarize(ctx, c, tf, w)
+				if err != nil {
+					return err
+				}
+				return reportSummary(e, out, s, true)
+			}
+		},
+	}
+}
+
+func cancelCommand() *command {
+	return &command{
+		name:       "cancel",
+		args:       "WORKFLOW_ID [--run-id ID] [flags]",
+		positional: "WORKFLOW_ID",
+		summary:    "request cancellation of a run (its SageMaker job is stopped)",
+		help: `Requests cancellation of a run (the latest of the workflow ID unless --run-id is given). The step that is
+running is cancelled: a SageMaker training or transform job is stopped, and a retrain child is cancelled too.
+The run then ends Canceled; follow it with ` + "`starter watch WORKFLOW_ID`" + `.`,
+		examples: []string{
+			"starter cancel training-churn-2019-10-01",
+		},
+		setup: func(fs *flag.FlagSet, e *env) action {
+			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
+			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
+			return func(ctx context.Context, e *env, id string) error {
+				if err := validateAll(out.validate, tf.validate); err != nil {
+					return err
+				}
+				c, err := tf.dial(ctx)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				desc, err := c.DescribeWorkflowExecution(ctx, id, *runID)
+				if err != nil {
+					return explainTemporal(err, tf, id)
+				}
+				info := desc.GetWorkflowExecutionInfo()
+				rid := info.GetExecution().GetRunId()
+				if st := info.GetStatus().String(); st != "Running" {
+					return fmt.Errorf("run %s of %s has already ended (%s): nothing to cancel", rid, id, st)
+				}
+				if err := c.CancelWorkflow(ctx, id, rid); err != nil {
+					return explainTemporal(err, tf, id)
+				}
+				res := struct {
+					WorkflowID, RunID, URL string
+					CancelRequested        bool
+				}{id, rid, tf.runURL(id, rid), true}
+				if out.json() {
+					return writeJSON(e.stdout, res)
+				}
+				fmt.Fprintf(e.stdout, "Cancellation requested for %s (run ID %s); its running SageMaker job will be stopped.\nFollow it with: starter watch %s\n", id, rid, id)
+				return nil
+			}
+		},
+	}
+}
+
+// listLimitMax bounds --limit: one page of the visibility API.
+const listLimitMax = 1000
+
+func listCommand() *command {
+	return &command{
+		name:    "list",
+		args:    "[--model NAME] [--limit N] [flags]",
+		summary: "list recent runs, optionally of one model",
+		help: `Lists recent Training and BatchInference runs, newest first, through Temporal's visibility API. --model
+filters on the ModelName search attribute, as the web UI can (ModelName="churn").`,
+		examples: []string{
+			"starter list",
+			"starter list --model churn --limit 5",
+			"starter list --model churn -o json",
+		},
+		setup: func(fs *flag.FlagSet, e *env) action {
+			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
+			model := fs.String("model", "", "only runs of the model `NAME` (the ModelName search attribute)")
+			limit := fs.Int("limit", 20, "at most this many runs")
+			return func(ctx context.Context, e *env, _ string) error {
+				if err := validateAll(out.validate, tf.validate); err != nil {
+					return err
+				}
+				if *limit < 1 || *limit > listLimitMax {
+					return usagef("--limit %d must be between 1 and %d", *limit, listLimitMax)
+				}
+				if *model != "" {
+					if err := (workflows.TrainingInput{ModelName: *model, DataDate: "2000-01-01"}).Validate(); err != nil {
+						return usagef("--model: %v", err)
+					}
+				}
+				c, err := tf.dial(ctx)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				runs, err := listRuns(ctx, c.WorkflowService(), tf.namespace, *model, *limit)
+				if err != nil {
+					return explainTemporal(err, tf, "")
+				}
+				if out.json() {
+					return writeJSON(e.stdout, runs)
+				}
+				if len(runs) == 0 {
+					fmt.Fprintln(e.stderr, "no runs found")
+					return nil
+				}
+				fmt.Fprint(e.stdout, formatRuns(runs))
+				return nil
+			}
+		},
+	}
+}
+
+// RunListing is one run in `list`.
+type RunListing struct {
+	WorkflowID, RunID, Workflow, Status string
+	ModelName, DataDate                 string     `json:",omitempty"`
+	StartTime                           time.Time  `json:",omitempty"`
+	CloseTime                           *time.Time `json:",omitempty"`
+}
+
+// listQuery is the visibility query of `list`: the mdlc workflow types, of one model when model is set.
+func listQuery(model string) string {
+	q := fmt.Sprintf("WorkflowType IN (%s, %s)", strconv.Quote(workflows.TrainingWorkflow), strconv.Quote(workflows.BatchInferenceWorkflow))
+	if model != "" {
+		q = fmt.Sprintf("%s = %s AND %s", workflows.ModelNameAttribute.GetName(), strconv.Quote(model), q)
+	}
+	// No ORDER BY: the dev server's SQL visibility store does not support it; listRuns sorts the page.
+	return q
+}
+
+func listRuns(ctx context.Context, svc workflowservice.WorkflowServiceClient, namespace, model string, limit int) ([]RunListing, error) {
+	resp, err := svc.ListWorkflowExecutions(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: namespace, PageSize: int32(limit), Query: listQuery(model),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list workflow runs: %w", err)
+	}
+	var runs []RunListing
+	for _, info := range resp.GetExecutions() {
+		if len(runs) == limit {
+			break
+		}
+		r := RunListing{
+			WorkflowID: info.GetExecution().GetWorkflowId(), RunID: info.GetExecution().GetRunId(),
+			Workflow: info.GetType().GetName(), Status: info.GetStatus().String(),
+			ModelName: keyword(info.GetSearchAttributes(), workflows.ModelNameAttribute.GetName()),
+			DataDate:  keyword(info.GetSearchAttributes(), workflows.DataDateAttribute.GetName()),
+			StartTime: info.GetStartTime().AsTime(),
+		}
+		if info.GetCloseTime() != nil {
+			t := info.GetCloseTime().AsTime()
+			r.CloseTime = &t
+		}
+		runs = append(runs, r)
+	}
+	// The server returns open runs first, then by close time; people read runs by when they started.
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].StartTime.After(runs[j].StartTime) })
+	return runs, nil
+}
+
+// keyword decodes a Keyword search attribute ("" when absent).
+func keyword(sa *commonpb.SearchAttributes, name string) string {
+	p, ok := sa.GetIndexedFields()[name]
+	if !ok {
+		return ""
+	}
+	var s string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+		return ""
+	}
+	return s
+}
+
+// formatRuns renders runs as a table.
+func formatRuns(runs []RunListing) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATUS\tWORKFLOW ID\tTYPE\tMODEL\tDATA DATE\tSTARTED\tDURATION\tRUN ID")
+	for _, r := range runs {
+		dur := "-"
+		if r.CloseTime != nil {
+			dur = formatDuration(r.CloseTime.Sub(r.StartTime))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Status, r.WorkflowID, r.Workflow, dash(r.ModelName), dash(r.DataDate),
+			r.StartTime.Local().Format(time.DateTime), dur, r.RunID)
+	}
+	_ = tw.Flush() // writes to a strings.Builder cannot fail
+	return b.String()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// validateAll returns the first error of the validators.
+func validateAll(validators ...func() error) error {
+	for _, v := range validators {
+		if err := v(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

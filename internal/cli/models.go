@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/workflows"
+)
+
+// RegistryAPI is the part of the SageMaker client `models` calls.
+type RegistryAPI interface {
+	DescribeModelPackageGroup(ctx context.Context, in *sagemaker.DescribeModelPackageGroupInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageGroupOutput, error)
+	ListModelPackages(ctx context.Context, in *sagemaker.ListModelPackagesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListModelPackagesOutput, error)
+	DescribeModelPackage(ctx context.Context, in *sagemaker.DescribeModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageOutput, error)
+}
+
+func modelsCommand() *command {
+	return &command{
+		name:    "models",
+		args:    "--model NAME [flags]",
+		summary: "list a model's registered versions (SageMaker Model Registry)",
+		help: `Lists the versions registered in the SageMaker model package group of a model, oldest first: version,
+approval status, creation time, data date, training job and SageMaker model. Batch inference uses the newest
+Approved version.`,
+		examples: []string{
+			"starter models --model churn",
+			"starter models --model churn -o json",
+			"starter models --model churn --target aws --region eu-west-1",
+		},
+		setup: func(fs *flag.FlagSet, e *env) action {
+			af, out := addAWSFlags(fs, e), addOutputFlag(fs)
+			model := fs.String("model", "", "model `NAME`: the model package group (required)")
+			return func(ctx context.Context, e *env, _ string) error {
+				if err := validateAll(out.validate, af.validate); err != nil {
+					return err
+				}
+				if *model == "" {
+					return usagef("--model is required, e.g. --model churn")
+				}
+				if err := (workflows.TrainingInput{ModelName: *model, DataDate: "2000-01-01"}).Validate(); err != nil {
+					return usagef("--model: %v", err)
+				}
+				cfg, err := af.load(ctx)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				versions, err := listVersions(ctx, sagemaker.NewFromConfig(cfg), af, *model)
+				if err != nil {
+					return err
+				}
+				if out.json() {
+					return writeJSON(e.stdout, versions)
+				}
+				if len(versions) == 0 {
+					fmt.Fprintf(e.stderr, "model package group %q has no versions yet\n", *model)
+					return nil
+				}
+				fmt.Fprint(e.stdout, formatVersions(versions))
+				return nil
+			}
+		},
+	}
+}
+
+// ModelVersion is one registered version of a model.
+type ModelVersion struct {
+	Version            int32
+	ApprovalStatus     string
+	CreationTime       time.Time
+	ModelPackageArn    string
+	SageMakerModelName string
+	TrainingJobName    string
+	DataDate           string
+}
+
+// listVersions returns the versions of the model package group model, oldest first.
+func listVersions(ctx context.Context, sm RegistryAPI, af *awsFlags, model string) ([]ModelVersion, error) {
+	_, err := sm.DescribeModelPackageGroup(ctx, &sagemaker.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String(model)})
+	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && (api.ErrorCode() == "ValidationException" || api.ErrorCode() == "ResourceNotFound") {
+			return nil, fmt.Errorf("no model package group %q: no version of that model was registered; train it first: starter train --model %s --data-date YYYY-MM-DD", model, model)
+		}
+		return nil, explainAWS(err, af, fmt.Sprintf("describe model package group %q", model))
+	}
+	var versions []ModelVersion
+	in := &sagemaker.ListModelPackagesInput{
+		ModelPackageGroupName: aws.String(model),
+		SortBy:                smtypes.ModelPackageSortByCreationTime,
+		SortOrder:             smtypes.SortOrderAscending,
+		MaxResults:            aws.Int32(100),
+	}
+	for {
+		page, err := sm.ListModelPackages(ctx, in)
+		if err != nil {
+			return nil, explainAWS(err, af, fmt.Sprintf("list model packages of %q", model))
+		}
+		for _, p := range page.ModelPackageSummaryList {
+			d, err := sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: p.ModelPackageArn})
+			if err != nil {
+				return nil, explainAWS(err, af, fmt.Sprintf("describe model package %q", aws.ToString(p.ModelPackageArn)))
+			}
+			versions = append(versions, ModelVersion{
+				Version:            aws.ToInt32(d.ModelPackageVersion),
+				ApprovalStatus:     string(d.ModelApprovalStatus),
+				CreationTime:       aws.ToTime(d.CreationTime),
+				ModelPackageArn:    aws.ToString(d.ModelPackageArn),
+				SageMakerModelName: d.CustomerMetadataProperties[activities.MetaSageMakerModelName],
+				TrainingJobName:    d.CustomerMetadataProperties[activities.MetaTrainingJobName],
+				DataDate:           d.CustomerMetadataProperties[activities.MetaDataDate],
+			})
+		}
+		if page.NextToken == nil || aws.ToString(page.NextToken) == "" {
+			return versions, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
+
+// formatVersions renders versions as a table.
+func formatVersions(versions []ModelVersion) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tSTATUS\tCREATED\tDATA DATE\tTRAINING JOB\tSAGEMAKER MODEL")
+	for _, v := range versions {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", strconv.Itoa(int(v.Version)), v.ApprovalStatus,
+			v.CreationTime.Local().Format(time.DateTime), dash(v.DataDate), dash(v.TrainingJobName), dash(v.SageMakerModelName))
+	}
+	_ = tw.Flush() // writes to a strings.Builder cannot fail
+	return b.String()
+}
