@@ -21,13 +21,21 @@ alive() { # alive NAME: the process recorded for NAME is running
   [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
 }
 
-wait_http() { # wait_http URL WHAT SECONDS
+wait_up() { # wait_up NAME URL SECONDS: NAME's process answers at URL (and is not someone else's on that port)
   local i
   for ((i = 0; i < $3 * 5; i++)); do
-    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    if ! alive "$1"; then
+      log "$1 exited; see $DATA_DIR/logs/$1.log (is its port taken? set MDLC_*_PORT)"
+      tail -n 3 "$DATA_DIR/logs/$1.log" >&2 || true
+      return 1
+    fi
+    if curl -fsS -o /dev/null "$2" 2>/dev/null; then
+      sleep 0.5 # a process that lost its port to another one exits right after binding fails
+      if alive "$1"; then return 0; fi
+    fi
     sleep 0.2
   done
-  log "$2 did not come up at $1; see $DATA_DIR/logs"
+  log "$1 did not come up at $2; see $DATA_DIR/logs/$1.log"
   return 1
 }
 
@@ -46,12 +54,12 @@ up() {
   start temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
     --db-filename "$DATA_DIR/temporal.db" --search-attribute ModelName=Keyword --search-attribute DataDate=Keyword \
     --log-level warn
-  wait_http "http://127.0.0.1:$UI_PORT/api/v1/namespaces/default" "Temporal dev server" 60
+  wait_up temporal "http://127.0.0.1:$UI_PORT/api/v1/namespaces/default" 60
   start localaws "$BIN/localaws" --addr "127.0.0.1:$LOCALAWS_PORT" --data-dir "$DATA_DIR/localaws"
-  wait_http "http://127.0.0.1:$LOCALAWS_PORT/_localaws/health" localaws 30
+  wait_up localaws "http://127.0.0.1:$LOCALAWS_PORT/_localaws/health" 30
   start worker "$BIN/worker" --temporal-address "127.0.0.1:$TEMPORAL_PORT" \
     --endpoint-url "http://127.0.0.1:$LOCALAWS_PORT" --metrics-addr "127.0.0.1:$METRICS_PORT"
-  wait_http "http://127.0.0.1:$METRICS_PORT/metrics" worker 30
+  wait_up worker "http://127.0.0.1:$METRICS_PORT/metrics" 30
   cat <<MSG
 Local stack is up:
   Temporal web UI   http://127.0.0.1:$UI_PORT

@@ -133,7 +133,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // commands returns the subcommands by name.
 func commands() map[string]*command {
 	cmds := []*command{trainCommand(), inferCommand(), watchCommand(), statusCommand(), listCommand(),
-		modelsCommand(), cancelCommand(), seedCommand()}
+		modelsCommand(), cancelCommand(), seedCommand(), parityCommand()}
 	m := make(map[string]*command, len(cmds))
 	for _, c := range cmds {
 		m[c.name] = c
@@ -209,7 +209,7 @@ Exit codes: 0 success, 1 error, 2 bad usage, 3 the workflow run failed or was ca
 
 // order puts the subcommands in the order a user meets them.
 func order(name string) int {
-	for i, n := range []string{"seed", "train", "infer", "watch", "status", "list", "models", "cancel"} {
+	for i, n := range []string{"seed", "train", "infer", "watch", "status", "list", "models", "cancel", "parity"} {
 		if n == name {
 			return i
 		}
