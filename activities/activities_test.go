@@ -325,3 +325,13 @@ func TestConfigValidation(t *testing.T) {
 	_, err := New(newFakeSageMaker(), &fakeLambda{}, base)
 	require.NoError(t, err)
 }
+
+func TestPollSchedule(t *testing.T) {
+	c := Config{PollInterval: 8 * time.Second, PollJitter: 0.2}
+	mid := func() float64 { return 0.5 } // no jitter
+	for n, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
+		require.Equal(t, want, c.poll(n, mid), "poll %d", n)
+	}
+	require.Equal(t, time.Duration(0.8*float64(8*time.Second)), c.poll(10, func() float64 { return 0 }))
+	require.Equal(t, time.Duration(1.2*float64(8*time.Second)), c.poll(10, func() float64 { return 1 }))
+}

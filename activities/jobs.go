@@ -78,7 +78,7 @@ func (a *Activities) run(ctx context.Context, j job, runKey string) (jobState, e
 	defer heartbeat.Stop()
 	poll := time.NewTimer(0)
 	defer poll.Stop()
-	failures := 0
+	failures, polls := 0, 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -90,6 +90,7 @@ func (a *Activities) run(ctx context.Context, j job, runKey string) (jobState, e
 		case <-heartbeat.C:
 			activity.RecordHeartbeat(ctx, progress)
 		case <-poll.C:
+			polls++
 			st, err := j.describe(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -102,7 +103,7 @@ func (a *Activities) run(ctx context.Context, j job, runKey string) (jobState, e
 					return jobState{}, fmt.Errorf("describe %s %q failed %d times in a row: %w", j.kind, j.name, failures, err)
 				}
 				logger.Warn("Describe failed; polling on", "JobName", j.name, "Error", err)
-				poll.Reset(a.cfg.poll(rand.Float64))
+				poll.Reset(a.cfg.poll(polls-1, rand.Float64))
 				continue
 			}
 			failures = 0
@@ -125,7 +126,7 @@ func (a *Activities) run(ctx context.Context, j job, runKey string) (jobState, e
 				}
 				return st, nonRetryable(ErrJobStopped, "%s %q ended Stopped (%s)", j.kind, j.name, why)
 			}
-			poll.Reset(a.cfg.poll(rand.Float64))
+			poll.Reset(a.cfg.poll(polls-1, rand.Float64))
 		}
 	}
 }
@@ -153,7 +154,7 @@ func (a *Activities) stopAndWait(actx context.Context, j job) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s %q did not stop within %s: %w", j.kind, j.name, a.cfg.StopTimeout, ctx.Err())
-		case <-time.After(a.cfg.poll(rand.Float64)):
+		case <-time.After(a.cfg.poll(0, rand.Float64)):
 		}
 	}
 }
