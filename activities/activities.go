@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"go.temporal.io/sdk/activity"
 )
 
 // SageMakerAPI is the part of the SageMaker client the activities call.
@@ -74,6 +75,28 @@ type DefaultsOutput struct {
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
 	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus}, nil
+}
+
+// keepAlive heartbeats every HeartbeatInterval until the returned stop is called. The short activities (a
+// Lambda invocation, a registry call) use it so that a worker that dies during the call is noticed within
+// the heartbeat timeout rather than the activity's StartToClose timeout.
+func (a *Activities) keepAlive(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(a.cfg.HeartbeatInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // ValidThreshold reports whether t can be used as an AUC threshold.

@@ -28,6 +28,7 @@ func (a *Activities) invoke(ctx context.Context, function string, event, out any
 	if err != nil {
 		return fmt.Errorf("encode event for lambda function %q: %w", function, err)
 	}
+	defer a.keepAlive(ctx)()
 	res, err := a.lambda.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName:   aws.String(function),
 		InvocationType: types.InvocationTypeRequestResponse,

@@ -36,6 +36,7 @@ type CreateModelOutput struct {
 // CreateModel creates the SageMaker model. A retry that finds the model already created with the same
 // artifacts returns it; a model of that name with other artifacts is an error.
 func (a *Activities) CreateModel(ctx context.Context, in CreateModelInput) (CreateModelOutput, error) {
+	defer a.keepAlive(ctx)()
 	out, err := a.sm.CreateModel(ctx, ModelRequest(a.cfg, in.ModelName, in.ModelDataURL, in.RunKey))
 	if err == nil {
 		return CreateModelOutput{ModelName: in.ModelName, ModelArn: aws.ToString(out.ModelArn)}, nil
@@ -87,6 +88,7 @@ const registryScan = 20
 // ModelName, creating the group when missing. A retry that finds the package it created (by training job name)
 // returns it instead of registering a second version.
 func (a *Activities) RegisterModel(ctx context.Context, in RegisterModelInput) (RegisterModelOutput, error) {
+	defer a.keepAlive(ctx)()
 	if err := a.ensureGroup(ctx, in.Group); err != nil {
 		return RegisterModelOutput{}, err
 	}
@@ -197,6 +199,7 @@ type FindModelOutput struct {
 // FindModel returns the newest Approved model package of the group named ModelName. None is a non-retryable
 // ModelNotFound error.
 func (a *Activities) FindModel(ctx context.Context, in FindModelInput) (FindModelOutput, error) {
+	defer a.keepAlive(ctx)()
 	list, err := a.sm.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{
 		ModelPackageGroupName: aws.String(in.ModelName),
 		ModelApprovalStatus:   smtypes.ModelApprovalStatusApproved,

@@ -221,4 +221,3 @@ func TestBadInputsCreateNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, transforms.TransformJobSummaries)
 }
-

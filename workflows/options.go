@@ -10,10 +10,13 @@ import (
 // Activity options, declared once. No retry policy here is unbounded: a step that keeps failing fails the run
 // with its last error instead of retrying forever.
 var (
-	// lambdaOptions: the Lambda functions finish in seconds; Lambda's own limit is 15 minutes. Function errors
-	// that say the input is wrong are non-retryable (see activities); S3 trouble and throttling are retried.
+	// lambdaOptions: the Lambda functions finish in seconds; Lambda's own limit is 15 minutes. The activity
+	// heartbeats while the call runs, so a worker that dies mid-call is noticed after HeartbeatTimeout, not
+	// StartToClose. Function errors that say the input is wrong are non-retryable (see activities); S3
+	// trouble and throttling are retried.
 	lambdaOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 16 * time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
@@ -22,10 +25,11 @@ var (
 		},
 	}
 
-	// apiOptions: single SageMaker API calls (create model, registry). Throttling and 5xx are retried with
-	// backoff; validation errors are non-retryable.
+	// apiOptions: single SageMaker API calls (create model, registry), heartbeating like lambdaOptions.
+	// Throttling and 5xx are retried with backoff; validation errors are non-retryable.
 	apiOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
