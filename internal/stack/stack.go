@@ -330,4 +330,3 @@ func waitFor(ctx context.Context, limit time.Duration, what string, ready func(c
 		}
 	}
 }
-
