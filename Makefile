@@ -52,6 +52,7 @@ build:
 
 ## test: the whole suite — unit tests, and integration tests against the real servers they start themselves.
 lint: $(WORKFLOWCHECK)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	go vet ./...
 	$(WORKFLOWCHECK) ./workflows/...
 
