@@ -1,0 +1,111 @@
+package reliability_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/mdlc/mdlc/internal/benchmark/harness"
+	"github.com/mdlc/mdlc/internal/demodata"
+)
+
+// start starts a stack for one test, printing the tails of its logs when the test fails.
+func start(t *testing.T, data demodata.Config, workerArgs ...string) *harness.Harness {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	h, err := harness.Start(ctx, harness.Options{Dir: t.TempDir(), Data: data, WorkerArgs: workerArgs})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		h.Close()
+		if t.Failed() {
+			for _, name := range []string{"worker", "localaws", "temporal"} {
+				t.Logf("--- %s log (tail)\n%s", name, tail(h.Log(name), 3000))
+			}
+		}
+	})
+	return h
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// seeded returns a random source seeded from $MDLC_RELIABILITY_SEED, or from the clock, and logs the seed so
+// that a failing sequence of fault points can be replayed.
+func seeded(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("MDLC_RELIABILITY_SEED"); s != "" {
+		var err error
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "MDLC_RELIABILITY_SEED")
+	}
+	t.Logf("random fault points: MDLC_RELIABILITY_SEED=%d", seed)
+	return rand.New(rand.NewPCG(seed, seed>>1))
+}
+
+// uniform returns a duration drawn uniformly from [lo, hi).
+func uniform(r *rand.Rand, lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(r.Int64N(int64(hi-lo)))
+}
+
+// outcome is how one workflow run ended.
+type outcome struct {
+	id  string
+	err error
+}
+
+// waitAll waits for every run and returns how each ended, in the order given.
+func waitAll(ctx context.Context, runs []client.WorkflowRun) []outcome {
+	out := make([]outcome, len(runs))
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Go(func() {
+			out[i] = outcome{id: r.GetID(), err: r.Get(ctx, nil)}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// killWorkerWhenSafe kills the worker (SIGKILL) at the first moment no run in ids has a started Lambda or
+// single-call activity: those do not heartbeat, so a dead worker's attempt is retried only after its
+// StartToClose timeout (16 minutes for a Lambda step; see doc.go). To look without racing the worker, it
+// freezes the worker (SIGSTOP), lets the tasks already scheduled reach its pollers, describes the runs, and
+// either kills it or lets it go on (SIGCONT) and looks again. It restarts the worker after pause and returns
+// what the runs were doing when it died.
+func killWorkerWhenSafe(t *testing.T, ctx context.Context, h *harness.Harness, ids []string, pause time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		pid, err := h.WorkerPID()
+		require.NoError(t, err)
+		require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+		time.Sleep(300 * time.Millisecond)
+		unsafe, err := h.UnsafeToKill(ctx, ids)
+		require.NoError(t, err)
+		if len(unsafe) == 0 {
+			break
+		}
+		require.NoError(t, syscall.Kill(pid, syscall.SIGCONT))
+		require.True(t, time.Now().Before(deadline), "no safe moment to kill the worker within two minutes: %v", unsafe)
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NoError(t, h.KillWorker())
+	steps := h.Steps(ctx, ids)
+	time.Sleep(pause)
+	require.NoError(t, h.StartWorker(ctx))
+	return steps
+}
