@@ -83,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	w := worker.New(c, cfg.taskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.maxConcurrentActivities,
+		MaxConcurrentWorkflowTaskPollers:   cfg.pollers,
+		MaxConcurrentActivityTaskPollers:   cfg.pollers,
 		WorkerStopTimeout:                  cfg.shutdownTimeout,
 	})
 	register(w, acts)

@@ -56,6 +56,7 @@ func TestBadConfiguration(t *testing.T) {
 		{[]string{"--approval-status", "Maybe"}, "must be Approved or PendingManualApproval"},
 		{[]string{"--transform-instance-count", "0"}, "must be at least 1"},
 		{[]string{"--log-format", "xml"}, "must be text or json"},
+		{[]string{"--pollers", "0"}, "--pollers 0 must be between 1 and 100"},
 		{[]string{"--log-level", "loud"}, "must be debug, info, warn or error"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--no-such-flag"}, "flag provided but not defined"},
