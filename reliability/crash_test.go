@@ -72,7 +72,7 @@ func TestWorkerKilledAtRandomPoints(t *testing.T) {
 
 		// Kill 0: at a random moment of the wave's first seconds (starts, Initialize, Find Model, creations).
 		time.Sleep(time.Until(waveStart.Add(uniform(rng, 0, 3*time.Second))))
-		steps := killWorkerWhenSafe(t, ctx, h, ids, uniform(rng, 0, 2*time.Second))
+		steps := killWorker(t, ctx, h, ids, uniform(rng, 0, 2*time.Second))
 		kills++
 		t.Logf("wave %d kill 0: %s into the wave; runs were in: %s", w, time.Since(waveStart).Round(time.Millisecond), steps)
 
@@ -86,7 +86,7 @@ func TestWorkerKilledAtRandomPoints(t *testing.T) {
 		require.NoError(t, err)
 		delay := uniform(rng, 0, 150*time.Millisecond)
 		time.Sleep(time.Until(created.Add(delay)))
-		steps = killWorkerWhenSafe(t, ctx, h, ids, uniform(rng, 0, 2*time.Second))
+		steps = killWorker(t, ctx, h, ids, uniform(rng, 0, 2*time.Second))
 		kills++
 		t.Logf("wave %d kill 1: %s #%d returned, +%s; runs were in: %s", w, op, n, delay, steps)
 
@@ -96,7 +96,7 @@ func TestWorkerKilledAtRandomPoints(t *testing.T) {
 		require.NoError(t, err)
 		delay = uniform(rng, 0, 300*time.Millisecond)
 		time.Sleep(time.Until(created.Add(delay)))
-		steps = killWorkerWhenSafe(t, ctx, h, ids, uniform(rng, 0, 2*time.Second))
+		steps = killWorker(t, ctx, h, ids, uniform(rng, 0, 2*time.Second))
 		kills++
 		t.Logf("wave %d kill 2: CreateTrainingJob #%d returned (past the training runs' own), +%s; runs were in: %s", w, n, delay, steps)
 

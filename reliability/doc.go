@@ -16,13 +16,11 @@
 // activity recorded anything, is the same case. Workflow code is replayed on the new worker; a workflow task
 // in flight is retried after its 10 s timeout.
 //
-// Known limit: the Lambda steps (Initialize, Monitor Model Performance) and the single SageMaker calls
-// (Find Model, Create Model, Register Model) do not heartbeat, so an attempt in flight on a killed worker is
-// retried only after its StartToClose timeout — 16 minutes for a Lambda step, 2 minutes for an API step. The
-// run still completes, late. These steps take milliseconds, so the window is small, but the tests avoid it on
-// purpose (they freeze the worker with SIGSTOP, check that no such attempt is running, and only then kill)
-// so that they finish in bounded time. Giving those activities a heartbeat timeout (heartbeating while the
-// call runs) would bound the delay by the heartbeat timeout instead.
+// The short steps — the Lambda invocations (Initialize, Monitor Model Performance) and the single SageMaker
+// calls (Find Model, Create Model, Register Model) — heartbeat while their call runs, with the same 20 s
+// heartbeat timeout, so a worker killed in the middle of one is noticed as quickly and the step is retried;
+// the retried Create Model and Register Model find what the first attempt created. The test kills the
+// worker wherever its runs are, without waiting for a quiet moment.
 //
 // # Temporal dev server restarted
 //

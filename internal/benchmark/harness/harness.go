@@ -329,15 +329,15 @@ func (h *Harness) History(ctx context.Context, id, runID string) ([]*historypb.H
 	return events, nil
 }
 
-// UnsafeToKill names the activities of the open runs ids that a worker kill would strand until their
-// StartToClose timeout: started attempts of activities that do not heartbeat (Lambda and single API calls).
-// An empty answer means killing the worker now costs at most one heartbeat timeout.
-func (h *Harness) UnsafeToKill(ctx context.Context, ids []string) ([]string, error) {
+// ShortStepsInFlight names the started attempts of the short activities (Lambda invocations and single
+// SageMaker calls, as opposed to the job-waiting ones) of the open runs ids: what a worker kill at this moment
+// interrupts mid-call.
+func (h *Harness) ShortStepsInFlight(ctx context.Context, ids []string) ([]string, error) {
 	var (
-		mu     sync.Mutex
-		unsafe []string
-		errs   []error
-		wg     sync.WaitGroup
+		mu    sync.Mutex
+		steps []string
+		errs  []error
+		wg    sync.WaitGroup
 	)
 	for _, id := range ids {
 		wg.Go(func() {
@@ -352,26 +352,13 @@ func (h *Harness) UnsafeToKill(ctx context.Context, ids []string) ([]string, err
 			}
 			for _, a := range d.PendingActivities {
 				if a.State == enumspb.PENDING_ACTIVITY_STATE_STARTED && !JobActivities[a.ActivityType.GetName()] {
-					unsafe = append(unsafe, id+":"+a.ActivityType.GetName())
+					steps = append(steps, id+":"+a.ActivityType.GetName())
 				}
 			}
 		})
 	}
 	wg.Wait()
-	return unsafe, errors.Join(errs...)
-}
-
-// WorkerPID returns the process ID of the stack's running worker.
-func (h *Harness) WorkerPID() (int, error) {
-	pids, err := h.PIDs()
-	if err != nil {
-		return 0, err
-	}
-	pid, ok := pids["worker"]
-	if !ok {
-		return 0, fmt.Errorf("no running worker under %s", h.dir)
-	}
-	return pid, nil
+	return steps, errors.Join(errs...)
 }
 
 // PIDs returns the process IDs of the stack's running processes by name ("temporal", "localaws", "worker"),
