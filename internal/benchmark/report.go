@@ -221,7 +221,7 @@ func joinInts(ns []int) string {
 
 func workerFlagsText(flags []string) string {
 	if len(flags) == 0 {
-		return "none: `--max-concurrent-activities 200` and the SDK's default pollers"
+		return "none: the worker's defaults (`--max-concurrent-activities 200`, `--pollers 8`)"
 	}
 	return "`" + strings.Join(flags, " ") + "`"
 }
