@@ -9,7 +9,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
@@ -112,8 +111,4 @@ func (c Config) poll(n int, rand func() float64) time.Duration {
 	}
 	j := 1 + c.PollJitter*(2*rand()-1)
 	return time.Duration(float64(d) * j)
-}
-
-func (c Config) String() string {
-	return fmt.Sprintf("bucket=%s role=%s image=%s", c.Bucket, c.RoleArn, c.TrainingImage)
 }
