@@ -10,6 +10,8 @@ TEMPORAL := $(TOOLS_DIR)/temporal-$(TEMPORAL_CLI_VERSION)
 # Temporal's static check that workflow code is deterministic.
 WORKFLOWCHECK_VERSION ?= v0.6.0
 WORKFLOWCHECK := $(TOOLS_DIR)/workflowcheck-$(WORKFLOWCHECK_VERSION)
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
 # Debian packages: XGBoost 1.7 with its command-line program (localaws trains with it), the AWS CLI (a second,
 # independent client for localaws in tests), Python XGBoost and scikit-learn (test oracles), curl (scripts),
 # docker-compose (validates docker-compose.yml; no engine needed).
@@ -19,7 +21,7 @@ GO_TEST_FLAGS ?= -race -count=1 -timeout 60m
 .PHONY: deps apt-deps temporal temporal-path npm-deps build lint test demo up down status lambdas
 
 ## deps: install everything the tests and the demo need.
-deps: apt-deps temporal npm-deps $(WORKFLOWCHECK)
+deps: apt-deps temporal npm-deps $(WORKFLOWCHECK) $(STATICCHECK)
 
 apt-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -41,6 +43,11 @@ $(WORKFLOWCHECK):
 	GOBIN=$(TOOLS_DIR)/tmp go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 	mv $(TOOLS_DIR)/tmp/workflowcheck $(WORKFLOWCHECK)
 
+$(STATICCHECK):
+	@mkdir -p $(TOOLS_DIR)/tmp
+	GOBIN=$(TOOLS_DIR)/tmp go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS_DIR)/tmp/staticcheck $(STATICCHECK)
+
 temporal-path: $(TEMPORAL)
 	@echo $(TEMPORAL)
 
@@ -51,9 +58,10 @@ build:
 	go build ./...
 
 ## test: the whole suite — unit tests, and integration tests against the real servers they start themselves.
-lint: $(WORKFLOWCHECK)
+lint: $(WORKFLOWCHECK) $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	go vet ./...
+	$(STATICCHECK) ./...
 	$(WORKFLOWCHECK) ./workflows/...
 
 test: deps lint

@@ -88,7 +88,7 @@ func (f *Flags) Config(target string) (activities.Config, error) {
 		}
 	case awsconf.TargetAWS:
 		if p.Bucket == "" {
-			errs = append(errs, errors.New("--bucket (MDLC_BUCKET) is required with --target aws: the bucket holding input-data/<date>/..."))
+			errs = append(errs, errors.New("--bucket (MDLC_BUCKET) is required with --target aws: the bucket that holds input-data/<date>/"))
 		}
 		if p.RoleArn == "" {
 			errs = append(errs, errors.New("--role-arn (MDLC_ROLE_ARN) is required with --target aws: a SageMaker execution role that can read and write the bucket"))

@@ -23,7 +23,7 @@ func TestROCHandChecked(t *testing.T) {
 		{"one tie", []float64{0.5, 0.2, 0.5, 0.9}, []bool{false, false, true, true}, 0.875},
 		// 1 positive at 0.3; negatives 0.3,0.3,0.1 → 0.5+0.5+1 = 2/3
 		{"ties across several negatives", []float64{0.3, 0.3, 0.3, 0.1}, []bool{true, false, false, false}, 2.0 / 3},
-		{"negative zero equals zero", []float64{-0.0, 0.0}, []bool{true, false}, 0.5},
+		{"negative zero equals zero", []float64{math.Copysign(0, -1), 0.0}, []bool{true, false}, 0.5},
 		{"infinite scores rank", []float64{math.Inf(-1), math.Inf(1)}, []bool{false, true}, 1},
 		{"one pair", []float64{0.4, 0.6}, []bool{true, false}, 0},
 	}
