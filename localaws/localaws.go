@@ -36,6 +36,22 @@
 // A faulted request is answered with the service's throttling error (SageMaker: 400 ThrottlingException,
 // Lambda: 429 TooManyRequestsException, S3: 503 SlowDown) or internal error (500 InternalFailure; S3:
 // InternalError) and never reaches the service.
+//
+// # What the front door refuses
+//
+// localaws has no authentication and checks no signatures: anything that can reach its port can use it. It
+// listens on loopback by default, and keeps web pages the user's browser has open from using it:
+//
+//   - No CORS headers unless Options.CORSOrigins (--cors-origin) grants an origin, so other sites' pages
+//     cannot read answers, and preflights (needed for PUT, DELETE, signed requests) are refused with 403.
+//   - Requests that change state from another browser origin (by Sec-Fetch-Site or Origin) are refused with
+//     403 even when they need no preflight, such as a text/plain POST.
+//   - Control endpoints refuse any request with a foreign Origin, and a POST that is not
+//     Content-Type: application/json.
+//   - A Host header that is not a loopback name or address or one of Options.AllowedHosts (--allow-host) is
+//     refused with 403, against DNS rebinding (a page whose own name now resolves to 127.0.0.1).
+//
+// A handler that panics is answered with the service's internal error and logged with its stack.
 package localaws
 
 import (
@@ -88,6 +104,12 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives one line per request and the services' logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// AllowedHosts are the host names or addresses ("localaws", "10.0.0.5"; a ":port" is ignored), besides
+	// loopback ones, that a request's Host header may name. Others are refused, against DNS rebinding.
+	AllowedHosts []string
+	// CORSOrigins are the browser origins ("http://127.0.0.1:5173") granted cross-origin access to the AWS
+	// surface. None by default: browsers then let no other site's page read from or write to localaws.
+	CORSOrigins []string
 }
 
 // Server is a localaws endpoint. Serve its Handler with any http.Server.
@@ -98,6 +120,7 @@ type Server struct {
 	sagemaker *sagemaker.Service
 	lambda    *lambdasvc.Service
 	faults    *faults.Injector
+	door      *frontDoor
 	handler   http.Handler
 
 	closeOnce sync.Once
@@ -107,7 +130,11 @@ type Server struct {
 // New opens the state under opts.DataDir (creating it if needed) and returns a Server.
 func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.DataDir == "" {
-		return nil, errors.New("localaws: Options.DataDir is required")
+		return nil, errors.New("Options.DataDir is required")
+	}
+	door, err := newFrontDoor(opts.AllowedHosts, opts.CORSOrigins)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Region == "" {
 		opts.Region = DefaultRegion
@@ -124,19 +151,19 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Algorithms == nil {
 		r, err := algorithm.NewResolver(algorithm.Config{})
 		if err != nil {
-			return nil, fmt.Errorf("localaws: default algorithms: %w", err)
+			return nil, fmt.Errorf("default algorithms: %w", err)
 		}
 		opts.Algorithms = r
 	}
 	dataDir, err := filepath.Abs(opts.DataDir)
 	if err != nil {
-		return nil, fmt.Errorf("localaws: data dir %q: %w", opts.DataDir, err)
+		return nil, fmt.Errorf("data dir %q: %w", opts.DataDir, err)
 	}
 	opts.DataDir = dataDir
 
 	objects, err := s3disk.New(filepath.Join(dataDir, "s3"), opts.Clock)
 	if err != nil {
-		return nil, fmt.Errorf("localaws: %w", err)
+		return nil, err
 	}
 	sm, err := sagemaker.New(ctx, sagemaker.Options{
 		Dir:        filepath.Join(dataDir, "sagemaker"),
@@ -149,7 +176,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	})
 	if err != nil {
 		objects.Close()
-		return nil, fmt.Errorf("localaws: sagemaker: %w", err)
+		return nil, fmt.Errorf("sagemaker: %w", err)
 	}
 	s := &Server{
 		opts:      opts,
@@ -163,6 +190,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			Logger:    opts.Logger.With("service", ServiceLambda),
 		}),
 		faults: faults.New(ServiceS3, ServiceLambda, ServiceSageMaker),
+		door:   door,
 	}
 	s.s3 = gofakes3.New(objects,
 		gofakes3.WithTimeSource(clockSource{opts.Clock}),

@@ -2,10 +2,12 @@ package localaws
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -41,18 +43,56 @@ func (s *Server) routes() http.Handler {
 				slog.String("service", service), slog.String("operation", op),
 				slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
 		}()
-		if strings.HasPrefix(r.URL.Path, ControlPrefix) {
+		defer s.recoverPanic(rec, r, &service, &op)
+
+		isControl := strings.HasPrefix(r.URL.Path, ControlPrefix)
+		var serviceErr error
+		if !isControl {
+			service, serviceErr = ServiceOf(r)
+			if serviceErr != nil {
+				service, op = "unknown", ""
+			} else {
+				op = operationOf(service, r)
+			}
+		}
+		if !s.door.hostAllowed(r.Host) {
+			refuse(rec, service, awsDenied, fmt.Sprintf("localaws does not answer requests for host %q (only loopback names "+
+				"and addresses, its listen address and hosts given with --allow-host), so that a web page cannot reach it "+
+				"by rebinding its own name; start localaws with --allow-host %s if this is how clients reach it",
+				quote(r.Host), quote(r.Host)))
+			return
+		}
+		if isControl {
+			if err := s.door.checkControl(r); err != nil {
+				status := http.StatusForbidden
+				if errors.Is(err, errNotJSON) {
+					status = http.StatusUnsupportedMediaType
+				}
+				writeControlError(rec, status, err)
+				return
+			}
 			control.ServeHTTP(rec, r)
 			return
 		}
-		var err error
-		service, err = ServiceOf(r)
-		if err != nil {
-			service, op = "unknown", ""
-			awserr.Write(rec, awserr.JSON11, "", awserr.New(awserr.UnknownService, "%v", err))
+		if isPreflight(r) {
+			if !s.door.originGranted(r) {
+				refuse(rec, service, corsDenied, fmt.Sprintf("CORSResponse: localaws grants no cross-origin access to %q; "+
+					"start it with --cors-origin %s to allow a browser client there", quote(r.Header.Get("Origin")), quote(r.Header.Get("Origin"))))
+				return
+			}
+			writePreflight(rec, r)
 			return
 		}
-		op = operationOf(service, r)
+		if err := s.door.csrf.Check(r); err != nil {
+			refuse(rec, service, awsDenied, fmt.Sprintf("localaws refuses cross-origin requests that change state from browser origin %q; "+
+				"start it with --cors-origin to allow a browser client there", quote(r.Header.Get("Origin"))))
+			return
+		}
+		rec.beforeHeader = s.door.corsHeaders(r)
+		if serviceErr != nil {
+			awserr.Write(rec, awserr.JSON11, "", awserr.New(awserr.UnknownService, "%v", serviceErr))
+			return
+		}
 		if kind := s.faults.Decide(service); kind != faults.None {
 			writeFault(rec, service, kind)
 			return
@@ -66,6 +106,61 @@ func (s *Server) routes() http.Handler {
 			s.s3.ServeHTTP(rec, r)
 		}
 	})
+}
+
+// Kinds of refusal, each answered with the service's own error code.
+const (
+	awsDenied = iota
+	corsDenied
+)
+
+// refuse answers a request the front door turns away with 403 (SageMaker: 400, as its AccessDeniedException
+// travels) in the envelope of the service it addresses.
+func refuse(w http.ResponseWriter, service string, kind int, msg string) {
+	switch service {
+	case serviceControl:
+		writeControlError(w, http.StatusForbidden, errors.New(msg))
+	case ServiceLambda:
+		awserr.Write(w, awserr.RESTJSON, "", awserr.New(awserr.LambdaAccessDenied, "%s", msg))
+	case ServiceSageMaker, "unknown":
+		awserr.Write(w, awserr.JSON11, "", awserr.New(awserr.SageMakerAccessDenied, "%s", msg))
+	default:
+		code := awserr.S3AccessDenied
+		if kind == corsDenied {
+			code = awserr.S3AccessForbidden
+		}
+		awserr.Write(w, awserr.RESTXML, "", awserr.New(code, "%s", msg))
+	}
+}
+
+// recoverPanic turns a panic in a handler into the service's internal error (and a log line with the
+// stack), instead of a dropped connection. When the handler had already started its answer, the connection
+// is aborted: the client sees a truncated response and retries.
+func (s *Server) recoverPanic(rec *statusRecorder, r *http.Request, service, op *string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.opts.Logger.Error("handler panicked", "service", *service, "operation", *op, "panic", fmt.Sprint(v),
+		"stack", string(debug.Stack()))
+	if rec.written {
+		rec.status = http.StatusInternalServerError
+		panic(http.ErrAbortHandler)
+	}
+	msg := "localaws failed while serving this request (a bug in localaws; its log has the details)"
+	switch *service {
+	case serviceControl:
+		writeControlError(rec, http.StatusInternalServerError, errors.New(msg))
+	case ServiceLambda:
+		awserr.Write(rec, awserr.RESTJSON, "", awserr.New(awserr.LambdaInternalFailure, "%s", msg))
+	case ServiceS3:
+		awserr.Write(rec, awserr.RESTXML, "", awserr.New(awserr.S3InternalError, "%s", msg))
+	default:
+		awserr.Write(rec, awserr.JSON11, "", awserr.New(awserr.SageMakerInternalFailure, "%s", msg))
+	}
 }
 
 // ServiceOf names the AWS service a request addresses, the way AWS front ends do: the service in the
@@ -295,23 +390,37 @@ func writeControlJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// statusRecorder remembers the status a handler wrote, for the request log.
+// statusRecorder remembers the status a handler wrote, for the request log, and lets the front door
+// adjust the headers just before they are sent.
 type statusRecorder struct {
 	http.ResponseWriter
 	status  int
 	written bool
+	// beforeHeader, when set, is called once with the response headers before they are sent.
+	beforeHeader func(http.Header)
 }
 
 func (r *statusRecorder) WriteHeader(status int) {
 	if !r.written {
 		r.status, r.written = status, true
+		r.fixHeader()
 	}
 	r.ResponseWriter.WriteHeader(status)
 }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.written = true
+	if !r.written {
+		r.written = true
+		r.fixHeader()
+	}
 	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) fixHeader() {
+	if r.beforeHeader != nil {
+		r.beforeHeader(r.ResponseWriter.Header())
+		r.beforeHeader = nil
+	}
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer (flush, deadlines).

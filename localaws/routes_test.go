@@ -110,7 +110,7 @@ func TestHealthAndReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	putObject(t, c, "to-reset", "a/b.csv", "1\n")
-	if status, body := do(t, http.MethodPost, e.http.URL+"/_localaws/reset", nil, nil); status != http.StatusOK {
+	if status, body := do(t, http.MethodPost, e.http.URL+"/_localaws/reset", nil, jsonType); status != http.StatusOK {
 		t.Fatalf("reset: %d %s", status, body)
 	}
 	out, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
@@ -129,9 +129,12 @@ func TestHealthAndReset(t *testing.T) {
 	}
 }
 
+// jsonType is the header control requests that change state need.
+var jsonType = map[string]string{"Content-Type": "application/json"}
+
 func setFaults(t *testing.T, e *env, body string) (int, string) {
 	t.Helper()
-	return do(t, http.MethodPost, e.http.URL+"/_localaws/faults", strings.NewReader(body), nil)
+	return do(t, http.MethodPost, e.http.URL+"/_localaws/faults", strings.NewReader(body), jsonType)
 }
 
 func faultState(t *testing.T, e *env) faults.State {

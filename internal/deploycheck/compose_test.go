@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -355,6 +356,39 @@ func checkCompose(src sources, c composeFile, d *dockerfile) problems {
 	}
 	if dir := localaws.flag("--data-dir"); !onNamedVolume(c, localaws, dir) {
 		ps.add("service %s: --data-dir %q is not on a named volume", localawsName, dir)
+	}
+	// localaws answers only Hosts that are loopback, its listen address or given with --allow-host (against
+	// DNS rebinding): every service that calls it by its service name needs that name admitted. Health
+	// checks run inside the container, on loopback.
+	admitted := append(localaws.flags("--allow-host"), strings.Split(localaws.env()["LOCALAWS_ALLOW_HOSTS"], ",")...)
+	for i, h := range admitted {
+		if host, _, err := net.SplitHostPort(h); err == nil {
+			h = host
+		}
+		admitted[i] = strings.ToLower(strings.TrimSpace(h))
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Services)) {
+		raw := c.Services[name].env()["AWS_ENDPOINT_URL"]
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() != localawsName {
+			continue // another endpoint; the worker's is checked below
+		}
+		if !slices.Contains(admitted, localawsName) {
+			ps.add("service %s calls localaws as %s, but service %s does not admit that Host: add --allow-host=%s to its command",
+				name, u.Host, localawsName, localawsName)
+		}
+	}
+	if hc := localaws.Healthcheck; hc != nil {
+		for _, arg := range strings.Fields(strings.NewReplacer("[", " ", "]", " ", ",", " ", `"`, " ").Replace(str(hc.Test))) {
+			if u, err := url.Parse(arg); err == nil && u.Scheme == "http" {
+				if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" && !slices.Contains(admitted, u.Hostname()) {
+					ps.add("service %s: health check %s names Host %s, which localaws refuses", localawsName, arg, u.Host)
+				}
+			}
+		}
 	}
 
 	// The host's starter and AWS CLI reach the stack at the binaries' defaults.

@@ -57,6 +57,9 @@ var (
 	SageMakerValidation = Code{"ValidationException", http.StatusBadRequest, Client}
 	// SageMakerInternalFailure is the common AWS internal error.
 	SageMakerInternalFailure = Code{"InternalFailure", http.StatusInternalServerError, Server}
+	// SageMakerAccessDenied is the common AWS error for a request that is not allowed (HTTP 400 for the JSON
+	// protocols).
+	SageMakerAccessDenied = Code{"AccessDeniedException", http.StatusBadRequest, Client}
 	// SageMakerUnknownOperation answers an X-Amz-Target SageMaker does not have.
 	SageMakerUnknownOperation = Code{"UnknownOperationException", http.StatusBadRequest, Client}
 
@@ -74,11 +77,17 @@ var (
 	LambdaTooManyRequests = Code{"TooManyRequestsException", http.StatusTooManyRequests, Client}
 	// LambdaInternalFailure is the common AWS internal error.
 	LambdaInternalFailure = Code{"InternalFailure", http.StatusInternalServerError, Server}
+	// LambdaAccessDenied answers a request that is not allowed.
+	LambdaAccessDenied = Code{"AccessDeniedException", http.StatusForbidden, Client}
 	// LambdaUnknownOperation answers a path or method Lambda does not serve.
 	LambdaUnknownOperation = Code{"UnknownOperationException", http.StatusNotFound, Client}
 
 	// S3SlowDown is S3's throttling error (the SDKs retry it).
 	S3SlowDown = Code{"SlowDown", http.StatusServiceUnavailable, Server}
+	// S3AccessDenied answers a request that is not allowed.
+	S3AccessDenied = Code{"AccessDenied", http.StatusForbidden, Client}
+	// S3AccessForbidden answers a CORS preflight that is not allowed.
+	S3AccessForbidden = Code{"AccessForbidden", http.StatusForbidden, Client}
 	// S3InternalError is S3's internal error.
 	S3InternalError = Code{"InternalError", http.StatusInternalServerError, Server}
 

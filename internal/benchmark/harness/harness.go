@@ -299,6 +299,8 @@ func (h *Harness) control(ctx context.Context, method, path string, body []byte,
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
+	req.Header.Set("Content-Type", "application/json") // localaws refuses other state-changing control requests
+
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)

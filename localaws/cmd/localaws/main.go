@@ -3,8 +3,13 @@
 //	localaws --addr 127.0.0.1:4570 --data-dir .data/localaws
 //
 // Flags default to environment variables: LOCALAWS_ADDR, LOCALAWS_DATA_DIR, AWS_REGION, LOCALAWS_XGBOOST,
-// LOCALAWS_FUNCTION_TIMEOUT, LOCALAWS_LOG_FORMAT, LOCALAWS_LOG_LEVEL. It has no authentication, so it
-// refuses to listen on a non-loopback address unless --allow-remote is given.
+// LOCALAWS_FUNCTION_TIMEOUT, LOCALAWS_LOG_FORMAT, LOCALAWS_LOG_LEVEL, LOCALAWS_ALLOW_HOSTS and
+// LOCALAWS_CORS_ORIGINS (comma-separated). It has no authentication, so it refuses to listen on a
+// non-loopback address unless --allow-remote is given.
+//
+// It answers requests whose Host is a loopback name or address, or the listen address; clients that reach
+// it under another name (a container's service name, such as localaws in docker compose) need
+// --allow-host NAME. Browser pages get no CORS access unless --cors-origin grants their origin.
 package main
 
 import (
@@ -46,6 +51,8 @@ type config struct {
 	logFormat       string
 	logLevel        slog.Level
 	allowRemote     bool
+	allowHosts      []string
+	corsOrigins     []string
 	shutdownTimeout time.Duration
 }
 
@@ -71,6 +78,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	level := envOr("LOCALAWS_LOG_LEVEL", "info")
 	fs.StringVar(&level, "log-level", level, "log level: debug, info, warn, error (env LOCALAWS_LOG_LEVEL)")
 	fs.BoolVar(&cfg.allowRemote, "allow-remote", false, "allow a non-loopback --addr (localaws has no authentication)")
+	cfg.allowHosts = envList("LOCALAWS_ALLOW_HOSTS")
+	fs.Func("allow-host", "also answer requests whose Host is `NAME` (besides loopback ones and the listen address), e.g. a compose service name (repeatable; env LOCALAWS_ALLOW_HOSTS)", func(v string) error {
+		cfg.allowHosts = append(cfg.allowHosts, v)
+		return nil
+	})
+	cfg.corsOrigins = envList("LOCALAWS_CORS_ORIGINS")
+	fs.Func("cors-origin", "grant the browser `ORIGIN` (scheme://host[:port]) cross-origin access to the AWS APIs (repeatable; env LOCALAWS_CORS_ORIGINS); none by default", func(v string) error {
+		cfg.corsOrigins = append(cfg.corsOrigins, v)
+		return nil
+	})
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -112,6 +129,43 @@ func checkLoopback(addr string) error {
 	return fmt.Errorf("listen address %q is not a loopback address and localaws has no authentication; pass --allow-remote to listen on it anyway", addr)
 }
 
+// envList splits a comma-separated environment variable.
+func envList(name string) []string {
+	var out []string
+	for _, v := range strings.Split(os.Getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// listenHosts are the hosts of the listen address that clients may name: its host unless it is the
+// wildcard (a request for the wildcard host names an interface address, which needs --allow-host).
+func listenHosts(addr string) []string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return nil
+	}
+	return []string{host}
+}
+
+// selfEndpoint is the URL the in-process Lambda functions reach this listener at: its own address, with a
+// wildcard host replaced by loopback (the Host the functions send must be one localaws answers).
+func selfEndpoint(addr net.Addr) string {
+	a, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	if a.IP == nil || a.IP.IsUnspecified() {
+		return "http://" + net.JoinHostPort("127.0.0.1", fmt.Sprint(a.Port))
+	}
+	return "http://" + a.String()
+}
+
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
@@ -142,6 +196,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Algorithms:      algorithms,
 		FunctionTimeout: cfg.functionTimeout,
 		Logger:          logger,
+		AllowedHosts:    append(listenHosts(cfg.addr), cfg.allowHosts...),
+		CORSOrigins:     cfg.corsOrigins,
 	})
 	if err != nil {
 		return err
@@ -150,7 +206,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.addr, err), srv.Close())
 	}
-	if err := registerFunctions(srv, "http://"+ln.Addr().String(), cfg.region); err != nil {
+	if err := registerFunctions(srv, selfEndpoint(ln.Addr()), cfg.region); err != nil {
 		return errors.Join(err, ln.Close(), srv.Close())
 	}
 	hs := &http.Server{

@@ -5,11 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mdlc/mdlc/lambdas"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -136,5 +141,58 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no request log line in %s", stderr.String())
+	}
+}
+
+// TestStartupErrorSaysLocalawsOnce: main prefixes errors with "localaws: ", so run's errors do not.
+func TestStartupErrorSaysLocalawsOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--addr", "127.0.0.1:0", "--data-dir", file},
+		{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--cors-origin", "*"},
+		{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--allow-host", "http://localaws/"},
+	} {
+		err := run(context.Background(), args, io.Discard, io.Discard)
+		if err == nil || strings.HasPrefix(err.Error(), "localaws:") {
+			t.Errorf("run %q: %v, want an error without the prefix main adds", args, err)
+		}
+	}
+}
+
+// TestWildcardListenerServesItsFunctions: listening on all interfaces (as in docker compose), the Lambda
+// functions reach this process's S3 under a Host the Host check admits.
+func TestWildcardListenerServesItsFunctions(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdoutR, stdoutW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "0.0.0.0:0", "--allow-remote", "--data-dir", t.TempDir()}, stdoutW, io.Discard)
+		stdoutW.Close()
+	}()
+	lines := bufio.NewScanner(stdoutR)
+	if !lines.Scan() {
+		t.Fatalf("no startup line; run: %v", <-done)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdoutR) }()
+	addr, _ := strings.CutPrefix(lines.Text(), "localaws listening on http://")
+	_, port, _ := net.SplitHostPort(addr)
+	body := `{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-01"},"S3RootBucket":"no-such-bucket"}`
+	resp, err := http.Post("http://127.0.0.1:"+port+"/2015-03-31/functions/"+lambdas.InitializeTrainingFunction+"/invocations",
+		"application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(out), "AccessDenied") || !strings.Contains(string(out), "no-such-bucket") {
+		t.Errorf("invoke: %d %s, want a function error about the missing bucket", resp.StatusCode, out)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
 	}
 }
