@@ -2,6 +2,7 @@ package localaws_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -287,5 +289,45 @@ func TestLambdaFunctionsAPI(t *testing.T) {
 	}
 	if _, err := c.GetFunction(ctx, &awslambda.GetFunctionInput{FunctionName: aws.String("nope")}); errorCode(err) != "ResourceNotFoundException" {
 		t.Errorf("get unknown function: %v", err)
+	}
+}
+
+// TestLambdaLogTail: LogType=Tail returns the end of the invocation's execution log, base64-encoded in
+// X-Amz-Log-Result, for successes, function errors and timeouts alike; without it there is none.
+func TestLambdaLogTail(t *testing.T) {
+	e, _ := startWithEcho(t, func(o *localaws.Options) { o.FunctionTimeout = 200 * time.Millisecond })
+	c := e.lambda(1)
+	ctx := context.Background()
+	for _, tt := range []struct{ mode, want string }{
+		{"", "REPORT RequestId: "},
+		{"invoke-error", `"errorType":"ModelNotFound"`},
+		{"sleep", "Task timed out after 0.20 seconds"},
+	} {
+		out, err := c.Invoke(ctx, &awslambda.InvokeInput{
+			FunctionName: aws.String("echo"), LogType: types.LogTypeTail,
+			Payload: []byte(fmt.Sprintf(`{"Mode": %q, "Value": 1}`, tt.mode)),
+		})
+		if err != nil {
+			t.Fatalf("invoke %q: %v", tt.mode, err)
+		}
+		raw, err := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+		if err != nil || out.LogResult == nil {
+			t.Fatalf("invoke %q: LogResult %v: %v", tt.mode, out.LogResult, err)
+		}
+		reqID, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+		log := string(raw)
+		for _, want := range []string{"START RequestId: " + reqID + " Version: $LATEST\n", "END RequestId: " + reqID + "\n", tt.want} {
+			if reqID == "" || !strings.Contains(log, want) {
+				t.Errorf("invoke %q (request %s): log %q does not contain %q", tt.mode, reqID, log, want)
+			}
+		}
+	}
+	out, err := c.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("echo")})
+	if err != nil || out.LogResult != nil {
+		t.Errorf("invoke without LogType: LogResult %v, %v; want none", out.LogResult, err)
+	}
+	_, err = c.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("echo"), LogType: "Everything"})
+	if errorCode(err) != "ValidationException" || !strings.Contains(err.Error(), "logType") {
+		t.Errorf("invoke with LogType Everything: %v, want ValidationException about logType", err)
 	}
 }

@@ -6,6 +6,10 @@
 // context carries a deadline (the function timeout) and a lambdacontext.LambdaContext; a returned error or
 // a panic becomes a function error (HTTP 200, X-Amz-Function-Error: Unhandled, {"errorMessage",
 // "errorType"}), with errorType chosen by the aws-lambda-go runtime's rule.
+//
+// A synchronous Invoke with LogType=Tail returns the last 4 KB of the invocation's execution log, base64, in
+// X-Amz-Log-Result: START, END and REPORT lines as Lambda writes them, a timeout line, and the function
+// error's JSON. Handlers run inside localaws, so what they print to stdout or stderr is not in that log.
 package lambdasvc
 
 import (
@@ -18,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -46,6 +51,10 @@ const (
 	maxSyncPayload  = 6 * 1024 * 1024
 	maxAsyncPayload = 1024 * 1024
 	runtimeName     = "provided.al2023"
+	// memorySize is what GetFunctionConfiguration and the REPORT log line say (Lambda's default).
+	memorySize = 128
+	// maxLogTail is how much of the end of the execution log LogType=Tail returns.
+	maxLogTail = 4 * 1024
 )
 
 var (
@@ -261,7 +270,7 @@ func (s *Service) configuration(fn *function) FunctionConfiguration {
 		Handler:          "bootstrap",
 		Role:             fmt.Sprintf("arn:aws:iam::%s:role/localaws", s.opts.AccountID),
 		Timeout:          int(s.opts.Timeout / time.Second),
-		MemorySize:       128,
+		MemorySize:       memorySize,
 		Version:          "$LATEST",
 		State:            "Active",
 		LastUpdateStatus: "Successful",
@@ -328,6 +337,12 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, ref, reqID stri
 		return err
 	}
 	invocationType := r.Header.Get("X-Amz-Invocation-Type")
+	logType := r.Header.Get("X-Amz-Log-Type")
+	if logType != "" && logType != "None" && logType != "Tail" {
+		return awserr.New(awserr.LambdaValidation,
+			"1 validation error detected: Value '%s' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]",
+			quote(logType))
+	}
 	limit := maxSyncPayload
 	switch invocationType {
 	case "", "RequestResponse", "DryRun":
@@ -379,7 +394,11 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, ref, reqID stri
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}
+	began := time.Now()
 	out, fnErr := s.run(fn, payload, lc)
+	if logType == "Tail" {
+		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(logTail(executionLog(reqID, time.Since(began), fnErr))))
+	}
 	h.Set("Content-Type", "application/json")
 	if fnErr != nil {
 		body, err := json.Marshal(fnErr)
@@ -437,6 +456,44 @@ func (s *Service) run(fn *function, payload []byte, lc *lambdacontext.LambdaCont
 			Message: fmt.Sprintf("RequestId: %s Error: localaws stopped while the function ran", lc.AwsRequestID),
 		}
 	}
+}
+
+// executionLog is the log of one invocation as Lambda writes it for a provided runtime: START, the lines the
+// platform adds (a timeout; here also a function error, as its JSON), END and REPORT. Functions run in
+// localaws's process, so what they print themselves is not in it.
+func executionLog(reqID string, took time.Duration, fnErr *messages.InvokeResponse_Error) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "START RequestId: %s Version: $LATEST\n", reqID)
+	if fnErr != nil {
+		if fnErr.Type == "Sandbox.Timedout" {
+			fmt.Fprintf(&b, "%s %s Task timed out after %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), reqID,
+				strings.TrimPrefix(fnErr.Message, "RequestId: "+reqID+" Error: Task timed out after "))
+		} else if line, err := json.Marshal(fnErr); err == nil {
+			b.Write(line)
+			b.WriteByte('\n')
+		}
+	}
+	ms := float64(took.Microseconds()) / 1000
+	fmt.Fprintf(&b, "END RequestId: %s\n", reqID)
+	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\t\n",
+		reqID, ms, max(1, int64(math.Ceil(ms))), memorySize)
+	return b.Bytes()
+}
+
+// logTail is the last 4 KB of an execution log, what LogType=Tail returns.
+func logTail(log []byte) []byte {
+	if len(log) > maxLogTail {
+		return log[len(log)-maxLogTail:]
+	}
+	return log
+}
+
+// quote shortens a value for an error message: at most its first 64 bytes.
+func quote(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 // FunctionError is the function error for a handler's err, by the aws-lambda-go runtime's rule: an
