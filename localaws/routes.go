@@ -14,6 +14,7 @@ import (
 	"github.com/mdlc/mdlc/localaws/awserr"
 	"github.com/mdlc/mdlc/localaws/faults"
 	"github.com/mdlc/mdlc/localaws/lambdasvc"
+	"github.com/mdlc/mdlc/localaws/s3disk"
 )
 
 // ControlPrefix is the path prefix of the control endpoints. No S3 bucket can be named like it.
@@ -88,7 +89,13 @@ func (s *Server) routes() http.Handler {
 				"start it with --cors-origin to allow a browser client there", quote(r.Header.Get("Origin"))))
 			return
 		}
-		rec.beforeHeader = s.door.corsHeaders(r)
+		cors := s.door.corsHeaders(r)
+		rec.beforeHeader = cors
+		if service == ServiceS3 {
+			rec.beforeHeader = func(h http.Header) { cors(h); s3disk.FixETag(h) }
+		}
+		// A handler that writes nothing (gofakes3's HeadObject) has its headers sent after it returns.
+		defer rec.fixHeader()
 		if serviceErr != nil {
 			awserr.Write(rec, awserr.JSON11, "", awserr.New(awserr.UnknownService, "%v", serviceErr))
 			return

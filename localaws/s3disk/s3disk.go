@@ -7,12 +7,22 @@
 //	.meta/<bucket>/bucket.json             when the bucket was created
 //	.meta/<bucket>/objects/<sha256>.json   the object's ETag and user metadata, keyed by a hash of the key
 //	.tmp/                                  uploads in flight (renamed into place when complete)
+//	.uploads/<upload id>/                  multipart uploads until completed or aborted (see multipart.go)
 //
 // Because keys become paths, a few keys S3 accepts are refused with InvalidArgument: empty segments
 // (a leading, trailing or doubled "/"), "." and ".." segments, backslashes and NUL bytes, and a key that
 // is both an object and a "directory" of other objects ("a" and "a/b"). All file access goes through an
 // os.Root on the directory, so no key or bucket name can reach a file outside it, even through symlinks.
-// Files placed in a bucket's directory by hand are served as objects (their ETag is computed on read).
+// Files placed in a bucket's directory by hand are served as objects (their ETag is computed on read);
+// symlinks are not, wherever they point: they answer as missing keys.
+//
+// Multipart uploads stream their parts to files under .uploads, and the completed object's ETag is S3's
+// multipart one ("<md5 of the parts' MD5s>-<parts>") in CompleteMultipartUpload, HeadObject, GetObject and
+// listings; the listener must pass S3 responses' headers through FixETag for that. Conditional requests
+// (If-None-Match and the like) compare against the object's MD5, not its multipart ETag.
+//
+// A write that fails because the disk is full answers InternalError with a message naming the data
+// directory, rather than a bare InternalError.
 package s3disk
 
 import (
@@ -143,11 +153,22 @@ func objectMetaPath(bucket, key string) string {
 
 // objectMeta is the sidecar of an object. Size and ModTime tell whether the file changed behind our back.
 type objectMeta struct {
-	Key      string
-	Size     int64
-	ModTime  time.Time
-	MD5      string
+	Key     string
+	Size    int64
+	ModTime time.Time
+	MD5     string
+	// ETag is a multipart object's ETag, "<md5 of the parts' MD5s>-<parts>"; empty for others, whose ETag
+	// is their MD5.
+	ETag     string `json:",omitempty"`
 	Metadata map[string]string
+}
+
+// etag is the object's ETag header value, quoted.
+func (m *objectMeta) etag() string {
+	if m.ETag != "" {
+		return `"` + m.ETag + `"`
+	}
+	return `"` + m.MD5 + `"`
 }
 
 type bucketMeta struct {
@@ -159,14 +180,14 @@ func (b *Backend) bucketExistsLocked(bucket string) (bool, error) {
 	if !validBucket(bucket) {
 		return false, nil
 	}
-	fi, err := b.root.Stat(bucket)
+	fi, err := b.root.Lstat(bucket)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("stat bucket %q: %w", bucket, err)
 	}
-	return fi.IsDir(), nil
+	return fi.IsDir(), nil // a symlink is no bucket
 }
 
 // ListBuckets returns every bucket, by name.
@@ -263,6 +284,9 @@ func (b *Backend) ForceDeleteBucket(name string) error {
 
 func (b *Backend) removeBucketLocked(name string) error {
 	if err := b.root.RemoveAll(name); err != nil {
+		return fmt.Errorf("delete bucket %q: %w", name, err)
+	}
+	if err := b.removeUploadsLocked(name); err != nil {
 		return fmt.Errorf("delete bucket %q: %w", name, err)
 	}
 	if err := b.root.RemoveAll(filepath.Join(metaDir, name)); err != nil {
@@ -377,7 +401,7 @@ func (b *Backend) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3
 		out.Add(&gofakes3.Content{
 			Key:          f.key,
 			LastModified: gofakes3.NewContentTime(f.fi.ModTime()),
-			ETag:         `"` + meta.MD5 + `"`,
+			ETag:         meta.etag(),
 			Size:         f.fi.Size(),
 			StorageClass: gofakes3.StorageStandard,
 		})
@@ -468,6 +492,9 @@ func object(key string, meta *objectMeta, body io.ReadCloser, rng *gofakes3.Obje
 	if _, ok := md["Last-Modified"]; !ok {
 		md["Last-Modified"] = meta.ModTime.UTC().Format(http.TimeFormat)
 	}
+	if meta.ETag != "" {
+		md[ETagHeader] = meta.etag()
+	}
 	return &gofakes3.Object{Name: key, Metadata: md, Size: meta.Size, Contents: body, Hash: hash, Range: rng}, nil
 }
 
@@ -483,7 +510,18 @@ func (b *Backend) statObjectLocked(bucket, key string) (fs.FileInfo, error) {
 	if CheckKey(key) != nil {
 		return nil, gofakes3.KeyNotFound(key)
 	}
-	fi, err := b.root.Stat(objectPath(bucket, key))
+	// Symlinks are not objects (nor directories of objects), wherever they point: such a key is missing.
+	segs := strings.Split(key, "/")
+	for i := 1; i < len(segs); i++ {
+		fi, err := b.root.Lstat(objectPath(bucket, strings.Join(segs[:i], "/")))
+		if err == nil && !fi.IsDir() || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, gofakes3.KeyNotFound(key)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stat object %q in bucket %q: %w", key, bucket, err)
+		}
+	}
+	fi, err := b.root.Lstat(objectPath(bucket, key))
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || (err == nil && !fi.Mode().IsRegular()) {
 		return nil, gofakes3.KeyNotFound(key)
 	}
@@ -505,75 +543,101 @@ func (b *Backend) PutObject(bucket, key string, meta map[string]string, input io
 	} else if !ok {
 		return result, gofakes3.BucketNotFound(bucket)
 	}
+	tmpName, sum, n, err := b.writeTemp(bucket, key, input)
+	if err != nil {
+		return result, err
+	}
+	defer func() { _ = b.root.Remove(tmpName) }() // a no-op once committed
+	if size >= 0 && n != size {
+		return result, gofakes3.ErrIncompleteBody
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return result, b.commitLocked(bucket, key, tmpName, objectMeta{MD5: sum, Metadata: meta}, conditions)
+}
 
+// writeTemp streams input to a new temporary file and returns its name (relative to the root), the MD5 of
+// its bytes and their number. The caller removes the file unless it commits it.
+func (b *Backend) writeTemp(bucket, key string, input io.Reader) (name, sum string, n int64, err error) {
 	tmp, err := os.CreateTemp(filepath.Join(b.dir, tmpDir), "put-*")
 	if err != nil {
-		return result, fmt.Errorf("put object %q in bucket %q: %w", key, bucket, err)
+		return "", "", 0, b.storageError("put object", bucket, key, err)
 	}
-	tmpName := filepath.Join(tmpDir, filepath.Base(tmp.Name()))
-	committed := false
-	defer func() {
-		if !committed {
-			_ = b.root.Remove(tmpName)
-		}
-	}()
+	name = filepath.Join(tmpDir, filepath.Base(tmp.Name()))
 	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), input)
+	n, err = io.Copy(io.MultiWriter(tmp, h), input)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return result, fmt.Errorf("put object %q in bucket %q: %w", key, bucket, err)
+		_ = b.root.Remove(name)
+		var s3err gofakes3.Error
+		if errors.As(err, &s3err) {
+			return "", "", 0, err // e.g. BadDigest from gofakes3's Content-MD5 check
+		}
+		return "", "", 0, b.storageError("put object", bucket, key, err)
 	}
-	if size >= 0 && n != size {
-		return result, gofakes3.ErrIncompleteBody
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
+	return name, hex.EncodeToString(h.Sum(nil)), n, nil
+}
 
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// commitLocked renames the temporary file tmpName into place as key and writes its sidecar (meta's MD5,
+// ETag and Metadata; the rest is filled in), after checking the bucket, the key's path and conditions.
+func (b *Backend) commitLocked(bucket, key, tmpName string, meta objectMeta, conditions *gofakes3.PutConditions) error {
 	if ok, err := b.bucketExistsLocked(bucket); err != nil {
-		return result, err
+		return err
 	} else if !ok {
-		return result, gofakes3.BucketNotFound(bucket)
+		return gofakes3.BucketNotFound(bucket)
 	}
 	if err := b.checkConflictsLocked(bucket, key); err != nil {
-		return result, err
+		return err
 	}
 	if conditions != nil {
 		info := &gofakes3.ConditionalObjectInfo{}
 		if fi, err := b.statObjectLocked(bucket, key); err == nil {
 			cur, err := b.metaFor(bucket, key, fi)
 			if err != nil {
-				return result, err
+				return err
 			}
 			info.Exists = true
 			info.Hash, _ = hex.DecodeString(cur.MD5)
 		}
 		if err := gofakes3.CheckPutConditions(conditions, info); err != nil {
-			return result, err
+			return err
 		}
 	}
 	dst := objectPath(bucket, key)
 	if dir := filepath.Dir(dst); dir != bucket {
 		if err := b.root.MkdirAll(dir, 0o755); err != nil {
-			return result, fmt.Errorf("put object %q in bucket %q: %w", key, bucket, err)
+			return b.storageError("put object", bucket, key, err)
 		}
 	}
 	if err := b.root.Rename(tmpName, dst); err != nil {
-		return result, fmt.Errorf("put object %q in bucket %q: %w", key, bucket, err)
+		return b.storageError("put object", bucket, key, err)
 	}
-	committed = true
 	fi, err := b.root.Stat(dst)
 	if err != nil {
-		return result, fmt.Errorf("put object %q in bucket %q: %w", key, bucket, err)
+		return fmt.Errorf("put object %q in bucket %q: %w", key, bucket, err)
 	}
-	raw, _ := json.Marshal(objectMeta{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), MD5: sum, Metadata: meta})
+	meta.Key, meta.Size, meta.ModTime = key, fi.Size(), fi.ModTime()
+	raw, _ := json.Marshal(meta)
 	if err := b.writeMetaLocked(objectMetaPath(bucket, key), raw); err != nil {
 		// The bytes are in place; without a sidecar the ETag is recomputed on read and metadata is lost.
-		return result, fmt.Errorf("put object %q in bucket %q: metadata: %w", key, bucket, err)
+		return b.storageError("put object (metadata)", bucket, key, err)
 	}
-	return result, nil
+	return nil
+}
+
+// storageError says what failed and, when the disk is full, that it is, where, and what to do: S3 has no
+// such error, so it travels as InternalError (which the SDKs retry) with that message instead of a bare one.
+func (b *Backend) storageError(op, bucket, key string, err error) error {
+	for _, full := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT} {
+		if errors.Is(err, full) {
+			return gofakes3.ErrorMessagef(gofakes3.ErrInternal,
+				"%s %q in bucket %q: localaws's data directory %s is full (%v); free space there or start localaws with another --data-dir",
+				op, key, bucket, b.dir, full)
+		}
+	}
+	return fmt.Errorf("%s %q in bucket %q: %w", op, key, bucket, err)
 }
 
 // checkConflictsLocked refuses a key whose path is taken by a directory, or whose parent directories
