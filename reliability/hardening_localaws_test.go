@@ -208,8 +208,14 @@ func TestLocalAWSHardening(t *testing.T) {
 			return nil
 		})
 		require.GreaterOrEqual(t, onDisk, int64(parts*partSize), "the open upload's parts are not under %s", dataDir)
-		_, err = h.S3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(bucket), Key: key, UploadId: up.UploadId})
+		out, err := h.S3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: key,
+			UploadId: up.UploadId, MultipartUpload: &s3types.CompletedMultipartUpload{Parts: done}})
 		require.NoError(t, err)
+		require.True(t, strings.HasSuffix(aws.ToString(out.ETag), `-6"`), "ETag %s", aws.ToString(out.ETag))
+		head, err := h.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: key})
+		require.NoError(t, err)
+		require.Equal(t, aws.ToString(out.ETag), aws.ToString(head.ETag))
+		require.Equal(t, int64(parts*partSize), aws.ToInt64(head.ContentLength))
 	})
 
 	t.Run("aws s3 cp goes multipart and head-object has S3's ETag", func(t *testing.T) {
