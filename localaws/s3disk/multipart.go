@@ -80,6 +80,20 @@ func newUploadID() gofakes3.UploadID {
 	return gofakes3.UploadID(base64.RawURLEncoding.EncodeToString(b[:]))
 }
 
+// removeUnfinishedParts removes the part files a previous process was still writing.
+func removeUnfinishedParts(root *os.Root) error {
+	partials, err := fs.Glob(root.FS(), uploadsDir+"/*/.part-*")
+	if err != nil {
+		return err
+	}
+	for _, p := range partials {
+		if err := root.Remove(filepath.FromSlash(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // removeUploadsLocked aborts every upload into bucket.
 func (b *Backend) removeUploadsLocked(bucket string) error {
 	entries, err := fs.ReadDir(b.root.FS(), uploadsDir)

@@ -67,8 +67,8 @@ type Backend struct {
 
 var _ gofakes3.Backend = (*Backend)(nil)
 
-// New opens (creating it if needed) the store in dir. Uploads left unfinished by a previous process are
-// removed. clock stamps bucket creation; time.Now when nil.
+// New opens (creating it if needed) the store in dir. Uploads (and multipart parts) that a previous process
+// left half-written are removed; open multipart uploads stay. clock stamps bucket creation; time.Now when nil.
 func New(dir string, clock func() time.Time) (*Backend, error) {
 	if dir == "" {
 		return nil, errors.New("s3 store: empty directory")
@@ -90,6 +90,10 @@ func New(dir string, clock func() time.Time) (*Backend, error) {
 	if err := root.RemoveAll(tmpDir); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("s3 store %q: clear unfinished uploads: %w", abs, err)
+	}
+	if err := removeUnfinishedParts(root); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("s3 store %q: clear unfinished parts: %w", abs, err)
 	}
 	for _, d := range []string{tmpDir, metaDir} {
 		if err := root.MkdirAll(d, 0o755); err != nil {

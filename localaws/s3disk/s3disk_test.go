@@ -191,3 +191,38 @@ func TestConditionalPut(t *testing.T) {
 		t.Errorf("second If-None-Match put: %v", err)
 	}
 }
+
+func TestUnfinishedPartsRemovedOnOpen(t *testing.T) {
+	dir := t.TempDir()
+	b, err := New(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CreateBucket("bkt"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := b.CreateMultipartUpload("bkt", "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.UploadPart("bkt", "k", id, 1, 3, strings.NewReader("abc")); err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(dir, uploadsDir, string(id), ".part-123")
+	if err := os.WriteFile(partial, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	b, err = New(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := os.Stat(partial); !os.IsNotExist(err) {
+		t.Errorf("half-written part still there: %v", err)
+	}
+	parts, err := b.ListParts("bkt", "k", id, 0, 100)
+	if err != nil || len(parts.Parts) != 1 || parts.Parts[0].Size != 3 {
+		t.Errorf("finished part after reopening: %+v, %v", parts, err)
+	}
+}

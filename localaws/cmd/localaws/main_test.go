@@ -41,7 +41,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, env := range []string{"LOCALAWS_ADDR", "LOCALAWS_DATA_DIR", "LOCALAWS_FUNCTION_TIMEOUT", "LOCALAWS_LOG_FORMAT", "LOCALAWS_LOG_LEVEL"} {
+			for _, env := range []string{"LOCALAWS_ADDR", "LOCALAWS_DATA_DIR", "LOCALAWS_FUNCTION_TIMEOUT", "LOCALAWS_LOG_FORMAT", "LOCALAWS_LOG_LEVEL", "LOCALAWS_ALLOW_HOSTS", "LOCALAWS_CORS_ORIGINS"} {
 				t.Setenv(env, "")
 			}
 			_, err := parseFlags(tt.args, io.Discard)
@@ -66,6 +66,24 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	}
 	if cfg.addr != "127.0.0.1:9999" || cfg.dataDir != "/tmp/somewhere" || cfg.region != "eu-west-1" || cfg.functionTimeout != 30*time.Second {
 		t.Errorf("config from environment: %+v", cfg)
+	}
+}
+
+func TestAllowHostAndCORSOriginFlags(t *testing.T) {
+	t.Setenv("LOCALAWS_ALLOW_HOSTS", "localaws, worker-side")
+	t.Setenv("LOCALAWS_CORS_ORIGINS", "http://127.0.0.1:5173")
+	cfg, err := parseFlags([]string{"--allow-host", "other:4570", "--cors-origin", "http://localhost:3000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.allowHosts, " ") != "localaws worker-side other:4570" ||
+		strings.Join(cfg.corsOrigins, " ") != "http://127.0.0.1:5173 http://localhost:3000" {
+		t.Errorf("allow hosts %q, CORS origins %q", cfg.allowHosts, cfg.corsOrigins)
+	}
+	for addr, want := range map[string]string{"127.0.0.1:4570": "127.0.0.1", "0.0.0.0:4570": "", "[::]:4570": "", ":4570": "", "10.0.0.5:4570": "10.0.0.5"} {
+		if got := strings.Join(listenHosts(addr), ","); got != want {
+			t.Errorf("listen hosts of %s: %q, want %q", addr, got, want)
+		}
 	}
 }
 
