@@ -110,6 +110,11 @@ func (s *Server) routes() http.Handler {
 		case ServiceLambda:
 			s.lambda.ServeHTTP(rec, r)
 		default:
+			if inm := r.Header.Get("If-None-Match"); inm != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+				if bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); ok && key != "" {
+					r.Header.Set("If-None-Match", s.objects.ConditionETag(bucket, key, inm))
+				}
+			}
 			s.s3.ServeHTTP(rec, r)
 		}
 	})

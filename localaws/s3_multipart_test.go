@@ -141,6 +141,12 @@ func TestS3MultipartPartsOnDisk(t *testing.T) {
 	if err != nil || len(lo.Contents) != 1 || aws.ToString(lo.Contents[0].ETag) != want {
 		t.Errorf("list: %+v, %v; want one object with ETag %s", lo, err, want)
 	}
+	for inm, wantStatus := range map[string]int{want: http.StatusNotModified, `"` + md5hex(string(data)) + `"`: http.StatusOK} {
+		status, _ := do(t, http.MethodGet, e.http.URL+"/big/data/train.csv", nil, map[string]string{"If-None-Match": inm})
+		if status != wantStatus {
+			t.Errorf("GET If-None-Match %s: %d, want %d", inm, status, wantStatus)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(dir, "s3", ".uploads", id)); !os.IsNotExist(err) {
 		t.Errorf("parts of the completed upload are still on disk: %v", err)
 	}

@@ -50,6 +50,30 @@ func FixETag(h http.Header) {
 	}
 }
 
+// ConditionETag translates an ETag a client names in If-None-Match for gofakes3, which compares it with
+// the object's MD5: for a multipart object, its ETag becomes its MD5 ETag and its MD5 ETag (which is not
+// its ETag) something that does not match. Other values are returned unchanged.
+func (b *Backend) ConditionETag(bucket, key, etag string) string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	fi, err := b.statObjectLocked(bucket, key)
+	if err != nil {
+		return etag
+	}
+	m, err := b.metaFor(bucket, key, fi)
+	if err != nil || m.ETag == "" {
+		return etag
+	}
+	md5ETag := `"` + m.MD5 + `"`
+	switch etag {
+	case m.etag():
+		return md5ETag
+	case md5ETag:
+		return m.etag() // not the object's ETag: must not match
+	}
+	return etag
+}
+
 // uploadIDRE matches the upload IDs CreateMultipartUpload hands out; any other is NoSuchUpload (and never
 // becomes a path).
 var uploadIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)

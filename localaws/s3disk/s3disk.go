@@ -18,8 +18,8 @@
 //
 // Multipart uploads stream their parts to files under .uploads, and the completed object's ETag is S3's
 // multipart one ("<md5 of the parts' MD5s>-<parts>") in CompleteMultipartUpload, HeadObject, GetObject and
-// listings; the listener must pass S3 responses' headers through FixETag for that. Conditional requests
-// (If-None-Match and the like) compare against the object's MD5, not its multipart ETag.
+// listings; the listener must pass S3 responses' headers through FixETag for that, and translate an
+// If-None-Match naming it with ConditionETag.
 //
 // A write that fails because the disk is full answers InternalError with a message naming the data
 // directory, rather than a bare InternalError.
