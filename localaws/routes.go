@@ -44,7 +44,7 @@ func (s *Server) routes() http.Handler {
 				slog.String("service", service), slog.String("operation", op),
 				slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
 		}()
-		defer s.recoverPanic(rec, r, &service, &op)
+		defer s.recoverPanic(rec, &service, &op)
 
 		isControl := strings.HasPrefix(r.URL.Path, ControlPrefix)
 		var serviceErr error
@@ -148,7 +148,7 @@ func refuse(w http.ResponseWriter, service string, kind int, msg string) {
 // recoverPanic turns a panic in a handler into the service's internal error (and a log line with the
 // stack), instead of a dropped connection. When the handler had already started its answer, the connection
 // is aborted: the client sees a truncated response and retries.
-func (s *Server) recoverPanic(rec *statusRecorder, r *http.Request, service, op *string) {
+func (s *Server) recoverPanic(rec *statusRecorder, service, op *string) {
 	v := recover()
 	if v == nil {
 		return
