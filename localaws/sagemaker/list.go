@@ -135,12 +135,17 @@ func decodeToken(token string) (int, error) {
 	return 0, apiErrorf(ErrValidation, "Invalid pagination token %q", token)
 }
 
-// summaries is the JSON array of a List answer: never null.
-func summaries(items []any) []any {
+// listAnswer is a List operation's answer: the summaries under member (an array, never null) and NextToken
+// only when there is a next page (AWS omits absent members rather than sending null).
+func listAnswer(member string, items []any, next string) map[string]any {
 	if items == nil {
-		return []any{}
+		items = []any{}
 	}
-	return items
+	out := map[string]any{member: items}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out
 }
 
 func tsTime(t *timestamp) time.Time {

@@ -117,6 +117,7 @@ var (
 const (
 	reasonStopped   = "InternalServerError: localaws stopped while the job was running"
 	reasonRestarted = "InternalServerError: localaws restarted while the job was running"
+	reasonUnsaved   = "InternalServerError: localaws could not save how the job ended (see its log)"
 )
 
 // New loads the state under opts.Dir (jobs that were running when the previous process stopped end Failed).

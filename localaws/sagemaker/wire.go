@@ -102,7 +102,7 @@ type channel struct {
 
 type outputDataConfig struct {
 	S3OutputPath    string `json:"S3OutputPath,omitempty"`
-	KmsKeyId        string `json:"KmsKeyId,omitempty"`
+	KmsKeyId        string `json:"KmsKeyId"` // AWS answers "" when none was given; clients read it unconditionally
 	CompressionType string `json:"CompressionType,omitempty"`
 }
 
@@ -344,6 +344,14 @@ type modelPackageGroup struct {
 	CreatedBy                    struct{}   `json:"CreatedBy"`
 }
 
+type modelPackageGroupSummary struct {
+	ModelPackageGroupName        string     `json:"ModelPackageGroupName"`
+	ModelPackageGroupArn         string     `json:"ModelPackageGroupArn"`
+	ModelPackageGroupDescription string     `json:"ModelPackageGroupDescription,omitempty"`
+	CreationTime                 *timestamp `json:"CreationTime"`
+	ModelPackageGroupStatus      string     `json:"ModelPackageGroupStatus"`
+}
+
 type modelPackageGroupNameInput struct {
 	ModelPackageGroupName string `json:"ModelPackageGroupName"`
 }
@@ -373,7 +381,7 @@ type createModelPackageInput struct {
 	ModelPackageGroupName      string                  `json:"ModelPackageGroupName"`
 	ModelPackageDescription    string                  `json:"ModelPackageDescription"`
 	InferenceSpecification     *inferenceSpecification `json:"InferenceSpecification"`
-	ModelApprovalStatus        string                  `json:"ModelApprovalStatus"`
+	ModelApprovalStatus        *string                 `json:"ModelApprovalStatus"`
 	CustomerMetadataProperties map[string]string       `json:"CustomerMetadataProperties"`
 	MetadataProperties         json.RawMessage         `json:"MetadataProperties"`
 	ModelMetrics               json.RawMessage         `json:"ModelMetrics"`
@@ -431,7 +439,7 @@ type modelPackageNameInput struct {
 
 type updateModelPackageInput struct {
 	ModelPackageArn                    string            `json:"ModelPackageArn"`
-	ModelApprovalStatus                string            `json:"ModelApprovalStatus"`
+	ModelApprovalStatus                *string           `json:"ModelApprovalStatus"`
 	ApprovalDescription                *string           `json:"ApprovalDescription"`
 	CustomerMetadataProperties         map[string]string `json:"CustomerMetadataProperties"`
 	CustomerMetadataPropertiesToRemove []string          `json:"CustomerMetadataPropertiesToRemove"`
