@@ -70,10 +70,18 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives the service's logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// MaxModelBytes bounds the unpacked size of a model.tar.gz (batch transform unpacks its model's archive):
+	// an archive whose files add up to more fails the job with a ClientError and leaves nothing behind.
+	// DefaultMaxModelBytes when zero or less.
+	MaxModelBytes int64
 	// MaxRunningJobs bounds the jobs whose algorithms run at once; the others wait InProgress (training jobs
 	// in SecondaryStatus Starting). The number of CPUs when zero or less.
 	MaxRunningJobs int
 }
+
+// DefaultMaxModelBytes is the default of Options.MaxModelBytes: far above any XGBoost model, far below a
+// disk.
+const DefaultMaxModelBytes = 4 << 30
 
 // Service is the local SageMaker.
 type Service struct {
@@ -142,6 +150,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.MaxModelBytes <= 0 {
+		opts.MaxModelBytes = DefaultMaxModelBytes
 	}
 	if opts.MaxRunningJobs <= 0 {
 		opts.MaxRunningJobs = runtime.NumCPU()

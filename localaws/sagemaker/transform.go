@@ -377,7 +377,14 @@ func (s *Service) unpackModel(url, dir string) error {
 		return clientError("Could not download model data from %s: %v", url, err)
 	}
 	defer obj.Contents.Close()
-	if err := untarGz(obj.Contents, dir); err != nil {
+	if err := untarGz(obj.Contents, dir, s.opts.MaxModelBytes); err != nil {
+		// Nothing of a half-unpacked model stays on disk.
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			s.opts.Logger.Error("remove partly unpacked model", "dir", dir, "error", rerr)
+		}
+		if errors.Is(err, errTooLarge) {
+			return clientError("Could not unpack model data from %s: %v (localaws --max-model-bytes sets the limit)", url, err)
+		}
 		return clientError("Could not unpack model data from %s: %v", url, err)
 	}
 	return nil
