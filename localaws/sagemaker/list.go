@@ -91,27 +91,34 @@ func page(in *listInput, spec listSpec, items []listItem) ([]any, string, error)
 		}
 		return less(kept[i], kept[j])
 	})
-	start, err := decodeToken(in.NextToken)
+	start, end, next, err := pageBounds(len(kept), in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, "", err
 	}
-	size := defaultListResults
-	if in.MaxResults != nil {
-		size = int(*in.MaxResults)
-	}
-	if start > len(kept) {
-		start = len(kept)
-	}
-	end := min(start+size, len(kept))
 	out := make([]any, 0, end-start)
 	for _, it := range kept[start:end] {
 		out = append(out, it.summary)
 	}
-	next := ""
-	if end < len(kept) {
+	return out, next, nil
+}
+
+// pageBounds returns the part [start, end) of n sorted results that the page with token holds (at most
+// maxResults, defaultListResults when nil) and the token of the next page ("" when none).
+func pageBounds(n int, token string, maxResults *int64) (start, end int, next string, err error) {
+	start, err = decodeToken(token)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	size := defaultListResults
+	if maxResults != nil {
+		size = int(*maxResults)
+	}
+	start = min(start, n)
+	end = min(start+size, n)
+	if end < n {
 		next = encodeToken(end)
 	}
-	return out, next, nil
+	return start, end, next, nil
 }
 
 const tokenPrefix = "localaws-page:"

@@ -220,6 +220,7 @@ var operations = map[string]handler{
 	"AddTags":                   handle((*Service).addTags),
 	"ListTags":                  handle((*Service).listTags),
 	"DeleteTags":                handle((*Service).deleteTags),
+	"Search":                    handle((*Service).search),
 }
 
 // Operations returns the names of the operations the service answers.
