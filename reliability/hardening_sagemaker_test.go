@@ -60,7 +60,7 @@ func TestSageMakerHardening(t *testing.T) {
 	const bucket = "hardening"
 	_, err = s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 	require.NoError(t, err)
-	put := func(key string, body []byte) {
+	put := func(t *testing.T, key string, body []byte) {
 		t.Helper()
 		_, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
 		require.NoError(t, err)
@@ -78,10 +78,10 @@ func TestSageMakerHardening(t *testing.T) {
 			train.WriteString(row)
 		}
 	}
-	put("data/train/train.csv", []byte(train.String()))
-	put("data/validation/validation.csv", []byte(validation.String()))
+	put(t, "data/train/train.csv", []byte(train.String()))
+	put(t, "data/validation/validation.csv", []byte(validation.String()))
 
-	trainingJob := func(name string, hp map[string]string) {
+	trainingJob := func(t *testing.T, name string, hp map[string]string) {
 		t.Helper()
 		channel := func(name string) smtypes.Channel {
 			return smtypes.Channel{ChannelName: aws.String(name), ContentType: aws.String("text/csv"),
@@ -100,7 +100,7 @@ func TestSageMakerHardening(t *testing.T) {
 		})
 		require.NoError(t, err)
 	}
-	waitTraining := func(name string) *sagemaker.DescribeTrainingJobOutput {
+	waitTraining := func(t *testing.T, name string) *sagemaker.DescribeTrainingJobOutput {
 		t.Helper()
 		for {
 			out, err := smc.DescribeTrainingJob(ctx, &sagemaker.DescribeTrainingJobInput{TrainingJobName: aws.String(name)})
@@ -113,7 +113,7 @@ func TestSageMakerHardening(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	waitTransform := func(name string) *sagemaker.DescribeTransformJobOutput {
+	waitTransform := func(t *testing.T, name string) *sagemaker.DescribeTransformJobOutput {
 		t.Helper()
 		for {
 			out, err := smc.DescribeTransformJob(ctx, &sagemaker.DescribeTransformJobInput{TransformJobName: aws.String(name)})
@@ -135,8 +135,8 @@ func TestSageMakerHardening(t *testing.T) {
 	}
 
 	t.Run("a failing XGBoost job's reason has one prefix", func(t *testing.T) {
-		trainingJob("bad-eta", base(map[string]string{"eta": "1.5"}))
-		out := waitTraining("bad-eta")
+		trainingJob(t, "bad-eta", base(map[string]string{"eta": "1.5"}))
+		out := waitTraining(t, "bad-eta")
 		require.Equal(t, smtypes.TrainingJobStatusFailed, out.TrainingJobStatus)
 		reason := aws.ToString(out.FailureReason)
 		require.True(t, strings.HasPrefix(reason, "ClientError: "), reason)
@@ -145,8 +145,8 @@ func TestSageMakerHardening(t *testing.T) {
 	})
 
 	t.Run("an infinite metric leaves the job describable, completed and saved", func(t *testing.T) {
-		trainingJob("mape", base(map[string]string{"eval_metric": "mape"}))
-		out := waitTraining("mape")
+		trainingJob(t, "mape", base(map[string]string{"eval_metric": "mape"}))
+		out := waitTraining(t, "mape")
 		require.Equal(t, smtypes.TrainingJobStatusCompleted, out.TrainingJobStatus, aws.ToString(out.FailureReason))
 		for _, m := range out.FinalMetricDataList {
 			require.NotContains(t, aws.ToString(m.MetricName), "mape", "an infinite metric is left out, as SageMaker never captures it")
@@ -176,8 +176,8 @@ func TestSageMakerHardening(t *testing.T) {
 	})
 
 	t.Run("a decompression bomb fails the transform job and leaves nothing", func(t *testing.T) {
-		put("bomb/model.tar.gz", bomb(t, 4*maxModelBytes))
-		put("holdout/holdout.csv", []byte("0.5,1\n"))
+		put(t, "bomb/model.tar.gz", bomb(t, 4*maxModelBytes))
+		put(t, "holdout/holdout.csv", []byte("0.5,1\n"))
 		_, err := smc.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("bomb"),
 			ExecutionRoleArn: aws.String("arn:aws:iam::000000000000:role/hardening"),
 			PrimaryContainer: &smtypes.ContainerDefinition{Image: aws.String(activities.DefaultTrainingImage), ModelDataUrl: aws.String("s3://" + bucket + "/bomb/model.tar.gz")}})
@@ -190,14 +190,14 @@ func TestSageMakerHardening(t *testing.T) {
 			TransformResources: &smtypes.TransformResources{InstanceType: smtypes.TransformInstanceTypeMlM5Large, InstanceCount: aws.Int32(1)},
 		})
 		require.NoError(t, err)
-		out := waitTransform("bomb")
+		out := waitTransform(t, "bomb")
 		require.Equal(t, smtypes.TransformJobStatusFailed, out.TransformJobStatus)
 		reason := aws.ToString(out.FailureReason)
 		require.True(t, strings.HasPrefix(reason, "ClientError: Could not unpack model data"), reason)
 		require.Contains(t, reason, "exceeds the limit of 8388608 bytes")
 		_, err = os.Stat(filepath.Join(jobsDir, "transform-jobs", "bomb", "model"))
 		require.ErrorIs(t, err, os.ErrNotExist, "the partly unpacked model is removed")
-		put("after-the-bomb", []byte("S3 still takes objects"))
+		put(t, "after-the-bomb", []byte("S3 still takes objects"))
 	})
 
 	t.Run("names longer than 63 characters are refused", func(t *testing.T) {
