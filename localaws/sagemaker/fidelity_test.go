@@ -66,6 +66,19 @@ func TestAnswersHaveAWSShapes(t *testing.T) {
 			require.NotContains(t, out, "NextToken")
 		})
 	}
+	for op, body := range map[string]string{
+		"DescribeTrainingJob":       `{"TrainingJobName":"shape"}`,
+		"DescribeTransformJob":      `{"TransformJobName":"shape-infer"}`,
+		"DescribeModel":             `{"ModelName":"shape"}`,
+		"DescribeModelPackageGroup": `{"ModelPackageGroupName":"shape"}`,
+		"Search":                    `{"Resource":"ModelPackageGroup"}`,
+	} {
+		t.Run(op+" sends no null members", func(t *testing.T) {
+			code, out := e.call(t, op, body)
+			require.Equal(t, 200, code, out)
+			require.Empty(t, nulls(op, out))
+		})
+	}
 	t.Run("ListTags sends no null members", func(t *testing.T) {
 		code, out := e.call(t, "ListTags", `{"ResourceArn":"arn:aws:sagemaker:us-east-1:123456789012:training-job/shape"}`)
 		require.Equal(t, 200, code)
