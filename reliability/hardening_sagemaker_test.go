@@ -158,7 +158,9 @@ func TestSageMakerHardening(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, list.TrainingJobSummaries, 1)
 		require.Equal(t, smtypes.TrainingJobStatusCompleted, list.TrainingJobSummaries[0].TrainingJobStatus)
-		var saved struct{ Resource struct{ TrainingJobStatus string } }
+		var saved struct {
+			Resource struct{ TrainingJobStatus string }
+		}
 		b, err := os.ReadFile(filepath.Join(stateDir, "training-jobs", "mape.json"))
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(b, &saved))
