@@ -34,6 +34,9 @@ const awsCLI = "/usr/bin/aws"
 // decompression bomb stays cheap to build.
 const maxModelBytes = 8 << 20
 
+// sleeperImage is mapped to a program that trains until it is stopped.
+const sleeperImage = "example.com/sleeper:1"
+
 // TestSageMakerHardening meets, as a user would through the listener (SDK clients, the AWS CLI, raw HTTP),
 // what localaws SageMaker does with a failing real XGBoost job, infinite metrics, a decompression bomb, a
 // corrupt state file found at start-up, long names, an empty approval status, and the answer shapes other
@@ -42,7 +45,10 @@ func TestSageMakerHardening(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	st, err := stack.Start(ctx, stack.Options{Dir: dir, LocalAWSArgs: []string{"--max-model-bytes", "8388608"}})
+	sleeper := filepath.Join(dir, "sleeper.sh") // an algorithm that trains until it is stopped
+	require.NoError(t, os.WriteFile(sleeper, []byte("#!/bin/sh\nexec sleep 600\n"), 0o755))
+	st, err := stack.Start(ctx, stack.Options{Dir: dir, LocalAWSArgs: []string{
+		"--max-model-bytes", "8388608", "--image-command", sleeperImage + "=" + sleeper}})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		st.Stop()
@@ -81,16 +87,20 @@ func TestSageMakerHardening(t *testing.T) {
 	put(t, "data/train/train.csv", []byte(train.String()))
 	put(t, "data/validation/validation.csv", []byte(validation.String()))
 
-	trainingJob := func(t *testing.T, name string, hp map[string]string) {
+	trainingJob := func(t *testing.T, name string, hp map[string]string, image ...string) {
 		t.Helper()
 		channel := func(name string) smtypes.Channel {
 			return smtypes.Channel{ChannelName: aws.String(name), ContentType: aws.String("text/csv"),
 				DataSource: &smtypes.DataSource{S3DataSource: &smtypes.S3DataSource{S3DataType: smtypes.S3DataTypeS3Prefix,
 					S3Uri: aws.String("s3://" + bucket + "/data/" + name), S3DataDistributionType: smtypes.S3DataDistributionFullyReplicated}}}
 		}
+		img := activities.DefaultTrainingImage
+		if len(image) > 0 {
+			img = image[0]
+		}
 		_, err := smc.CreateTrainingJob(ctx, &sagemaker.CreateTrainingJobInput{
 			TrainingJobName:        aws.String(name),
-			AlgorithmSpecification: &smtypes.AlgorithmSpecification{TrainingImage: aws.String(activities.DefaultTrainingImage), TrainingInputMode: smtypes.TrainingInputModeFile},
+			AlgorithmSpecification: &smtypes.AlgorithmSpecification{TrainingImage: aws.String(img), TrainingInputMode: smtypes.TrainingInputModeFile},
 			RoleArn:                aws.String("arn:aws:iam::000000000000:role/hardening"),
 			HyperParameters:        hp,
 			InputDataConfig:        []smtypes.Channel{channel("train"), channel("validation")},
@@ -281,6 +291,34 @@ func TestSageMakerHardening(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
 		require.NotContains(t, string(b), "null")
+	})
+
+	t.Run("a stop that cannot be saved changes nothing", func(t *testing.T) {
+		trainingJob(t, "sleeper", nil, sleeperImage)
+		for {
+			out, err := smc.DescribeTrainingJob(ctx, &sagemaker.DescribeTrainingJobInput{TrainingJobName: aws.String("sleeper")})
+			require.NoError(t, err)
+			if out.SecondaryStatus == smtypes.SecondaryStatusTraining {
+				break
+			}
+			require.Equal(t, smtypes.TrainingJobStatusInProgress, out.TrainingJobStatus, aws.ToString(out.FailureReason))
+			require.NoError(t, ctx.Err())
+			time.Sleep(100 * time.Millisecond)
+		}
+		// The state directory cannot be written: a plain file stands where it should be.
+		jobsState := filepath.Join(stateDir, "training-jobs")
+		require.NoError(t, os.Rename(jobsState, jobsState+".moved"))
+		require.NoError(t, os.WriteFile(jobsState, nil, 0o644))
+		_, err := smc.StopTrainingJob(ctx, &sagemaker.StopTrainingJobInput{TrainingJobName: aws.String("sleeper")})
+		requireAPIError(t, err, "InternalFailure", "training-jobs")
+		out, err := smc.DescribeTrainingJob(ctx, &sagemaker.DescribeTrainingJobInput{TrainingJobName: aws.String("sleeper")})
+		require.NoError(t, err)
+		require.Equal(t, smtypes.TrainingJobStatusInProgress, out.TrainingJobStatus, "what was not saved is not answered")
+		require.NoError(t, os.Remove(jobsState))
+		require.NoError(t, os.Rename(jobsState+".moved", jobsState))
+		_, err = smc.StopTrainingJob(ctx, &sagemaker.StopTrainingJobInput{TrainingJobName: aws.String("sleeper")})
+		require.NoError(t, err)
+		require.Equal(t, smtypes.TrainingJobStatusStopped, waitTraining(t, "sleeper").TrainingJobStatus)
 	})
 
 	t.Run("a corrupt state file does not keep localaws from starting", func(t *testing.T) {
