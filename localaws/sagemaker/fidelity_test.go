@@ -79,6 +79,14 @@ func TestAnswersHaveAWSShapes(t *testing.T) {
 			require.Empty(t, nulls(op, out))
 		})
 	}
+	t.Run("DescribeModelPackage echoes no null a client sent", func(t *testing.T) {
+		code, out := e.call(t, "CreateModelPackage", `{"ModelPackageGroupName":"shape","MetadataProperties":null,"ModelMetrics":null,
+			"InferenceSpecification":{"Containers":[{"Image":"`+testImage+`"}]}}`)
+		require.Equal(t, 200, code, out)
+		code, out = e.call(t, "DescribeModelPackage", `{"ModelPackageName":"`+out["ModelPackageArn"].(string)+`"}`)
+		require.Equal(t, 200, code, out)
+		require.Empty(t, nulls("DescribeModelPackage", out))
+	})
 	t.Run("ListTags sends no null members", func(t *testing.T) {
 		code, out := e.call(t, "ListTags", `{"ResourceArn":"arn:aws:sagemaker:us-east-1:123456789012:training-job/shape"}`)
 		require.Equal(t, 200, code)

@@ -51,6 +51,28 @@ func sign(f float64) float64 {
 	return 1
 }
 
+// rawJSON is a member localaws keeps and echoes without reading it. A JSON null is kept as absent, so that
+// an answer never carries a null member a client sent.
+type rawJSON []byte
+
+// UnmarshalJSON keeps a copy of b; null is absent.
+func (r *rawJSON) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = nil
+		return nil
+	}
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+// MarshalJSON writes what was kept.
+func (r rawJSON) MarshalJSON() ([]byte, error) {
+	if len(r) == 0 {
+		return []byte("null"), nil // only reached without omitempty
+	}
+	return r, nil
+}
+
 type tag struct {
 	Key   string `json:"Key"`
 	Value string `json:"Value"`
@@ -81,9 +103,9 @@ type s3DataSource struct {
 }
 
 type dataSource struct {
-	S3DataSource         *s3DataSource   `json:"S3DataSource,omitempty"`
-	FileSystemDataSource json.RawMessage `json:"FileSystemDataSource,omitempty"`
-	DatasetSource        json.RawMessage `json:"DatasetSource,omitempty"`
+	S3DataSource         *s3DataSource `json:"S3DataSource,omitempty"`
+	FileSystemDataSource rawJSON       `json:"FileSystemDataSource,omitempty"`
+	DatasetSource        rawJSON       `json:"DatasetSource,omitempty"`
 }
 
 type shuffleConfig struct {
@@ -383,8 +405,8 @@ type createModelPackageInput struct {
 	InferenceSpecification     *inferenceSpecification `json:"InferenceSpecification"`
 	ModelApprovalStatus        *string                 `json:"ModelApprovalStatus"`
 	CustomerMetadataProperties map[string]string       `json:"CustomerMetadataProperties"`
-	MetadataProperties         json.RawMessage         `json:"MetadataProperties"`
-	ModelMetrics               json.RawMessage         `json:"ModelMetrics"`
+	MetadataProperties         rawJSON                 `json:"MetadataProperties"`
+	ModelMetrics               rawJSON                 `json:"ModelMetrics"`
 	Domain                     string                  `json:"Domain"`
 	Task                       string                  `json:"Task"`
 	SamplePayloadUrl           string                  `json:"SamplePayloadUrl"`
@@ -414,8 +436,8 @@ type modelPackage struct {
 	ModelApprovalStatus        string                    `json:"ModelApprovalStatus"`
 	ApprovalDescription        string                    `json:"ApprovalDescription,omitempty"`
 	CustomerMetadataProperties map[string]string         `json:"CustomerMetadataProperties,omitempty"`
-	MetadataProperties         json.RawMessage           `json:"MetadataProperties,omitempty"`
-	ModelMetrics               json.RawMessage           `json:"ModelMetrics,omitempty"`
+	MetadataProperties         rawJSON                   `json:"MetadataProperties,omitempty"`
+	ModelMetrics               rawJSON                   `json:"ModelMetrics,omitempty"`
 	Domain                     string                    `json:"Domain,omitempty"`
 	Task                       string                    `json:"Task,omitempty"`
 	SamplePayloadUrl           string                    `json:"SamplePayloadUrl,omitempty"`
