@@ -50,9 +50,11 @@ type searchInput struct {
 }
 
 // searchItem is one resource as Search sees it: its properties (the record's JSON, with Tags as a map from
-// key to value, so that "Tags.<key>" names a tag) and the record Search answers.
+// key to value, so that "Tags.<key>" names a tag), its ARN (the order of equal sort keys) and the record
+// Search answers.
 type searchItem struct {
 	props  map[string]any
+	arn    string
 	record map[string]any
 }
 
@@ -136,7 +138,7 @@ func (s *Service) search(in *searchInput) (any, error) {
 	sort.SliceStable(kept, func(i, j int) bool {
 		c := compareProps(kept[i].props[sortBy], kept[j].props[sortBy])
 		if c == 0 {
-			c = compareProps(kept[i].props["arn"], kept[j].props["arn"])
+			c = strings.Compare(kept[i].arn, kept[j].arn)
 		}
 		if descending {
 			return c > 0
@@ -174,8 +176,8 @@ func newSearchItem(resource string, v any, tags []tag) searchItem {
 		tagList = append(tagList, map[string]any{"Key": t.Key, "Value": t.Value})
 	}
 	record["Tags"] = tagList
-	props["arn"] = record[resource+"Arn"]
-	return searchItem{props: props, record: map[string]any{resource: record}}
+	arn, _ := record[resource+"Arn"].(string)
+	return searchItem{props: props, arn: arn, record: map[string]any{resource: record}}
 }
 
 // flatten names every scalar of a decoded JSON object by its dotted path ("CustomerMetadataProperties.k").
