@@ -157,6 +157,17 @@ func TestCorruptStateFileIsSetAside(t *testing.T) {
 	require.FileExists(t, empty+corruptSuffix)
 	require.Contains(t, logs.String(), "sagemaker state file is corrupt")
 	require.Contains(t, logs.String(), "cut-short.json.corrupt")
+
+	// Corrupt again: the file set aside before stays as it was.
+	require.NoError(t, again.svc.Close())
+	require.NoError(t, os.WriteFile(bad, []byte("{"), 0o644))
+	newEnvOn(t, e.dir, e.objects, &fakeAlgorithm{train: countingTrain})
+	first, err := os.ReadFile(bad + corruptSuffix)
+	require.NoError(t, err)
+	require.Equal(t, b[:len(b)/2], first)
+	second, err := os.ReadFile(bad + corruptSuffix + ".1")
+	require.NoError(t, err)
+	require.Equal(t, "{", string(second))
 }
 
 func TestStateFilesLeaveNoTempFiles(t *testing.T) {

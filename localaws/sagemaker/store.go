@@ -97,7 +97,8 @@ func (s *Service) jobDir(kind, name string) string {
 const corruptSuffix = ".corrupt"
 
 // loadKind reads every resource file of one kind into the map, by key. A file that does not decode (cut
-// short by a crash of an older version, or edited by hand) is renamed to <name>.json.corrupt with a warning,
+// short by a crash of an older version, or edited by hand) is renamed to <name>.json.corrupt (.corrupt.N if
+// that exists) with a warning,
 // and the others load; temp files a crash left behind are removed.
 func loadKind[T any](ctx context.Context, log *slog.Logger, dir, kind string, into map[string]*record[T], key func(*T) string) error {
 	kindDir := filepath.Join(dir, stateDir, kind)
@@ -130,16 +131,25 @@ func loadKind[T any](ctx context.Context, log *slog.Logger, dir, kind string, in
 			err = errors.New("the resource has no name")
 		}
 		if err != nil {
-			if rerr := os.Rename(file, file+corruptSuffix); rerr != nil {
+			aside := file + corruptSuffix
+			for n := 1; fileExists(aside); n++ { // never overwrite a file set aside before
+				aside = fmt.Sprintf("%s%s.%d", file, corruptSuffix, n)
+			}
+			if rerr := os.Rename(file, aside); rerr != nil {
 				return fmt.Errorf("decode %s: %w (and set it aside: %w)", file, err, rerr)
 			}
 			log.WarnContext(ctx, "sagemaker state file is corrupt: set aside, its resource is not loaded",
-				"kind", kind, "file", file, "moved_to", file+corruptSuffix, "error", err)
+				"kind", kind, "file", file, "moved_to", aside, "error", err)
 			continue
 		}
 		into[key(&r.Resource)] = r
 	}
 	return nil
+}
+
+func fileExists(name string) bool {
+	_, err := os.Lstat(name)
+	return err == nil
 }
 
 // load reads the state under Dir, fails the jobs the previous process left running (as after an instance
