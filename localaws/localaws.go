@@ -98,6 +98,8 @@ type Options struct {
 	// Algorithms maps SageMaker training images to local algorithms; algorithm.NewResolver with the
 	// zero Config when nil.
 	Algorithms algorithm.Resolver
+	// MaxModelBytes bounds the unpacked size of a model.tar.gz; sagemaker.DefaultMaxModelBytes when zero.
+	MaxModelBytes int64
 	// FunctionTimeout is every Lambda function's timeout; 15 minutes (Lambda's maximum) when zero.
 	FunctionTimeout time.Duration
 	// Clock returns the current time; time.Now when nil.
@@ -173,6 +175,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		AccountID:  opts.AccountID,
 		Clock:      opts.Clock,
 		Logger:     opts.Logger.With("service", ServiceSageMaker),
+
+		MaxModelBytes: opts.MaxModelBytes,
 	})
 	if err != nil {
 		objects.Close()

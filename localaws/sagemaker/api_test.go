@@ -274,8 +274,10 @@ func TestModelRegistry(t *testing.T) {
 		{"newest approved first", sm.ListModelPackagesInput{ModelPackageGroupName: aws.String("churn"), ModelApprovalStatus: types.ModelApprovalStatusApproved,
 			SortBy: types.ModelPackageSortByCreationTime, SortOrder: types.SortOrderDescending}, []int32{3, 2}},
 		{"one a page", sm.ListModelPackagesInput{ModelPackageGroupName: aws.String("churn"), MaxResults: aws.Int32(1)}, []int32{1, 2, 3, 4}},
-		{"all groups by name", sm.ListModelPackagesInput{SortBy: types.ModelPackageSortByName, MaxResults: aws.Int32(2)}, []int32{1, 2, 3, 4, 1}},
+		{"all groups by name", sm.ListModelPackagesInput{ModelPackageType: types.ModelPackageTypeVersioned, SortBy: types.ModelPackageSortByName, MaxResults: aws.Int32(2)}, []int32{1, 2, 3, 4, 1}},
+		{"both types", sm.ListModelPackagesInput{ModelPackageType: types.ModelPackageTypeBoth, SortBy: types.ModelPackageSortByName}, []int32{1, 2, 3, 4, 1}},
 		{"unversioned", sm.ListModelPackagesInput{ModelPackageType: types.ModelPackageTypeUnversioned}, nil},
+		{"neither group nor type: Unversioned, as AWS defaults", sm.ListModelPackagesInput{}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

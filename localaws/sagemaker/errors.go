@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrorCode is an AWS error code the service answers with, as it appears in the "__type" of an error body.
@@ -76,8 +77,23 @@ func asAPIError(err error) *APIError {
 // ("2 validation errors detected: Value ... at 'x' failed to satisfy constraint: ...; ...").
 type violations struct{ msgs []string }
 
+// maxQuoted bounds how much of a bad value an error message quotes.
+const maxQuoted = 80
+
 func (v *violations) add(value, path, constraint string) {
-	v.msgs = append(v.msgs, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", value, path, constraint))
+	v.msgs = append(v.msgs, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", quote(value), path, constraint))
+}
+
+// quote shortens a bad value to a prefix that names it without echoing all of it.
+func quote(value string) string {
+	if len(value) <= maxQuoted {
+		return value
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(value[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", value[:cut], len(value))
 }
 
 // required records a missing required member.
@@ -106,6 +122,20 @@ func (v *violations) enum(path, value string, allowed ...string) {
 		}
 	}
 	v.add(value, path, "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
+}
+
+// enumSet checks an optional enum member that the request may carry as "" (a JSON client, or a state
+// machine's template, can send an empty string): present, even empty, it must be one of allowed, as AWS
+// checks it.
+func (v *violations) enumSet(path string, value *string, allowed ...string) {
+	if value == nil {
+		return
+	}
+	if *value == "" {
+		v.add("", path, "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
+		return
+	}
+	v.enum(path, *value, allowed...)
 }
 
 // between checks an optional integer member.

@@ -91,27 +91,34 @@ func page(in *listInput, spec listSpec, items []listItem) ([]any, string, error)
 		}
 		return less(kept[i], kept[j])
 	})
-	start, err := decodeToken(in.NextToken)
+	start, end, next, err := pageBounds(len(kept), in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, "", err
 	}
-	size := defaultListResults
-	if in.MaxResults != nil {
-		size = int(*in.MaxResults)
-	}
-	if start > len(kept) {
-		start = len(kept)
-	}
-	end := min(start+size, len(kept))
 	out := make([]any, 0, end-start)
 	for _, it := range kept[start:end] {
 		out = append(out, it.summary)
 	}
-	next := ""
-	if end < len(kept) {
+	return out, next, nil
+}
+
+// pageBounds returns the part [start, end) of n sorted results that the page with token holds (at most
+// maxResults, defaultListResults when nil) and the token of the next page ("" when none).
+func pageBounds(n int, token string, maxResults *int64) (start, end int, next string, err error) {
+	start, err = decodeToken(token)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	size := defaultListResults
+	if maxResults != nil {
+		size = int(*maxResults)
+	}
+	start = min(start, n)
+	end = min(start+size, n)
+	if end < n {
 		next = encodeToken(end)
 	}
-	return out, next, nil
+	return start, end, next, nil
 }
 
 const tokenPrefix = "localaws-page:"
@@ -135,12 +142,17 @@ func decodeToken(token string) (int, error) {
 	return 0, apiErrorf(ErrValidation, "Invalid pagination token %q", token)
 }
 
-// summaries is the JSON array of a List answer: never null.
-func summaries(items []any) []any {
+// listAnswer is a List operation's answer: the summaries under member (an array, never null) and NextToken
+// only when there is a next page (AWS omits absent members rather than sending null).
+func listAnswer(member string, items []any, next string) map[string]any {
 	if items == nil {
-		return []any{}
+		items = []any{}
 	}
-	return items
+	out := map[string]any{member: items}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out
 }
 
 func tsTime(t *timestamp) time.Time {

@@ -157,5 +157,5 @@ func (s *Service) listModels(in *listInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Models": summaries(out), "NextToken": omitEmpty(next)}, nil
+	return listAnswer("Models", out, next), nil
 }

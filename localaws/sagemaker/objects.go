@@ -203,8 +203,14 @@ func tarGz(dir, dst string) (err error) {
 	return nil
 }
 
-// untarGz unpacks a gzip-compressed tar into dir; entries that would land outside dir are an error.
-func untarGz(src io.Reader, dir string) error {
+// errTooLarge reports an archive whose unpacked files would exceed the limit.
+var errTooLarge = errors.New("unpacked size exceeds the limit")
+
+// untarGz unpacks a gzip-compressed tar into dir; entries that would land outside dir are an error, and so
+// are files whose sizes add up to more than limit bytes (a decompression bomb): unpacking stops before the
+// limit is crossed, with an error that wraps errTooLarge.
+func untarGz(src io.Reader, dir string, limit int64) error {
+	written := int64(0)
 	zr, err := gzip.NewReader(src)
 	if err != nil {
 		return fmt.Errorf("unpack into %s: %w", dir, err)
@@ -235,13 +241,21 @@ func untarGz(src io.Reader, dir string) error {
 			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 				return fmt.Errorf("unpack %s: %w", hdr.Name, err)
 			}
+			if hdr.Size > limit-written {
+				return fmt.Errorf("unpack %s: %w of %d bytes", hdr.Name, errTooLarge, limit)
+			}
 			f, err := os.Create(dst)
 			if err != nil {
 				return fmt.Errorf("unpack %s: %w", hdr.Name, err)
 			}
-			_, cerr := io.Copy(f, tr)
+			// The header's size is checked above; the copy is bounded too, whatever the reader yields.
+			n, cerr := io.Copy(f, io.LimitReader(tr, limit-written+1))
+			written += n
 			if err := errors.Join(cerr, f.Close()); err != nil {
 				return fmt.Errorf("unpack %s: %w", hdr.Name, err)
+			}
+			if written > limit {
+				return fmt.Errorf("unpack %s: %w of %d bytes", hdr.Name, errTooLarge, limit)
 			}
 		}
 	}

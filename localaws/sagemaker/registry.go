@@ -95,21 +95,21 @@ func (s *Service) listModelPackageGroups(in *listInput) (any, error) {
 	for _, r := range s.groups {
 		g := r.Resource
 		items = append(items, listItem{name: g.ModelPackageGroupName, created: tsTime(g.CreationTime), modified: tsTime(g.CreationTime),
-			summary: map[string]any{"ModelPackageGroupName": g.ModelPackageGroupName, "ModelPackageGroupArn": g.ModelPackageGroupArn,
-				"ModelPackageGroupDescription": omitEmpty(g.ModelPackageGroupDescription), "CreationTime": g.CreationTime,
-				"ModelPackageGroupStatus": g.ModelPackageGroupStatus}})
+			summary: modelPackageGroupSummary{ModelPackageGroupName: g.ModelPackageGroupName, ModelPackageGroupArn: g.ModelPackageGroupArn,
+				ModelPackageGroupDescription: g.ModelPackageGroupDescription, CreationTime: g.CreationTime,
+				ModelPackageGroupStatus: g.ModelPackageGroupStatus}})
 	}
 	s.mu.Unlock()
 	out, next, err := page(in, groupListSpec, items)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"ModelPackageGroupSummaryList": summaries(out), "NextToken": omitEmpty(next)}, nil
+	return listAnswer("ModelPackageGroupSummaryList", out, next), nil
 }
 
 func (s *Service) createModelPackage(in *createModelPackageInput) (any, error) {
 	var v violations
-	v.enum("modelApprovalStatus", in.ModelApprovalStatus, approvalStatuses...)
+	v.enumSet("modelApprovalStatus", in.ModelApprovalStatus, approvalStatuses...)
 	v.maxLen("modelPackageDescription", in.ModelPackageDescription, 1024)
 	v.maxLen("clientToken", in.ClientToken, 36)
 	v.stringMap("customerMetadataProperties", in.CustomerMetadataProperties, 50, 128, 256)
@@ -163,7 +163,10 @@ func (s *Service) createModelPackage(in *createModelPackageInput) (any, error) {
 		}
 	}
 	version++
-	status := orDefault(in.ModelApprovalStatus, approvalPending)
+	status := approvalPending
+	if in.ModelApprovalStatus != nil {
+		status = *in.ModelApprovalStatus
+	}
 	now := s.now()
 	arn := s.arn(fmt.Sprintf("model-package/%s/%d", group, version))
 	r := &record[modelPackage]{Tags: in.Tags, ClientToken: in.ClientToken, Resource: modelPackage{
@@ -245,13 +248,18 @@ func (s *Service) listModelPackages(in *listInput) (any, error) {
 		}
 		group = g.Resource.ModelPackageGroupName
 	}
+	// AWS's default type is Unversioned, except that a group names versioned packages.
+	packageType := in.ModelPackageType
+	if packageType == "" && group == "" {
+		packageType = "Unversioned"
+	}
 	var items []listItem
 	for _, r := range s.packages {
 		p := r.Resource
 		switch {
 		case group != "" && !strings.EqualFold(p.ModelPackageGroupName, group):
 		case in.ModelApprovalStatus != "" && p.ModelApprovalStatus != in.ModelApprovalStatus:
-		case in.ModelPackageType == "Unversioned":
+		case packageType == "Unversioned": // every package localaws holds is versioned
 		default:
 			items = append(items, listItem{name: p.ModelPackageName, created: tsTime(p.CreationTime), modified: tsTime(p.LastModifiedTime),
 				summary: modelPackageSummary{ModelPackageName: p.ModelPackageName, ModelPackageGroupName: p.ModelPackageGroupName,
@@ -264,13 +272,13 @@ func (s *Service) listModelPackages(in *listInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"ModelPackageSummaryList": summaries(out), "NextToken": omitEmpty(next)}, nil
+	return listAnswer("ModelPackageSummaryList", out, next), nil
 }
 
 func (s *Service) updateModelPackage(in *updateModelPackageInput) (any, error) {
 	var v violations
 	v.required("modelPackageArn", in.ModelPackageArn != "")
-	v.enum("modelApprovalStatus", in.ModelApprovalStatus, approvalStatuses...)
+	v.enumSet("modelApprovalStatus", in.ModelApprovalStatus, approvalStatuses...)
 	if in.ApprovalDescription != nil {
 		v.maxLen("approvalDescription", *in.ApprovalDescription, 1024)
 	}
@@ -288,8 +296,8 @@ func (s *Service) updateModelPackage(in *updateModelPackageInput) (any, error) {
 		return nil, err
 	}
 	p := clone(&r.Resource)
-	if in.ModelApprovalStatus != "" {
-		p.ModelApprovalStatus = in.ModelApprovalStatus
+	if in.ModelApprovalStatus != nil {
+		p.ModelApprovalStatus = *in.ModelApprovalStatus
 	}
 	if in.ApprovalDescription != nil {
 		p.ApprovalDescription = *in.ApprovalDescription

@@ -4,8 +4,8 @@
 // Supported operations: CreateTrainingJob, DescribeTrainingJob, StopTrainingJob, ListTrainingJobs; CreateModel,
 // DescribeModel, DeleteModel, ListModels; CreateTransformJob, DescribeTransformJob, StopTransformJob,
 // ListTransformJobs; CreateModelPackageGroup, DescribeModelPackageGroup, ListModelPackageGroups,
-// CreateModelPackage, DescribeModelPackage, ListModelPackages, UpdateModelPackage; AddTags, ListTags, DeleteTags.
-// Any other target is answered with UnknownOperationException.
+// CreateModelPackage, DescribeModelPackage, ListModelPackages, UpdateModelPackage; AddTags, ListTags, DeleteTags;
+// Search (see below). Any other target is answered with UnknownOperationException.
 //
 // Jobs run for real: a training job downloads its channels from Options.Objects into a per-job directory laid
 // out under the training-container contract (see package algorithm), runs the algorithm the resolver picks for
@@ -14,7 +14,8 @@
 // <S3OutputPath>/<object name relative to the prefix>.out. Statuses, secondary statuses and their
 // transitions, times and failure reasons follow AWS:
 //
-//   - an algorithm error ends the job Failed with FailureReason "AlgorithmError: <reason>";
+//   - an algorithm error ends the job Failed with the reason the algorithm gives, whose prefix it chooses
+//     ("ClientError: ..." for bad input, "AlgorithmError: ..." for the rest; see algorithm.Trainer);
 //   - an image the resolver does not know ends the job Failed with "ClientError: <reason>" (AWS accepts any
 //     image at create time too, and fails the job when it cannot pull it);
 //   - StoppingCondition.MaxRuntimeInSeconds cancels the algorithm and ends the job Stopped with
@@ -23,8 +24,31 @@
 //   - jobs running when the service stops (Close) or found running at New end Failed with an
 //     "InternalServerError: localaws ..." reason, as after an instance failure.
 //
-// Names are matched case-insensitively and appear lower-cased in ARNs, as in AWS. Validation errors use AWS's
-// wording ("1 validation error detected: Value ... at 'x' failed to satisfy constraint: ...").
+// When a job ends, its working copies under Dir/jobs (input channels, the model, a transform job's inputs and
+// outputs) are deleted; what a user reads afterwards stays: algorithm.log and output/failure of a training
+// job, transform.log of a transform job. A transform job unpacks at most Options.MaxModelBytes of model files
+// (localaws --max-model-bytes); a larger model.tar.gz fails the job with a ClientError and leaves nothing.
+// FinalMetricDataList leaves out metrics whose value is infinite or NaN, as SageMaker, which captures metrics
+// with a regular expression for decimal numbers, never captures them (the job's log names them).
+//
+// State files are written to a temp file, fsync'd and renamed; a change is published only once saved, so
+// what a request answers is what a restart loads. A state file that cannot be read at New is renamed to
+// <name>.json.corrupt with a warning in the log, and everything else loads.
+//
+// Names are matched case-insensitively and appear lower-cased in ARNs, as in AWS; every name localaws checks
+// (jobs, models, model package groups) has AWS's pattern and maximum length of 63. Validation errors use
+// AWS's wording ("1 validation error detected: Value ... at 'x' failed to satisfy constraint: ..."), quoting
+// at most a prefix of a long value. An enum member sent as "" (ModelApprovalStatus) is rejected as AWS
+// rejects it. ListModelPackages with neither ModelPackageGroupName nor ModelPackageType lists Unversioned
+// packages (AWS's default), of which localaws has none.
+//
+// Search supports the resources ModelPackage and ModelPackageGroup, with a SearchExpression of Filters
+// joined by And (the default) or Or: every operator, on a property named by its path in the Describe answer
+// ("ModelApprovalStatus", "CustomerMetadataProperties.<key>", "Tags.<key>"); text compares exactly, numbers
+// and times as numbers (a time Value may be epoch seconds or RFC 3339). SortBy names any such property
+// (default LastModifiedTime, CreationTime for groups). Resource ModelCard answers no results (localaws has no
+// model cards, so the SageMaker Python SDK's register() finds none, as in a fresh account). Not supported:
+// other resources, NestedFilters, SubExpressions, cross-account search, VisibilityConditions.
 //
 // Not supported (rejected with a ValidationException that says so): ManifestFile and AugmentedManifestFile
 // data, Pipe/FastFile input modes, compressed input, SplitType other than Line, AlgorithmName (marketplace
@@ -70,10 +94,18 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives the service's logs; slog.Default() when nil.
 	Logger *slog.Logger
+	// MaxModelBytes bounds the unpacked size of a model.tar.gz (batch transform unpacks its model's archive):
+	// an archive whose files add up to more fails the job with a ClientError and leaves nothing behind.
+	// DefaultMaxModelBytes when zero or less.
+	MaxModelBytes int64
 	// MaxRunningJobs bounds the jobs whose algorithms run at once; the others wait InProgress (training jobs
 	// in SecondaryStatus Starting). The number of CPUs when zero or less.
 	MaxRunningJobs int
 }
+
+// DefaultMaxModelBytes is the default of Options.MaxModelBytes: far above any XGBoost model, far below a
+// disk.
+const DefaultMaxModelBytes = 4 << 30
 
 // Service is the local SageMaker.
 type Service struct {
@@ -117,6 +149,7 @@ var (
 const (
 	reasonStopped   = "InternalServerError: localaws stopped while the job was running"
 	reasonRestarted = "InternalServerError: localaws restarted while the job was running"
+	reasonUnsaved   = "InternalServerError: localaws could not save how the job ended (see its log)"
 )
 
 // New loads the state under opts.Dir (jobs that were running when the previous process stopped end Failed).
@@ -141,6 +174,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.MaxModelBytes <= 0 {
+		opts.MaxModelBytes = DefaultMaxModelBytes
 	}
 	if opts.MaxRunningJobs <= 0 {
 		opts.MaxRunningJobs = runtime.NumCPU()
@@ -208,6 +244,7 @@ var operations = map[string]handler{
 	"AddTags":                   handle((*Service).addTags),
 	"ListTags":                  handle((*Service).listTags),
 	"DeleteTags":                handle((*Service).deleteTags),
+	"Search":                    handle((*Service).search),
 }
 
 // Operations returns the names of the operations the service answers.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,8 @@ const (
 	kindPackage   = "model-packages"
 )
 
-// save writes one resource's file atomically (temp file, then rename); the caller holds mu.
+// save writes one resource's file atomically and durably (temp file, fsync, rename, fsync of the directory),
+// so that a crash leaves either the old or the new file; the caller holds mu.
 func (s *Service) save(kind, name string, v any) error {
 	dir := filepath.Join(s.opts.Dir, stateDir, kind)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -39,8 +41,9 @@ func (s *Service) save(kind, name string, v any) error {
 		return fmt.Errorf("save %s %s: %w", kind, name, err)
 	}
 	_, werr := tmp.Write(b)
+	serr := tmp.Sync()
 	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
+	if err := errors.Join(werr, serr, cerr); err != nil {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("save %s %s: write %s: %w", kind, name, tmp.Name(), err)
 	}
@@ -48,6 +51,31 @@ func (s *Service) save(kind, name string, v any) error {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("save %s %s: %w", kind, name, err)
 	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("save %s %s: %w", kind, name, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}
+
+// update changes a stored resource: f edits a copy, the copy is saved, and only a saved change is published
+// to memory, so that memory and disk never disagree (a change that cannot be saved changes nothing). The
+// caller holds mu.
+func update[T any](s *Service, kind, file string, r *record[T], f func(*T)) error {
+	next := &record[T]{Resource: *clone(&r.Resource), Tags: r.Tags, ClientToken: r.ClientToken}
+	f(&next.Resource)
+	if err := s.save(kind, file, next); err != nil {
+		return err
+	}
+	*r = *next
 	return nil
 }
 
@@ -65,9 +93,16 @@ func (s *Service) jobDir(kind, name string) string {
 	return filepath.Join(s.opts.Dir, jobsDir, kind, strings.ToLower(name))
 }
 
-// loadKind reads every resource file of one kind and hands each to add.
-func loadKind[T any](dir, kind string, add func(file string, r *record[T])) error {
-	entries, err := os.ReadDir(filepath.Join(dir, stateDir, kind))
+// corruptSuffix is appended to a state file that cannot be read, which is set aside rather than loaded.
+const corruptSuffix = ".corrupt"
+
+// loadKind reads every resource file of one kind into the map, by key. A file that does not decode (cut
+// short by a crash of an older version, or edited by hand) is renamed to <name>.json.corrupt (.corrupt.N if
+// that exists) with a warning,
+// and the others load; temp files a crash left behind are removed.
+func loadKind[T any](ctx context.Context, log *slog.Logger, dir, kind string, into map[string]*record[T], key func(*T) string) error {
+	kindDir := filepath.Join(dir, stateDir, kind)
+	entries, err := os.ReadDir(kindDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -76,41 +111,57 @@ func loadKind[T any](dir, kind string, add func(file string, r *record[T])) erro
 	}
 	for _, e := range entries {
 		name := e.Name()
+		file := filepath.Join(kindDir, name)
+		if !e.IsDir() && strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp") {
+			if err := os.Remove(file); err != nil {
+				return fmt.Errorf("remove unfinished %s: %w", file, err)
+			}
+			continue
+		}
 		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, stateDir, kind, name))
+		b, err := os.ReadFile(file)
 		if err != nil {
 			return fmt.Errorf("read %s %s: %w", kind, name, err)
 		}
 		r := new(record[T])
-		if err := json.Unmarshal(b, r); err != nil {
-			return fmt.Errorf("decode %s %s: %w", kind, name, err)
+		err = json.Unmarshal(b, r)
+		if err == nil && key(&r.Resource) == "" {
+			err = errors.New("the resource has no name")
 		}
-		add(strings.TrimSuffix(name, ".json"), r)
+		if err != nil {
+			aside := file + corruptSuffix
+			for n := 1; fileExists(aside); n++ { // never overwrite a file set aside before
+				aside = fmt.Sprintf("%s%s.%d", file, corruptSuffix, n)
+			}
+			if rerr := os.Rename(file, aside); rerr != nil {
+				return fmt.Errorf("decode %s: %w (and set it aside: %w)", file, err, rerr)
+			}
+			log.WarnContext(ctx, "sagemaker state file is corrupt: set aside, its resource is not loaded",
+				"kind", kind, "file", file, "moved_to", aside, "error", err)
+			continue
+		}
+		into[key(&r.Resource)] = r
 	}
 	return nil
 }
 
-// load reads the state under Dir and fails the jobs the previous process left running.
+func fileExists(name string) bool {
+	_, err := os.Lstat(name)
+	return err == nil
+}
+
+// load reads the state under Dir, fails the jobs the previous process left running (as after an instance
+// failure) and removes the working copies every ended job leaves (see removeWorkingCopies).
 func (s *Service) load(ctx context.Context) error {
-	dir := s.opts.Dir
+	dir, log := s.opts.Dir, s.opts.Logger
 	if err := errors.Join(
-		loadKind(dir, kindTraining, func(_ string, r *record[trainingJob]) {
-			s.training[strings.ToLower(r.Resource.TrainingJobName)] = r
-		}),
-		loadKind(dir, kindTransform, func(_ string, r *record[transformJob]) {
-			s.transforms[strings.ToLower(r.Resource.TransformJobName)] = r
-		}),
-		loadKind(dir, kindModel, func(_ string, r *record[model]) {
-			s.models[strings.ToLower(r.Resource.ModelName)] = r
-		}),
-		loadKind(dir, kindGroup, func(_ string, r *record[modelPackageGroup]) {
-			s.groups[strings.ToLower(r.Resource.ModelPackageGroupName)] = r
-		}),
-		loadKind(dir, kindPackage, func(_ string, r *record[modelPackage]) {
-			s.packages[r.Resource.ModelPackageArn] = r
-		}),
+		loadKind(ctx, log, dir, kindTraining, s.training, func(j *trainingJob) string { return strings.ToLower(j.TrainingJobName) }),
+		loadKind(ctx, log, dir, kindTransform, s.transforms, func(j *transformJob) string { return strings.ToLower(j.TransformJobName) }),
+		loadKind(ctx, log, dir, kindModel, s.models, func(m *model) string { return strings.ToLower(m.ModelName) }),
+		loadKind(ctx, log, dir, kindGroup, s.groups, func(g *modelPackageGroup) string { return strings.ToLower(g.ModelPackageGroupName) }),
+		loadKind(ctx, log, dir, kindPackage, s.packages, func(p *modelPackage) string { return p.ModelPackageArn }),
 	); err != nil {
 		return err
 	}
@@ -118,23 +169,47 @@ func (s *Service) load(ctx context.Context) error {
 	defer s.mu.Unlock()
 	now := s.now()
 	for key, r := range s.training {
-		j := &r.Resource
-		if j.TrainingJobStatus == statusInProgress || j.TrainingJobStatus == statusStopping {
-			j.fail(reasonRestarted, now)
-			if err := s.save(kindTraining, key, r); err != nil {
+		if running(r.Resource.TrainingJobStatus) {
+			if err := update(s, kindTraining, key, r, func(j *trainingJob) { j.fail(reasonRestarted, now) }); err != nil {
 				return err
 			}
-			s.opts.Logger.WarnContext(ctx, "training job failed by restart", "job", j.TrainingJobName)
+			log.WarnContext(ctx, "training job failed by restart", "job", r.Resource.TrainingJobName)
+		}
+		if err := removeWorkingCopies(s.jobDir(kindTraining, key), trainingWorkingCopies); err != nil {
+			return err
 		}
 	}
 	for key, r := range s.transforms {
-		j := &r.Resource
-		if j.TransformJobStatus == statusInProgress || j.TransformJobStatus == statusStopping {
-			j.fail(reasonRestarted, now)
-			if err := s.save(kindTransform, key, r); err != nil {
+		if running(r.Resource.TransformJobStatus) {
+			if err := update(s, kindTransform, key, r, func(j *transformJob) { j.fail(reasonRestarted, now) }); err != nil {
 				return err
 			}
-			s.opts.Logger.WarnContext(ctx, "transform job failed by restart", "job", j.TransformJobName)
+			log.WarnContext(ctx, "transform job failed by restart", "job", r.Resource.TransformJobName)
+		}
+		if err := removeWorkingCopies(s.jobDir(kindTransform, key), transformWorkingCopies); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// running reports whether a job status means the job's goroutine should be alive.
+func running(status string) bool { return status == statusInProgress || status == statusStopping }
+
+// What a job's directory holds only while it runs: the training-container root's input channels, model and
+// model archive (the model is in S3 once uploaded); a transform job's model, inputs, records, predictions and
+// outputs (the outputs are in S3). What stays is what a user reads afterwards: algorithm.log and
+// output/failure of a training job, transform.log of a transform job.
+var (
+	trainingWorkingCopies  = []string{"input/data", "model", "output/model.tar.gz"}
+	transformWorkingCopies = []string{"model", "input", "records", "predictions", "output"}
+)
+
+// removeWorkingCopies deletes the working copies under a job's directory once the job has ended.
+func removeWorkingCopies(jobDir string, copies []string) error {
+	for _, c := range copies {
+		if err := os.RemoveAll(filepath.Join(jobDir, filepath.FromSlash(c))); err != nil {
+			return fmt.Errorf("remove working copy: %w", err)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package sagemaker
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -95,7 +96,7 @@ func (s *Service) addTags(in *tagsInput) (any, error) {
 
 func (s *Service) listTags(in *tagsInput) (any, error) {
 	var v violations
-	v.between("maxResults", in.MaxResults, 50, 100)
+	v.between("maxResults", in.MaxResults, 50, math.MaxInt64) // AWS's range has a minimum and no maximum
 	if err := v.err(); err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (s *Service) listTags(in *tagsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Tags": summaries(out), "NextToken": omitEmpty(next)}, nil
+	return listAnswer("Tags", out, next), nil
 }
 
 func (s *Service) deleteTags(in *tagsInput) (any, error) {

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mdlc/mdlc/localaws/algorithm"
 )
 
 // Job statuses, shared by training and transform jobs.
@@ -261,13 +264,14 @@ func (s *Service) stopTrainingJob(in *jobNameInput) (any, error) {
 	if !ok {
 		return nil, apiErrorf(ErrValidation, "Requested resource not found.")
 	}
-	j := &r.Resource
-	if j.TrainingJobStatus != statusInProgress {
-		return nil, apiErrorf(ErrValidation, "The request was rejected because the training job is in status %s.", j.TrainingJobStatus)
+	if st := r.Resource.TrainingJobStatus; st != statusInProgress {
+		return nil, apiErrorf(ErrValidation, "The request was rejected because the training job is in status %s.", st)
 	}
-	j.TrainingJobStatus = statusStopping
-	j.transition(statusStopping, "Stopping the training job", s.now())
-	if err := s.save(kindTraining, key, r); err != nil {
+	now := s.now()
+	if err := update(s, kindTraining, key, r, func(j *trainingJob) {
+		j.TrainingJobStatus = statusStopping
+		j.transition(statusStopping, "Stopping the training job", now)
+	}); err != nil {
 		return nil, err
 	}
 	if run, ok := s.runs["training/"+key]; ok {
@@ -297,28 +301,24 @@ func (s *Service) listTrainingJobs(in *listInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"TrainingJobSummaries": summaries(out), "NextToken": omitEmpty(next)}, nil
+	return listAnswer("TrainingJobSummaries", out, next), nil
 }
 
-func omitEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// updateTraining changes a job's state and saves it; it does nothing once the job is gone (Reset).
-func (s *Service) updateTraining(key string, f func(j *trainingJob, now time.Time)) {
+// updateTraining changes a job's state (see update) and reports whether it was saved; it does nothing once
+// the job is gone (Reset).
+func (s *Service) updateTraining(key string, f func(j *trainingJob, now time.Time)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.training[key]
 	if !ok {
-		return
+		return true
 	}
-	f(&r.Resource, s.now())
-	if err := s.save(kindTraining, key, r); err != nil {
+	now := s.now()
+	if err := update(s, kindTraining, key, r, func(j *trainingJob) { f(j, now) }); err != nil {
 		s.opts.Logger.Error("save training job", "job", key, "error", err)
+		return false
 	}
+	return true
 }
 
 // progress moves a job that is still InProgress to the next secondary status.
@@ -357,6 +357,9 @@ func (s *Service) runTraining(ctx context.Context, key string) {
 	metrics, artifacts, err := s.train(runCtx, root, job)
 	if err != nil {
 		log.Info("training job ended", "error", err)
+	}
+	if rerr := removeWorkingCopies(root, trainingWorkingCopies); rerr != nil {
+		log.Error("training job ended", "error", rerr)
 	}
 	s.endTraining(key, metrics, artifacts, err)
 }
@@ -439,6 +442,7 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 		return nil, "", fmt.Errorf("open algorithm log: %w", err)
 	}
 	metrics, trainErr := alg.Train(ctx, root, logs)
+	ms = finalMetrics(metrics, logs)
 	if err := logs.Close(); err != nil && trainErr == nil {
 		trainErr = fmt.Errorf("close algorithm log: %w", err)
 	}
@@ -446,7 +450,8 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 		return nil, "", ctx.Err()
 	}
 	if trainErr != nil {
-		return nil, "", &jobError{reason: "AlgorithmError: " + trainErr.Error()}
+		// The algorithm authors the whole reason, its ClientError/AlgorithmError prefix included (Trainer).
+		return nil, "", &jobError{reason: trainErr.Error()}
 	}
 	s.progress(key, secondaryUploading, "Uploading generated training model")
 	tarball := filepath.Join(root, "output", "model.tar.gz")
@@ -461,10 +466,23 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 	if err := upload(s.opts.Objects, tarball, dst); err != nil {
 		return nil, "", clientError("Failed to upload model artifacts: %v", err)
 	}
+	return ms, dst.String(), nil
+}
+
+// finalMetrics are the metrics a job reports in FinalMetricDataList. SageMaker captures a metric from the
+// algorithm's log with a regular expression for a decimal number (the built-in XGBoost's definitions match
+// [-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?), so a value printed as inf or nan is never captured: such a
+// metric is left out, and the job's log says so.
+func finalMetrics(metrics []algorithm.Metric, logs io.Writer) []metricData {
+	var ms []metricData
 	for _, m := range metrics {
+		if math.IsInf(m.Value, 0) || math.IsNaN(m.Value) {
+			fmt.Fprintf(logs, "metric %s is %v, which SageMaker does not capture: left out of FinalMetricDataList\n", m.Name, m.Value)
+			continue
+		}
 		ms = append(ms, metricData{MetricName: m.Name, Value: m.Value})
 	}
-	return ms, dst.String(), nil
+	return ms
 }
 
 func orDefault(v, def string) string {
@@ -479,7 +497,7 @@ func (s *Service) endTraining(key string, metrics []metricData, artifacts string
 	if errors.Is(err, errReset) {
 		return
 	}
-	s.updateTraining(key, func(j *trainingJob, now time.Time) {
+	saved := s.updateTraining(key, func(j *trainingJob, now time.Time) {
 		switch {
 		case errors.Is(err, errShutdown):
 			j.fail(reasonStopped, now)
@@ -503,4 +521,8 @@ func (s *Service) endTraining(key string, metrics []metricData, artifacts string
 			j.end(statusCompleted, statusCompleted, "Training job completed", now)
 		}
 	})
+	if !saved {
+		// Nothing changed; end the job in a state that can be saved rather than leave it InProgress.
+		s.updateTraining(key, func(j *trainingJob, now time.Time) { j.fail(reasonUnsaved, now) })
+	}
 }

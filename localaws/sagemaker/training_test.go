@@ -93,8 +93,11 @@ func TestTrainingJobCompletes(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(seen.Load().(string)), &hp))
 	require.Equal(t, map[string]string{"objective": "binary:logistic", "num_round": "5"}, hp)
 	root := e.svc.jobDir(kindTraining, "churn-20261101t120000")
-	for _, f := range []string{"input/data/train/train.csv", "input/data/validation/validation.csv", "input/config/inputdataconfig.json"} {
-		require.FileExists(t, filepath.Join(root, filepath.FromSlash(f)))
+	require.FileExists(t, filepath.Join(root, "input", "config", "inputdataconfig.json"))
+	// The working copies are gone once the job has ended (the model is in S3); the log stays.
+	for _, f := range []string{"input/data", "model", "output/model.tar.gz"} {
+		require.NoFileExists(t, filepath.Join(root, filepath.FromSlash(f)))
+		require.NoDirExists(t, filepath.Join(root, filepath.FromSlash(f)))
 	}
 	logs, err := os.ReadFile(filepath.Join(root, "algorithm.log"))
 	require.NoError(t, err)
@@ -114,7 +117,7 @@ func TestTrainingJobEnds(t *testing.T) {
 		{
 			name: "algorithm error",
 			train: func(context.Context, string, io.Writer) ([]algorithm.Metric, error) {
-				return nil, errors.New("label column has values other than 0 and 1")
+				return nil, errors.New("AlgorithmError: label column has values other than 0 and 1") // the algorithm's reason, whole
 			},
 			wantStatus: types.TrainingJobStatusFailed, wantSecondary: types.SecondaryStatusFailed,
 			wantReason: "AlgorithmError: label column has values other than 0 and 1",

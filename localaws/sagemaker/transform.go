@@ -140,7 +140,14 @@ func (s *Service) describeTransformJob(in *jobNameInput) (any, error) {
 	if !ok {
 		return nil, apiErrorf(ErrValidation, "Could not find requested job with name %s", in.TransformJobName)
 	}
-	return clone(&r.Resource), nil
+	return transformJobDescription{transformJob: clone(&r.Resource)}, nil
+}
+
+// transformJobDescription is the DescribeTransformJob answer: the stored job without LastModifiedTime, which
+// the operation does not have (ListTransformJobs' summaries do). The outer field hides the embedded one.
+type transformJobDescription struct {
+	*transformJob
+	LastModifiedTime *struct{} `json:"LastModifiedTime,omitempty"` // always nil: omitted
 }
 
 func (s *Service) stopTransformJob(in *jobNameInput) (any, error) {
@@ -156,13 +163,14 @@ func (s *Service) stopTransformJob(in *jobNameInput) (any, error) {
 	if !ok {
 		return nil, apiErrorf(ErrValidation, "Could not find requested job with name %s", in.TransformJobName)
 	}
-	j := &r.Resource
-	if j.TransformJobStatus != statusInProgress {
-		return nil, apiErrorf(ErrValidation, "The request was rejected because the transform job is in status %s.", j.TransformJobStatus)
+	if st := r.Resource.TransformJobStatus; st != statusInProgress {
+		return nil, apiErrorf(ErrValidation, "The request was rejected because the transform job is in status %s.", st)
 	}
-	j.TransformJobStatus = statusStopping
-	j.LastModifiedTime = stamp(s.now())
-	if err := s.save(kindTransform, key, r); err != nil {
+	now := s.now()
+	if err := update(s, kindTransform, key, r, func(j *transformJob) {
+		j.TransformJobStatus = statusStopping
+		j.LastModifiedTime = stamp(now)
+	}); err != nil {
 		return nil, err
 	}
 	if run, ok := s.runs["transform/"+key]; ok {
@@ -192,21 +200,24 @@ func (s *Service) listTransformJobs(in *listInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"TransformJobSummaries": summaries(out), "NextToken": omitEmpty(next)}, nil
+	return listAnswer("TransformJobSummaries", out, next), nil
 }
 
-// updateTransform changes a job's state and saves it; it does nothing once the job is gone (Reset).
-func (s *Service) updateTransform(key string, f func(j *transformJob, now time.Time)) {
+// updateTransform changes a job's state (see update) and reports whether it was saved; it does nothing once
+// the job is gone (Reset).
+func (s *Service) updateTransform(key string, f func(j *transformJob, now time.Time)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.transforms[key]
 	if !ok {
-		return
+		return true
 	}
-	f(&r.Resource, s.now())
-	if err := s.save(kindTransform, key, r); err != nil {
+	now := s.now()
+	if err := update(s, kindTransform, key, r, func(j *transformJob) { f(j, now) }); err != nil {
 		s.opts.Logger.Error("save transform job", "job", key, "error", err)
+		return false
 	}
+	return true
 }
 
 // runTransform runs one transform job to its end.
@@ -222,8 +233,12 @@ func (s *Service) runTransform(ctx context.Context, key string) {
 	err := s.acquire(ctx)
 	if err == nil {
 		s.updateTransform(key, func(j *transformJob, now time.Time) { j.TransformStartTime = stamp(now) })
-		err = s.transform(ctx, s.jobDir(kindTransform, key), job, m)
+		dir := s.jobDir(kindTransform, key)
+		err = s.transform(ctx, dir, job, m)
 		s.release()
+		if rerr := removeWorkingCopies(dir, transformWorkingCopies); rerr != nil {
+			s.opts.Logger.Error("transform job ended", "transform_job", job.TransformJobName, "error", rerr)
+		}
 	}
 	if errors.Is(err, errReset) {
 		return
@@ -231,7 +246,7 @@ func (s *Service) runTransform(ctx context.Context, key string) {
 	if err != nil {
 		s.opts.Logger.Info("transform job ended", "transform_job", job.TransformJobName, "error", err)
 	}
-	s.updateTransform(key, func(j *transformJob, now time.Time) {
+	saved := s.updateTransform(key, func(j *transformJob, now time.Time) {
 		switch {
 		case errors.Is(err, errShutdown):
 			j.fail(reasonStopped, now)
@@ -248,6 +263,9 @@ func (s *Service) runTransform(ctx context.Context, key string) {
 			j.end(statusCompleted, now)
 		}
 	})
+	if !saved {
+		s.updateTransform(key, func(j *transformJob, now time.Time) { j.fail(reasonUnsaved, now) })
+	}
 }
 
 // transform does the work of a transform job. A context error comes back as the context's cause.
@@ -359,7 +377,14 @@ func (s *Service) unpackModel(url, dir string) error {
 		return clientError("Could not download model data from %s: %v", url, err)
 	}
 	defer obj.Contents.Close()
-	if err := untarGz(obj.Contents, dir); err != nil {
+	if err := untarGz(obj.Contents, dir, s.opts.MaxModelBytes); err != nil {
+		// Nothing of a half-unpacked model stays on disk.
+		if rerr := os.RemoveAll(dir); rerr != nil {
+			s.opts.Logger.Error("remove partly unpacked model", "dir", dir, "error", rerr)
+		}
+		if errors.Is(err, errTooLarge) {
+			return clientError("Could not unpack model data from %s: %v (localaws --max-model-bytes sets the limit)", url, err)
+		}
 		return clientError("Could not unpack model data from %s: %v", url, err)
 	}
 	return nil

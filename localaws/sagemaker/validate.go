@@ -23,9 +23,14 @@ var (
 	tagRe     = regexp.MustCompile(tagPattern)
 )
 
-// name checks a required resource name.
+// maxNameLen is the maximum length of every SageMaker name localaws checks (jobs, models, model package
+// groups): the pattern alone bounds the letters and digits, not the hyphens between them.
+const maxNameLen = 63
+
+// name checks a required resource name: its length and its pattern.
 func (v *violations) name(path, value string) {
 	if v.required(path, value != "") {
+		v.maxLen(path, value, maxNameLen)
 		v.pattern(path, value, nameRe, namePattern)
 	}
 }

@@ -51,6 +51,28 @@ func sign(f float64) float64 {
 	return 1
 }
 
+// rawJSON is a member localaws keeps and echoes without reading it. A JSON null is kept as absent, so that
+// an answer never carries a null member a client sent.
+type rawJSON []byte
+
+// UnmarshalJSON keeps a copy of b; null is absent.
+func (r *rawJSON) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = nil
+		return nil
+	}
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+// MarshalJSON writes what was kept.
+func (r rawJSON) MarshalJSON() ([]byte, error) {
+	if len(r) == 0 {
+		return []byte("null"), nil // only reached without omitempty
+	}
+	return r, nil
+}
+
 type tag struct {
 	Key   string `json:"Key"`
 	Value string `json:"Value"`
@@ -81,9 +103,9 @@ type s3DataSource struct {
 }
 
 type dataSource struct {
-	S3DataSource         *s3DataSource   `json:"S3DataSource,omitempty"`
-	FileSystemDataSource json.RawMessage `json:"FileSystemDataSource,omitempty"`
-	DatasetSource        json.RawMessage `json:"DatasetSource,omitempty"`
+	S3DataSource         *s3DataSource `json:"S3DataSource,omitempty"`
+	FileSystemDataSource rawJSON       `json:"FileSystemDataSource,omitempty"`
+	DatasetSource        rawJSON       `json:"DatasetSource,omitempty"`
 }
 
 type shuffleConfig struct {
@@ -102,7 +124,7 @@ type channel struct {
 
 type outputDataConfig struct {
 	S3OutputPath    string `json:"S3OutputPath,omitempty"`
-	KmsKeyId        string `json:"KmsKeyId,omitempty"`
+	KmsKeyId        string `json:"KmsKeyId"` // AWS answers "" when none was given; clients read it unconditionally
 	CompressionType string `json:"CompressionType,omitempty"`
 }
 
@@ -344,6 +366,14 @@ type modelPackageGroup struct {
 	CreatedBy                    struct{}   `json:"CreatedBy"`
 }
 
+type modelPackageGroupSummary struct {
+	ModelPackageGroupName        string     `json:"ModelPackageGroupName"`
+	ModelPackageGroupArn         string     `json:"ModelPackageGroupArn"`
+	ModelPackageGroupDescription string     `json:"ModelPackageGroupDescription,omitempty"`
+	CreationTime                 *timestamp `json:"CreationTime"`
+	ModelPackageGroupStatus      string     `json:"ModelPackageGroupStatus"`
+}
+
 type modelPackageGroupNameInput struct {
 	ModelPackageGroupName string `json:"ModelPackageGroupName"`
 }
@@ -373,10 +403,10 @@ type createModelPackageInput struct {
 	ModelPackageGroupName      string                  `json:"ModelPackageGroupName"`
 	ModelPackageDescription    string                  `json:"ModelPackageDescription"`
 	InferenceSpecification     *inferenceSpecification `json:"InferenceSpecification"`
-	ModelApprovalStatus        string                  `json:"ModelApprovalStatus"`
+	ModelApprovalStatus        *string                 `json:"ModelApprovalStatus"`
 	CustomerMetadataProperties map[string]string       `json:"CustomerMetadataProperties"`
-	MetadataProperties         json.RawMessage         `json:"MetadataProperties"`
-	ModelMetrics               json.RawMessage         `json:"ModelMetrics"`
+	MetadataProperties         rawJSON                 `json:"MetadataProperties"`
+	ModelMetrics               rawJSON                 `json:"ModelMetrics"`
 	Domain                     string                  `json:"Domain"`
 	Task                       string                  `json:"Task"`
 	SamplePayloadUrl           string                  `json:"SamplePayloadUrl"`
@@ -406,8 +436,8 @@ type modelPackage struct {
 	ModelApprovalStatus        string                    `json:"ModelApprovalStatus"`
 	ApprovalDescription        string                    `json:"ApprovalDescription,omitempty"`
 	CustomerMetadataProperties map[string]string         `json:"CustomerMetadataProperties,omitempty"`
-	MetadataProperties         json.RawMessage           `json:"MetadataProperties,omitempty"`
-	ModelMetrics               json.RawMessage           `json:"ModelMetrics,omitempty"`
+	MetadataProperties         rawJSON                   `json:"MetadataProperties,omitempty"`
+	ModelMetrics               rawJSON                   `json:"ModelMetrics,omitempty"`
 	Domain                     string                    `json:"Domain,omitempty"`
 	Task                       string                    `json:"Task,omitempty"`
 	SamplePayloadUrl           string                    `json:"SamplePayloadUrl,omitempty"`
@@ -431,7 +461,7 @@ type modelPackageNameInput struct {
 
 type updateModelPackageInput struct {
 	ModelPackageArn                    string            `json:"ModelPackageArn"`
-	ModelApprovalStatus                string            `json:"ModelApprovalStatus"`
+	ModelApprovalStatus                *string           `json:"ModelApprovalStatus"`
 	ApprovalDescription                *string           `json:"ApprovalDescription"`
 	CustomerMetadataProperties         map[string]string `json:"CustomerMetadataProperties"`
 	CustomerMetadataPropertiesToRemove []string          `json:"CustomerMetadataPropertiesToRemove"`

@@ -150,3 +150,40 @@ for p in b.predict(xgboost.DMatrix(x)):
 		require.LessOrEqual(t, math.Abs(v-got[i]), 1e-5, "prediction %d", i)
 	}
 }
+
+// TestXGBoostFailureReason runs the real XGBoost runner inside the service on failing jobs: the job's
+// FailureReason is the runner's reason, with the one prefix the runner chose, and the failure file says the same.
+func TestXGBoostFailureReason(t *testing.T) {
+	resolver, err := algorithm.NewResolver(algorithm.Config{XGBoost: "/usr/bin/xgboost"})
+	require.NoError(t, err, "this test needs /usr/bin/xgboost (apt-get install xgboost)")
+	e := newEnv(t, nil, func(o *Options) { o.Algorithms = resolver })
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, prefix, want string
+		edit               func(in *sm.CreateTrainingJobInput)
+	}{
+		{"bad hyperparameter", "ClientError: ", "eta", func(in *sm.CreateTrainingJobInput) { in.HyperParameters["eta"] = "1.5" }},
+		{"label outside [0,1]", "AlgorithmError: ", "label", func(*sm.CreateTrainingJobInput) {
+			e.put(t, "input-data/d1/train/train.csv", "2,0.1,0.2\n0,0.3,0.4\n")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := strings.ReplaceAll(strings.ReplaceAll(tc.name, " ", "-"), ",", "")
+			name = strings.Trim(strings.NewReplacer("[", "", "]", "").Replace(name), "-")
+			in := e.trainingInput(t, name)
+			in.AlgorithmSpecification.TrainingImage = aws.String(xgboostImage)
+			tc.edit(in)
+			_, err := e.client.CreateTrainingJob(ctx, in)
+			require.NoError(t, err)
+			job := e.waitTraining(t, name)
+			require.Equal(t, types.TrainingJobStatusFailed, job.TrainingJobStatus)
+			reason := aws.ToString(job.FailureReason)
+			require.True(t, strings.HasPrefix(reason, tc.prefix), reason)
+			require.Equal(t, 1, strings.Count(reason, "Error: "), "one prefix: %s", reason)
+			require.Contains(t, reason, tc.want)
+			failure, err := os.ReadFile(filepath.Join(e.svc.jobDir(kindTraining, name), "output", "failure"))
+			require.NoError(t, err)
+			require.Equal(t, reason, strings.TrimSpace(string(failure)))
+		})
+	}
+}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/mdlc/mdlc/localaws"
 	"github.com/mdlc/mdlc/localaws/algorithm"
+	"github.com/mdlc/mdlc/localaws/sagemaker"
 )
 
 func main() {
@@ -48,6 +49,7 @@ type config struct {
 	xgboost         string
 	imageCommands   map[string]string
 	functionTimeout time.Duration
+	maxModelBytes   int64
 	logFormat       string
 	logLevel        slog.Level
 	allowRemote     bool
@@ -72,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		cfg.imageCommands[re] = cmd
 		return nil
 	})
+	fs.Int64Var(&cfg.maxModelBytes, "max-model-bytes", sagemaker.DefaultMaxModelBytes, "largest unpacked size of a model.tar.gz a transform job may unpack, in bytes")
 	timeout := envOr("LOCALAWS_FUNCTION_TIMEOUT", "15m")
 	fs.StringVar(&timeout, "function-timeout", timeout, "Lambda function timeout (env LOCALAWS_FUNCTION_TIMEOUT)")
 	fs.StringVar(&cfg.logFormat, "log-format", envOr("LOCALAWS_LOG_FORMAT", "text"), "log format: text or json (env LOCALAWS_LOG_FORMAT)")
@@ -195,6 +198,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Region:          cfg.region,
 		Algorithms:      algorithms,
 		FunctionTimeout: cfg.functionTimeout,
+		MaxModelBytes:   cfg.maxModelBytes,
 		Logger:          logger,
 		AllowedHosts:    append(listenHosts(cfg.addr), cfg.allowHosts...),
 		CORSOrigins:     cfg.corsOrigins,
