@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/internal/quote"
 )
 
 // TaskQueue is the task queue the worker polls and the starter starts workflows on.
@@ -122,10 +123,10 @@ var namePattern = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
 func validateModelAndDate(model, date string) error {
 	var errs []error
 	if !namePattern.MatchString(model) {
-		errs = append(errs, fmt.Errorf("model name %q must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit", model))
+		errs = append(errs, fmt.Errorf("model name %s must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit", quote.Value(model)))
 	}
 	if d, err := time.Parse(time.DateOnly, date); err != nil || d.Format(time.DateOnly) != date {
-		errs = append(errs, fmt.Errorf("data date %q must be a real date written YYYY-MM-DD", date))
+		errs = append(errs, fmt.Errorf("data date %s must be a real date written YYYY-MM-DD", quote.Value(date)))
 	}
 	return errors.Join(errs...)
 }
@@ -134,7 +135,7 @@ func validateModelAndDate(model, date string) error {
 func (in TrainingInput) Validate() error {
 	err := validateModelAndDate(in.ModelName, in.DataDate)
 	if s := in.ApprovalStatus; s != "" && s != "Approved" && s != "PendingManualApproval" {
-		err = errors.Join(err, fmt.Errorf("approval status %q must be Approved or PendingManualApproval", s))
+		err = errors.Join(err, fmt.Errorf("approval status %s must be Approved or PendingManualApproval", quote.Value(s)))
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,6 +352,31 @@ func TestCancelDuringJobCancelsRun(t *testing.T) {
 				env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01"})
 			}
 			require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), "got %v", env.GetWorkflowError())
+		})
+	}
+}
+
+// TestOversizedInputIsNotEchoed: a 1.5 MB model name fails the run with InvalidInput and an error that quotes
+// a short prefix of it; echoing it whole would exceed Temporal's failure size limit and the server would
+// terminate the run instead.
+func TestOversizedInputIsNotEchoed(t *testing.T) {
+	huge := strings.Repeat("m", 1536*1024)
+	for name, run := range map[string]func(*testsuite.TestWorkflowEnvironment){
+		"training": func(e *testsuite.TestWorkflowEnvironment) {
+			e.ExecuteWorkflow(Training, TrainingInput{ModelName: huge, DataDate: huge, ApprovalStatus: huge})
+		},
+		"batch inference": func(e *testsuite.TestWorkflowEnvironment) {
+			e.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: huge, DataDate: "2019-11-01"})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newEnv(t)
+			run(env)
+			var app *temporal.ApplicationError
+			require.ErrorAs(t, env.GetWorkflowError(), &app)
+			require.Equal(t, activities.ErrInvalidInput, app.Type())
+			require.Less(t, len(env.GetWorkflowError().Error()), 2048)
+			require.Contains(t, app.Error(), "(1572864 bytes)")
 		})
 	}
 }
