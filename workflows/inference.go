@@ -30,7 +30,7 @@ type batchInference struct {
 func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error) {
 	logger := workflow.GetLogger(ctx)
 	in, t := w.in, w.t
-	if err := in.Validate(); err != nil {
+	if err := in.requestProblems(); err != nil {
 		return BatchInferenceResult{}, t.fail(ctx, StepInitialize, invalidInput(err))
 	}
 	info := workflow.GetInfo(ctx)

@@ -29,7 +29,7 @@ type training struct {
 func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 	logger := workflow.GetLogger(ctx)
 	in, t := w.in, w.t
-	if err := in.Validate(); err != nil {
+	if err := in.requestProblems(); err != nil {
 		return TrainingResult{}, t.fail(ctx, StepInitialize, invalidInput(err))
 	}
 	info := workflow.GetInfo(ctx)

@@ -62,6 +62,8 @@ type TrainingInput struct {
 	// ApprovalStatus of the registered version: Approved or PendingManualApproval; the worker's default
 	// (Approved unless configured) when empty.
 	ApprovalStatus string `json:",omitempty"`
+
+	decodeErr error // set by UnmarshalJSON
 }
 
 // TrainingResult is what a Training run produced.
@@ -87,6 +89,8 @@ type BatchInferenceInput struct {
 	DataDate string
 	// Threshold is the AUC below which the run retrains; the worker's default when nil.
 	Threshold *float64 `json:",omitempty"`
+
+	decodeErr error // set by UnmarshalJSON
 }
 
 // Decision values of a BatchInference run.

@@ -380,3 +380,36 @@ func TestOversizedInputIsNotEchoed(t *testing.T) {
 		})
 	}
 }
+
+// TestMisspeltInputFieldsFailFast: the workflows decode their input themselves, whoever started the run, and
+// fail with InvalidInput naming a field that is not exactly one of theirs instead of running with a default.
+func TestMisspeltInputFieldsFailFast(t *testing.T) {
+	for _, tc := range []struct {
+		name, workflow string
+		input          map[string]any
+		want           []string
+	}{
+		{"misspelt threshold", BatchInferenceWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-11-01", "Treshold": 0.99},
+			[]string{`unknown field "Treshold": the fields are ModelName, DataDate, Threshold`}},
+		{"threshold in lower case", BatchInferenceWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-11-01", "threshold": 0.99},
+			[]string{`field "threshold" must be written "Threshold"`}},
+		{"threshold as a string", BatchInferenceWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-11-01", "Threshold": "0.99"},
+			[]string{"field Threshold must be a number or null, not a string"}},
+		{"model name in lower case", TrainingWorkflow, map[string]any{"modelname": "m", "DataDate": "2019-10-01"},
+			[]string{`field "modelname" must be written "ModelName"`, `model name ""`}},
+		{"misspelt approval status", TrainingWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-10-01", "Approval": "PendingManualApproval"},
+			[]string{`unknown field "Approval": the fields are ModelName, DataDate, ApprovalStatus`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			// No activity is mocked: any activity call would fail the test with an unmocked-call panic.
+			env.ExecuteWorkflow(tc.workflow, tc.input)
+			var app *temporal.ApplicationError
+			require.ErrorAs(t, env.GetWorkflowError(), &app)
+			require.Equal(t, activities.ErrInvalidInput, app.Type())
+			for _, w := range tc.want {
+				require.Contains(t, app.Error(), w)
+			}
+		})
+	}
+}
