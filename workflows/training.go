@@ -35,11 +35,14 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 	info := workflow.GetInfo(ctx)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 
+	var def defaults
+	if err := setSearchAttributes(ctx, &def, in.ModelName, in.DataDate); err != nil {
+		return TrainingResult{}, t.fail(ctx, StepInitialize, err)
+	}
 	approval := in.ApprovalStatus
 	if approval == "" {
-		var d activities.DefaultsOutput
-		lctx := workflow.WithLocalActivityOptions(ctx, defaultsOptions)
-		if err := workflow.ExecuteLocalActivity(lctx, a.Defaults, activities.DefaultsInput{}).Get(ctx, &d); err != nil {
+		d, err := def.get(ctx)
+		if err != nil {
 			return TrainingResult{}, t.fail(ctx, StepInitialize, err)
 		}
 		approval = d.ApprovalStatus

@@ -413,3 +413,41 @@ func TestMisspeltInputFieldsFailFast(t *testing.T) {
 		})
 	}
 }
+
+// TestRunSetsItsOwnSearchAttributes: a run started without its ModelName/DataDate search attributes (from the
+// Temporal CLI or web UI), or with other values, sets the request's own when the worker found them registered;
+// a run started with them (the starter's) upserts nothing, and nor does one whose worker found them missing.
+func TestRunSetsItsOwnSearchAttributes(t *testing.T) {
+	want := temporal.NewSearchAttributes(ModelNameAttribute.ValueSet("m"), DataDateAttribute.ValueSet("2019-10-01"))
+	for _, tc := range []struct {
+		name       string
+		onStart    temporal.SearchAttributes
+		registered bool
+		upserts    int
+	}{
+		{"started without them", temporal.SearchAttributes{}, true, 1},
+		{"started with other values", temporal.NewSearchAttributes(ModelNameAttribute.ValueSet("other"), DataDateAttribute.ValueSet("2019-10-01")), true, 1},
+		{"started with them", want, true, 0},
+		{"not registered", temporal.SearchAttributes{}, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			env.OnActivity(a.Defaults, mock.Anything, mock.Anything).Return(
+				activities.DefaultsOutput{Threshold: 0.8, ApprovalStatus: "Approved", SearchAttributes: tc.registered}, nil)
+			mockTraining(env)
+			require.NoError(t, env.SetTypedSearchAttributesOnStart(tc.onStart))
+			upserts := 0
+			env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+				upserts++
+				sa := args.Get(0).(temporal.SearchAttributes)
+				m, _ := sa.GetKeyword(ModelNameAttribute)
+				d, _ := sa.GetKeyword(DataDateAttribute)
+				require.Equal(t, "m", m)
+				require.Equal(t, "2019-10-01", d)
+			}).Return(nil).Maybe()
+			env.ExecuteWorkflow(Training, TrainingInput{ModelName: "m", DataDate: "2019-10-01"})
+			require.NoError(t, env.GetWorkflowError())
+			require.Equal(t, tc.upserts, upserts)
+		})
+	}
+}
