@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
@@ -371,6 +372,9 @@ func TestOversizedInputIsNotEchoed(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := newEnv(t)
+			// Decoding megabytes of JSON in the workflow goroutine takes well under the deadlock detector's 1 s
+			// (about 20 ms here), but the race detector slows it down some fiftyfold.
+			env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 5 * time.Minute})
 			run(env)
 			var app *temporal.ApplicationError
 			require.ErrorAs(t, env.GetWorkflowError(), &app)

@@ -59,6 +59,9 @@ func TestDecode(t *testing.T) {
 			if err != nil && len(err.Error()) > 1000 {
 				t.Errorf("error of %d bytes", len(err.Error()))
 			}
+			if got.hidden != "" || got.Skipped != "" {
+				t.Errorf("decoded an unexported or skipped field: %+v", got)
+			}
 			if got.ModelName != tc.want.ModelName || got.DataDate != tc.want.DataDate || got.Renamed != tc.want.Renamed ||
 				(got.Threshold == nil) != (tc.want.Threshold == nil) || got.Threshold != nil && *got.Threshold != *tc.want.Threshold {
 				t.Errorf("decoded %+v, want %+v", got, tc.want)
