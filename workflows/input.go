@@ -34,7 +34,9 @@ func (in *BatchInferenceInput) UnmarshalJSON(data []byte) error {
 
 // requestProblems is what is wrong with the request as the workflow received it: how it was written, then
 // what Validate finds.
-func (in TrainingInput) requestProblems() error { return errors.Join(in.decodeErr, in.Validate()) }
+func (in TrainingInput) requestProblems() error {
+	return errors.Join(in.decodeErr, in.Validate())
+}
 
 // requestProblems is what is wrong with the request as the workflow received it: how it was written, then
 // what Validate finds.
