@@ -22,9 +22,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -68,11 +71,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	acts, err := activities.New(sagemaker.NewFromConfig(awsCfg), lambda.NewFromConfig(awsCfg), cfg.pipeline)
-	if err != nil {
-		return err
-	}
-
 	c, err := temporalconn.Dial(ctx, temporalconn.Options{
 		Address: cfg.temporalAddress, Namespace: cfg.namespace, Logger: logger, MetricsHandler: metrics,
 	})
@@ -80,6 +78,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer c.Close()
+
+	cfg.pipeline.SearchAttributes = searchAttributesRegistered(ctx, c, cfg.namespace, logger)
+	acts, err := activities.New(sagemaker.NewFromConfig(awsCfg), lambda.NewFromConfig(awsCfg), cfg.pipeline)
+	if err != nil {
+		return err
+	}
 
 	w := worker.New(c, cfg.taskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.maxConcurrentActivities,
@@ -110,6 +114,28 @@ func register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.Training, workflow.RegisterOptions{Name: workflows.TrainingWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.BatchInference, workflow.RegisterOptions{Name: workflows.BatchInferenceWorkflow})
 	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+}
+
+// searchAttributesRegistered reports whether the namespace has the workflows' ModelName and DataDate search
+// attributes as Keyword, so that a run started without them (from the Temporal CLI or web UI) may set them:
+// upserting an attribute the namespace lacks would fail every workflow task of the run. It is checked once,
+// at start; a worker started before the attributes were registered leaves such runs without them.
+func searchAttributesRegistered(ctx context.Context, c client.Client, namespace string, logger *slog.Logger) bool {
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		logger.Warn("Cannot list the namespace's search attributes; runs started without ModelName/DataDate will not set them",
+			"Namespace", namespace, "Error", err)
+		return false
+	}
+	for _, key := range []temporal.SearchAttributeKeyKeyword{workflows.ModelNameAttribute, workflows.DataDateAttribute} {
+		if t := resp.GetCustomAttributes()[key.GetName()]; t != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
+			logger.Warn("Search attribute not registered as Keyword; runs started without it will not set it",
+				"Namespace", namespace, "SearchAttribute", key.GetName(), "Registered", t.String(),
+				"Fix", "temporal operator search-attribute create --name "+key.GetName()+" --type Keyword")
+			return false
+		}
+	}
+	return true
 }
 
 // serveMetrics exposes the Temporal SDK's metrics for Prometheus on addr ("" disables them).

@@ -369,6 +369,15 @@ func TestStartTwiceAttaches(t *testing.T) {
 	require.Contains(t, second.stdout, "Attached to the Training run already in progress")
 	require.Contains(t, second.stdout, a.RunID)
 
+	// A request that asks for something the open run will not do is not "attached": it says so and fails.
+	other := runCLI(ctx, s, "train", "--model", "twice", "--data-date", "2019-10-01", "--approval-status", "PendingManualApproval", "--wait")
+	require.Equal(t, cli.ExitError, other.code, other.String())
+	require.Contains(t, other.err.Error(), "ApprovalStatus is (the worker's default) there, you asked for PendingManualApproval")
+	require.Contains(t, other.err.Error(), "starter cancel "+id)
+	require.NotContains(t, other.stdout, "Attached")
+	same := runCLI(ctx, s, "train", "--model", "twice", "--data-date", "2019-10-01", "--approval-status", "Approved")
+	require.Equal(t, cli.ExitError, same.code, "an explicit value does not match the worker's default: %s", same.String())
+
 	r := runCLI(ctx, s, "list", "--model", "twice", "-o", "json")
 	require.NoError(t, r.err, r.String())
 	var runs []cli.RunListing
