@@ -248,7 +248,7 @@ func (x *XGBoost) train(ctx context.Context, root string, logs io.Writer) ([]Met
 	out := &cliOutput{}
 	out.onEval = func(m []Metric) { metrics = m }
 	lw := &lineWriter{logs: logs, onLine: out.line}
-	runErr := command(ctx, x.Program, work, nil, lw, "train.conf").Run()
+	runErr := run(command(ctx, x.Program, work, nil, lw, "train.conf"), root)
 	lw.flush()
 	if runErr != nil {
 		if ctx.Err() != nil {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mdlc/mdlc/localaws/algorithm"
 )
 
 // Layout under Options.Dir: state/<kind>/<name>.json holds one resource each; jobs/<kind>/<name>/ is a job's
@@ -120,6 +122,9 @@ func (s *Service) load(ctx context.Context) error {
 	for key, r := range s.training {
 		j := &r.Resource
 		if j.TrainingJobStatus == statusInProgress || j.TrainingJobStatus == statusStopping {
+			if err := algorithm.KillLeftover(s.jobDir(kindTraining, key)); err != nil {
+				s.opts.Logger.WarnContext(ctx, "leftover algorithm of a training job", "job", j.TrainingJobName, "error", err)
+			}
 			j.fail(reasonRestarted, now)
 			if err := s.save(kindTraining, key, r); err != nil {
 				return err
@@ -130,6 +135,10 @@ func (s *Service) load(ctx context.Context) error {
 	for key, r := range s.transforms {
 		j := &r.Resource
 		if j.TransformJobStatus == statusInProgress || j.TransformJobStatus == statusStopping {
+			// A transform's algorithm runs in the job's model directory, where its process is recorded.
+			if err := algorithm.KillLeftover(filepath.Join(s.jobDir(kindTransform, key), "model")); err != nil {
+				s.opts.Logger.WarnContext(ctx, "leftover algorithm of a transform job", "job", j.TransformJobName, "error", err)
+			}
 			j.fail(reasonRestarted, now)
 			if err := s.save(kindTransform, key, r); err != nil {
 				return err
