@@ -227,3 +227,53 @@ for v in np.array(sys.argv[1:]).astype(float).astype(np.float32):
 		}
 	}
 }
+
+// containerTrain is the oracle for training: the SageMaker XGBoost container's file-mode path
+// (data_utils._get_csv_dmatrix_file_mode: XGBoost's own reader, xgb.DMatrix("<path>?format=csv&label_column=0"),
+// then xgb.train with train and validation as evals). It prints "same" when the model it trains has the same
+// trees as the model file given, and the first difference otherwise.
+const containerTrain = `
+import sys, json, xgboost as xgb
+model, train, validation, rounds, params = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), json.loads(sys.argv[5])
+dtrain = xgb.DMatrix(train + "?format=csv&label_column=0")
+dval = xgb.DMatrix(validation + "?format=csv&label_column=0")
+b = xgb.train(params, dtrain, num_boost_round=rounds, evals=[(dtrain, "train"), (dval, "validation")], verbose_eval=False)
+want, got = b.get_dump(dump_format="json"), xgb.Booster(model_file=model).get_dump(dump_format="json")
+if want == got:
+    print("same")
+else:
+    print("differ: %d trees vs %d; first differing tree %d" % (len(want), len(got), next((i for i, (w, g) in enumerate(zip(want, got)) if w != g), -1)))
+`
+
+// TestXGBoostTrainReadsAsContainer checks that training reads its CSV channels as the container does, with
+// XGBoost's own text reader (not numpy's parse, which the container uses only for inference): the model is
+// the one the container's training path builds from the same files and parameters, tree for tree. The data
+// has the 4-decimal values of the demo data, among them the ones the two parsers read differently.
+func TestXGBoostTrainReadsAsContainer(t *testing.T) {
+	x := newXGBoost(t)
+	hp := workshopHyperparameters()
+	hp["num_round"] = "30"
+	train := makeDataset(11, 2000, 10).csv(true) + "1,1.5694,1.8451,1.75075,0,0,0,0,0,0,0\n"
+	root := makeJob(t, hp, map[string]channel{
+		"train":      {"text/csv", map[string]string{"train.csv": train}},
+		"validation": {"text/csv", map[string]string{"validation.csv": makeDataset(12, 500, 10).csv(true)}},
+	})
+	if _, err := x.Train(context.Background(), root, nil); err != nil {
+		t.Fatalf("Train: %v", err)
+	}
+	p, err := parseXGBoostHyperparameters(hp)
+	must(t, err)
+	params := map[string]string{}
+	for _, line := range p.config {
+		k, v, _ := strings.Cut(line, " = ")
+		params[k] = v
+	}
+	b, err := json.Marshal(params)
+	must(t, err)
+	data := filepath.Join(root, "input", "data")
+	out := runPython(t, containerTrain, filepath.Join(root, "model", XGBoostModelFile),
+		filepath.Join(data, "train", "train.csv"), filepath.Join(data, "validation", "validation.csv"), hp["num_round"], string(b))
+	if strings.TrimSpace(out) != "same" {
+		t.Errorf("the container's training path builds another model: %s", out)
+	}
+}
