@@ -41,7 +41,8 @@ const MetricsFile = "output/metrics.json"
 //     reads the records of the file INPUT and writes one prediction a line, in input order, to the file
 //     OUTPUT, then exits 0.
 //
-// The program is run directly, never through a shell; cancelling the context kills its process group.
+// The program is run directly, never through a shell; cancelling the context kills its process group. While
+// it runs, its process group is recorded in PIDFile in its working directory (the root, or MODEL_DIR).
 type Command struct {
 	// Program is the absolute path of the program.
 	Program string

@@ -346,7 +346,8 @@ func parseEvalLine(s string) []Metric {
 	return out
 }
 
-// modelFile finds the model in modelDir: xgboost-model, else the directory's only regular file.
+// modelFile finds the model in modelDir: xgboost-model, else the directory's only regular file that is not
+// a dotfile.
 func modelFile(modelDir string) (string, error) {
 	p := filepath.Join(modelDir, XGBoostModelFile)
 	if _, err := os.Stat(p); err == nil {
@@ -358,7 +359,8 @@ func modelFile(modelDir string) (string, error) {
 	}
 	var files []string
 	for _, e := range entries {
-		if e.Type().IsRegular() {
+		// Dotfiles are not models: the container skips them too (and PIDFile is one).
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
 			files = append(files, e.Name())
 		}
 	}
