@@ -371,7 +371,8 @@ func algoTransformOnSplitPoints(t *testing.T, ctx context.Context, dir string, s
 		require.NoError(t, err)
 		if strconv.FormatUint(uint64(math.Float32bits(float32(v))), 10) != want[i] {
 			if bad++; bad <= 5 {
-				t.Errorf("record %d (%s): localaws predicts %s, the container float32 bits %s", i+1, lines[i], got[i], want[i])
+				bits, _ := strconv.ParseUint(want[i], 10, 32)
+				t.Errorf("record %d (%s): localaws predicts %s, the container %v", i+1, lines[i], got[i], math.Float32frombits(uint32(bits)))
 			}
 		}
 		if dmlc[i] != want[i] {
