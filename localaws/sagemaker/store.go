@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mdlc/mdlc/localaws/algorithm"
 )
 
 // Layout under Options.Dir: state/<kind>/<name>.json holds one resource each; jobs/<kind>/<name>/ is a job's
@@ -170,6 +172,9 @@ func (s *Service) load(ctx context.Context) error {
 	now := s.now()
 	for key, r := range s.training {
 		if running(r.Resource.TrainingJobStatus) {
+			if err := algorithm.KillLeftover(s.jobDir(kindTraining, key)); err != nil {
+				log.WarnContext(ctx, "leftover algorithm of a training job", "job", r.Resource.TrainingJobName, "error", err)
+			}
 			if err := update(s, kindTraining, key, r, func(j *trainingJob) { j.fail(reasonRestarted, now) }); err != nil {
 				return err
 			}
@@ -181,6 +186,10 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	for key, r := range s.transforms {
 		if running(r.Resource.TransformJobStatus) {
+			// A transform's algorithm runs in the job's model directory, where its process is recorded.
+			if err := algorithm.KillLeftover(filepath.Join(s.jobDir(kindTransform, key), "model")); err != nil {
+				log.WarnContext(ctx, "leftover algorithm of a transform job", "job", r.Resource.TransformJobName, "error", err)
+			}
 			if err := update(s, kindTransform, key, r, func(j *transformJob) { j.fail(reasonRestarted, now) }); err != nil {
 				return err
 			}
