@@ -85,12 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	w := worker.New(c, cfg.taskQueue, worker.Options{
-		MaxConcurrentActivityExecutionSize: cfg.maxConcurrentActivities,
-		MaxConcurrentWorkflowTaskPollers:   cfg.pollers,
-		MaxConcurrentActivityTaskPollers:   cfg.pollers,
-		WorkerStopTimeout:                  cfg.shutdownTimeout,
-	})
+	w := worker.New(c, cfg.taskQueue, workerOptions(cfg))
 	register(w, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %q: %w", cfg.taskQueue, err)
@@ -179,4 +174,20 @@ func parseLevel(s string) (slog.Level, error) {
 		return l, fmt.Errorf("--log-level %q must be debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// workerOptions are the SDK worker's options for cfg. The heartbeat throttle is capped at the activities'
+// heartbeat interval: by default the SDK sends a heartbeat at most every 80 % of the heartbeat timeout
+// (16 of 20 s), which leaves a long-running job's activity 4 s of slack before the server times it out on a
+// busy machine or network; capped, a heartbeat reaches the server every interval (5 s), as the activities
+// intend.
+func workerOptions(cfg config) worker.Options {
+	return worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.maxConcurrentActivities,
+		MaxConcurrentWorkflowTaskPollers:   cfg.pollers,
+		MaxConcurrentActivityTaskPollers:   cfg.pollers,
+		WorkerStopTimeout:                  cfg.shutdownTimeout,
+		MaxHeartbeatThrottleInterval:       cfg.pipeline.HeartbeatInterval,
+		DefaultHeartbeatThrottleInterval:   cfg.pipeline.HeartbeatInterval,
+	}
 }
