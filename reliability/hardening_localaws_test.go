@@ -78,17 +78,12 @@ func localawsDataDir(t *testing.T, h *harness.Harness) string {
 	return ""
 }
 
-// awsCLI runs the AWS CLI against the stack's localaws with throwaway credentials.
+// awsCLI runs the AWS CLI against localaws at endpoint and fails the test if it fails.
 func awsCLI(t *testing.T, endpoint string, args ...string) string {
 	t.Helper()
-	home := t.TempDir()
-	cmd := exec.Command("aws", append([]string{"--endpoint-url", endpoint, "--output", "json"}, args...)...)
-	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials")}
-	out, err := cmd.CombinedOutput()
+	out, err := runAWSCLI(context.Background(), endpoint, args...)
 	require.NoError(t, err, "aws %s\n%s", strings.Join(args, " "), out)
-	return string(out)
+	return out
 }
 
 func apiCode(err error) string {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,9 +25,6 @@ import (
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/stack"
 )
-
-// awsCLI is the AWS CLI a user would run against localaws.
-const awsCLI = "/usr/bin/aws"
 
 // maxModelBytes is the unpacking limit this test gives localaws (--max-model-bytes), small enough that a
 // decompression bomb stays cheap to build.
@@ -224,7 +220,7 @@ func TestSageMakerHardening(t *testing.T) {
 	_, err = smc.CreateModelPackageGroup(ctx, &sagemaker.CreateModelPackageGroupInput{ModelPackageGroupName: aws.String("registry")})
 	require.NoError(t, err)
 	t.Run("AWS CLI: an empty approval status is refused as SageMaker refuses it", func(t *testing.T) {
-		out, err := cli(ctx, st, "sagemaker", "create-model-package", "--model-package-group-name", "registry", "--model-approval-status", "",
+		out, err := runAWSCLI(ctx, st.LocalAWS, "sagemaker", "create-model-package", "--model-package-group-name", "registry", "--model-approval-status", "",
 			"--inference-specification", `{"Containers":[{"Image":"`+activities.DefaultTrainingImage+`"}],"SupportedContentTypes":["text/csv"],"SupportedResponseMIMETypes":["text/csv"]}`)
 		require.Error(t, err, out)
 		require.Contains(t, out, "ValidationException")
@@ -240,31 +236,31 @@ func TestSageMakerHardening(t *testing.T) {
 
 	t.Run("AWS CLI: answer shapes", func(t *testing.T) {
 		var job map[string]any
-		out, err := cli(ctx, st, "sagemaker", "describe-training-job", "--training-job-name", "mape")
+		out, err := runAWSCLI(ctx, st.LocalAWS, "sagemaker", "describe-training-job", "--training-job-name", "mape")
 		require.NoError(t, err, out)
 		require.NoError(t, json.Unmarshal([]byte(out), &job))
 		odc := job["OutputDataConfig"].(map[string]any)
 		require.Contains(t, odc, "KmsKeyId", "the SageMaker Python SDK's Estimator.attach reads it")
 
 		var tj map[string]any
-		out, err = cli(ctx, st, "sagemaker", "describe-transform-job", "--transform-job-name", "bomb")
+		out, err = runAWSCLI(ctx, st.LocalAWS, "sagemaker", "describe-transform-job", "--transform-job-name", "bomb")
 		require.NoError(t, err, out)
 		require.NoError(t, json.Unmarshal([]byte(out), &tj))
 		require.NotContains(t, tj, "LastModifiedTime")
 
-		out, err = cli(ctx, st, "sagemaker", "list-tags", "--resource-arn", job["TrainingJobArn"].(string), "--page-size", "200")
+		out, err = runAWSCLI(ctx, st.LocalAWS, "sagemaker", "list-tags", "--resource-arn", job["TrainingJobArn"].(string), "--page-size", "200")
 		require.NoError(t, err, "MaxResults 200 is in AWS's range (minimum 50, no maximum): %s", out)
 
 		var search struct {
 			Results []struct{ ModelPackage map[string]any }
 		}
-		out, err = cli(ctx, st, "sagemaker", "search", "--resource", "ModelPackage",
+		out, err = runAWSCLI(ctx, st.LocalAWS, "sagemaker", "search", "--resource", "ModelPackage",
 			"--search-expression", `{"Filters":[{"Name":"ModelPackageGroupName","Operator":"Equals","Value":"registry"},{"Name":"ModelApprovalStatus","Operator":"Equals","Value":"Approved"}]}`)
 		require.NoError(t, err, out)
 		require.NoError(t, json.Unmarshal([]byte(out), &search))
 		require.Len(t, search.Results, 1)
 		require.Equal(t, "registry", search.Results[0].ModelPackage["ModelPackageGroupName"])
-		out, err = cli(ctx, st, "sagemaker", "search", "--resource", "ModelCard",
+		out, err = runAWSCLI(ctx, st.LocalAWS, "sagemaker", "search", "--resource", "ModelCard",
 			"--search-expression", `{"Filters":[{"Name":"ModelId","Operator":"Equals","Value":"arn:aws:sagemaker:us-east-1:000000000000:model/bomb"}]}`)
 		require.NoError(t, err, out)
 		var cards struct{ Results []any }
@@ -273,7 +269,7 @@ func TestSageMakerHardening(t *testing.T) {
 		require.Empty(t, cards.Results, "localaws has no model cards: %s", out)
 
 		var packages map[string]any
-		out, err = cli(ctx, st, "sagemaker", "list-model-packages")
+		out, err = runAWSCLI(ctx, st.LocalAWS, "sagemaker", "list-model-packages")
 		require.NoError(t, err, out)
 		require.NoError(t, json.Unmarshal([]byte(out), &packages))
 		require.Empty(t, packages["ModelPackageSummaryList"], "neither group nor type: Unversioned, AWS's default")
@@ -336,21 +332,6 @@ func TestSageMakerHardening(t *testing.T) {
 		require.FileExists(t, bad+".corrupt")
 		require.Contains(t, st.Log("localaws"), "sagemaker state file is corrupt")
 	})
-}
-
-// cli runs the AWS CLI against the stack's localaws and returns what it printed.
-func cli(ctx context.Context, st *stack.Stack, args ...string) (string, error) {
-	home, err := os.MkdirTemp("", "awscli-home-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(home)
-	cmd := exec.CommandContext(ctx, awsCLI, append([]string{"--endpoint-url", st.LocalAWS, "--output", "json"}, args...)...)
-	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials")}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
 // bomb is a model.tar.gz of one file of size zeros: a few kilobytes per megabyte unpacked.

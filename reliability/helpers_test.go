@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -94,4 +96,20 @@ func killWorker(t *testing.T, ctx context.Context, h *harness.Harness, ids []str
 	time.Sleep(pause)
 	require.NoError(t, h.StartWorker(ctx))
 	return steps
+}
+
+// runAWSCLI runs Debian's AWS CLI (what a user would run) against localaws at endpoint with throwaway
+// credentials and configuration, and returns what it printed.
+func runAWSCLI(ctx context.Context, endpoint string, args ...string) (string, error) {
+	home, err := os.MkdirTemp("", "awscli-home-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(home)
+	cmd := exec.CommandContext(ctx, "/usr/bin/aws", append([]string{"--endpoint-url", endpoint, "--output", "json"}, args...)...)
+	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials")}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
