@@ -199,6 +199,16 @@ type FindModelOutput struct {
 // findModelPage is how many packages one ListModelPackages call of FindModel asks for: the API's maximum.
 const findModelPage = 100
 
+// FindModelRequest is the ListModelPackages request Find Model pages through: the group's Approved packages,
+// as many a page as the API allows. The order does not matter: Find Model compares versions.
+func FindModelRequest(group string) *sagemaker.ListModelPackagesInput {
+	return &sagemaker.ListModelPackagesInput{
+		ModelPackageGroupName: aws.String(group),
+		ModelApprovalStatus:   smtypes.ModelApprovalStatusApproved,
+		MaxResults:            aws.Int32(findModelPage),
+	}
+}
+
 // FindModel returns the newest Approved model package of the group named ModelName: the Approved package with
 // the highest ModelPackageVersion. Versions are numbered in registration order, while creation times can be
 // equal (concurrent registrations; the API's resolution is coarse), so FindModel looks at every Approved
@@ -206,11 +216,7 @@ const findModelPage = 100
 func (a *Activities) FindModel(ctx context.Context, in FindModelInput) (FindModelOutput, error) {
 	defer a.keepAlive(ctx)()
 	var best *smtypes.ModelPackageSummary
-	pages := sagemaker.NewListModelPackagesPaginator(a.sm, &sagemaker.ListModelPackagesInput{
-		ModelPackageGroupName: aws.String(in.ModelName),
-		ModelApprovalStatus:   smtypes.ModelApprovalStatusApproved,
-		MaxResults:            aws.Int32(findModelPage),
-	})
+	pages := sagemaker.NewListModelPackagesPaginator(a.sm, FindModelRequest(in.ModelName))
 	for pages.HasMorePages() {
 		list, err := pages.NextPage(ctx)
 		if err != nil {
