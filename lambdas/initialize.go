@@ -127,8 +127,17 @@ type run struct {
 }
 
 func (h *Handlers) newRun(kind RequestKind, in InitializeEvent) (run, error) {
-	if err := ValidateRequest(kind, in.WorkflowInput); err != nil {
-		return run{}, invalidInput("invalid WorkflowInput: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	var problems []string
+	for _, r := range RequestRules() {
+		if !r.AppliesTo(kind) {
+			continue
+		}
+		if err := r.check(in.WorkflowInput); err != nil {
+			problems = append(problems, "WorkflowInput."+r.Field+": "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return run{}, invalidInput("invalid event: %s", strings.Join(problems, "; "))
 	}
 	if err := validBucket("S3RootBucket", in.S3RootBucket); err != nil {
 		return run{}, err

@@ -55,7 +55,7 @@ func TestInitializeChecksEveryRequestRule(t *testing.T) {
 			in := valid(kind)
 			r.Break(&in)
 			e, ok, puts := invoke(kind, in)
-			if ok || e.Type != ErrorInvalidInput || !strings.Contains(e.Message, "invalid WorkflowInput") {
+			if ok || e.Type != ErrorInvalidInput || !strings.Contains(e.Message, "WorkflowInput."+r.Field) {
 				t.Errorf("%s: rule %q: request %+v gave %+v (ok %v), want InvalidInput", kind, r.Name, in, e, ok)
 			}
 			if len(puts) != 0 {
