@@ -2,6 +2,7 @@ package parity
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/lambdas"
@@ -118,7 +122,7 @@ func TestEnginesDecideAlike(t *testing.T) {
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 2,
 			mutations: []mutation{oldestFirst}},
 		{name: "equal creation times: the higher version wins", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
-			pretrain: true, pretrainMore: []string{lambdas.ApprovalApproved}, equalTimes: true,
+			pretrain: true, pretrainMore: []string{lambdas.ApprovalApproved}, equalTimes: true, prepare: requireEqualCreationTimes,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 2,
 			mutations: []mutation{oldestFirst}},
 		{name: "training job fails", pipeline: TrainingPipeline, date: octDate,
@@ -199,6 +203,23 @@ func TestEnginesDecideAlike(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// requireEqualCreationTimes checks that the pretrained versions share a CreationTime, as the equal-times
+// scenario needs.
+func requireEqualCreationTimes(t *testing.T, w *world) {
+	t.Helper()
+	list, err := w.sm.ListModelPackages(context.Background(), &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String(parityModel)})
+	if err != nil {
+		t.Fatalf("list model packages: %v", err)
+	}
+	times := map[time.Time]bool{}
+	for _, p := range list.ModelPackageSummaryList {
+		times[aws.ToTime(p.CreationTime)] = true
+	}
+	if len(list.ModelPackageSummaryList) < 2 || len(times) != 1 {
+		t.Fatalf("want at least two packages with one CreationTime, got %d packages with %d times", len(list.ModelPackageSummaryList), len(times))
 	}
 }
 
