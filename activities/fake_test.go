@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -223,13 +224,26 @@ func (f *fakeSageMaker) ListModelPackages(_ context.Context, in *sagemaker.ListM
 		if in.ModelApprovalStatus != "" && p.ModelApprovalStatus != in.ModelApprovalStatus {
 			continue
 		}
-		out = append(out, smtypes.ModelPackageSummary{ModelPackageArn: p.ModelPackageArn, CreationTime: p.CreationTime, ModelApprovalStatus: p.ModelApprovalStatus})
+		out = append(out, smtypes.ModelPackageSummary{ModelPackageArn: p.ModelPackageArn, ModelPackageVersion: p.ModelPackageVersion,
+			CreationTime: p.CreationTime, ModelApprovalStatus: p.ModelApprovalStatus})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreationTime.After(*out[j].CreationTime) })
+	// Newest first when asked, else oldest first (the API's default); equal times keep registration order.
+	sort.SliceStable(out, func(i, j int) bool {
+		if in.SortOrder == smtypes.SortOrderDescending {
+			return out[i].CreationTime.After(*out[j].CreationTime)
+		}
+		return out[i].CreationTime.Before(*out[j].CreationTime)
+	})
+	start := 0
+	if in.NextToken != nil {
+		start, _ = strconv.Atoi(*in.NextToken)
+	}
+	out = out[min(start, len(out)):]
+	var next *string
 	if n := int(aws.ToInt32(in.MaxResults)); n > 0 && len(out) > n {
-		out = out[:n]
+		out, next = out[:n], aws.String(strconv.Itoa(start+n))
 	}
-	return &sagemaker.ListModelPackagesOutput{ModelPackageSummaryList: out}, nil
+	return &sagemaker.ListModelPackagesOutput{ModelPackageSummaryList: out, NextToken: next}, nil
 }
 
 func (f *fakeSageMaker) ListTags(_ context.Context, in *sagemaker.ListTagsInput, _ ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error) {

@@ -196,28 +196,46 @@ type FindModelOutput struct {
 	DataDate            string
 }
 
-// FindModel returns the newest Approved model package of the group named ModelName. None is a non-retryable
-// ModelNotFound error.
+// findModelPage is how many packages one ListModelPackages call of FindModel asks for: the API's maximum.
+const findModelPage = 100
+
+// FindModelRequest is the ListModelPackages request Find Model pages through: the group's Approved packages,
+// as many a page as the API allows. The order does not matter: Find Model compares versions.
+func FindModelRequest(group string) *sagemaker.ListModelPackagesInput {
+	return &sagemaker.ListModelPackagesInput{
+		ModelPackageGroupName: aws.String(group),
+		ModelApprovalStatus:   smtypes.ModelApprovalStatusApproved,
+		MaxResults:            aws.Int32(findModelPage),
+	}
+}
+
+// FindModel returns the newest Approved model package of the group named ModelName: the Approved package with
+// the highest ModelPackageVersion. Versions are numbered in registration order, while creation times can be
+// equal (concurrent registrations; the API's resolution is coarse), so FindModel looks at every Approved
+// package rather than trusting a sort by CreationTime. None is a non-retryable ModelNotFound error.
 func (a *Activities) FindModel(ctx context.Context, in FindModelInput) (FindModelOutput, error) {
 	defer a.keepAlive(ctx)()
-	list, err := a.sm.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{
-		ModelPackageGroupName: aws.String(in.ModelName),
-		ModelApprovalStatus:   smtypes.ModelApprovalStatusApproved,
-		SortBy:                smtypes.ModelPackageSortByCreationTime,
-		SortOrder:             smtypes.SortOrderDescending,
-		MaxResults:            aws.Int32(1),
-	})
-	if err != nil {
-		if isAWSCode(err, "ValidationException", "ResourceNotFound") {
-			return FindModelOutput{}, nonRetryable(ErrModelNotFound, "no model package group %q: train the model first (%v)", in.ModelName, err)
+	var best *smtypes.ModelPackageSummary
+	pages := sagemaker.NewListModelPackagesPaginator(a.sm, FindModelRequest(in.ModelName))
+	for pages.HasMorePages() {
+		list, err := pages.NextPage(ctx)
+		if err != nil {
+			if isAWSCode(err, "ValidationException", "ResourceNotFound") {
+				return FindModelOutput{}, nonRetryable(ErrModelNotFound, "no model package group %q: train the model first (%v)", in.ModelName, err)
+			}
+			return FindModelOutput{}, awsError(fmt.Sprintf("list approved model packages of %q", in.ModelName), err)
 		}
-		return FindModelOutput{}, awsError(fmt.Sprintf("list approved model packages of %q", in.ModelName), err)
+		for i, p := range list.ModelPackageSummaryList {
+			if best == nil || aws.ToInt32(p.ModelPackageVersion) > aws.ToInt32(best.ModelPackageVersion) {
+				best = &list.ModelPackageSummaryList[i]
+			}
+		}
 	}
-	if len(list.ModelPackageSummaryList) == 0 {
+	if best == nil {
 		return FindModelOutput{}, nonRetryable(ErrModelNotFound,
 			"unable to find model: no Approved model package in group %q; train the model first or approve a version", in.ModelName)
 	}
-	arn := list.ModelPackageSummaryList[0].ModelPackageArn
+	arn := best.ModelPackageArn
 	desc, err := a.sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: arn})
 	if err != nil {
 		return FindModelOutput{}, awsError(fmt.Sprintf("describe model package %q", aws.ToString(arn)), err)

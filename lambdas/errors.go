@@ -11,8 +11,8 @@ import (
 // Error types, reported as errorType. All but ErrorS3 and ErrorInternal are permanent: retrying the same
 // event gives the same error.
 const (
-	// ErrorInvalidInput: the event is malformed — bad JSON, an empty or invalid ModelName, a DataDate that
-	// is not a real YYYY-MM-DD date, an invalid bucket name or S3 URI, a RunTime that is not RFC 3339.
+	// ErrorInvalidInput: the event is malformed — bad JSON, a WorkflowInput that breaks a rule of
+	// RequestRules, an invalid bucket name or S3 URI, a RunTime that is not RFC 3339.
 	ErrorInvalidInput = "InvalidInput"
 	// ErrorDataNotFound: an S3 object, prefix or bucket the run needs does not exist.
 	ErrorDataNotFound = "DataNotFound"

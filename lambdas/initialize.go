@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +33,13 @@ type WorkflowInput struct {
 	ModelName string `json:"ModelName"`
 	// DataDate selects the data set, YYYY-MM-DD: s3://<bucket>/input-data/<DataDate>/.
 	DataDate string `json:"DataDate"`
+	// ApprovalStatus (training only, optional) is the status the new model version is registered with:
+	// Approved or PendingManualApproval; empty means the default. The state machines pass it, with their
+	// default filled in, so that the function checks it as the workflow does.
+	ApprovalStatus string `json:"ApprovalStatus,omitempty"`
+	// Threshold (batch inference only, optional) is the AUC below which the run retrains, in [0, 1]; absent
+	// or null means the default. The state machines pass it, with their default filled in, to be checked.
+	Threshold *float64 `json:"Threshold,omitempty"`
 }
 
 // S3Location is one S3 object or prefix, as a key in S3RootBucket and as a URI.
@@ -118,12 +126,18 @@ type run struct {
 	date   string
 }
 
-func (h *Handlers) newRun(kind string, in InitializeEvent) (run, error) {
-	if err := validModelName(in.WorkflowInput.ModelName); err != nil {
-		return run{}, err
+func (h *Handlers) newRun(kind RequestKind, in InitializeEvent) (run, error) {
+	var problems []string
+	for _, r := range RequestRules() {
+		if !r.AppliesTo(kind) {
+			continue
+		}
+		if err := r.check(in.WorkflowInput); err != nil {
+			problems = append(problems, "WorkflowInput."+r.Field+": "+err.Error())
+		}
 	}
-	if err := validDate(in.WorkflowInput.DataDate); err != nil {
-		return run{}, err
+	if len(problems) > 0 {
+		return run{}, invalidInput("invalid event: %s", strings.Join(problems, "; "))
 	}
 	if err := validBucket("S3RootBucket", in.S3RootBucket); err != nil {
 		return run{}, err
@@ -147,7 +161,7 @@ func (r run) location(key string) S3Location {
 // InitializeTraining validates the request, checks that the train and validation data exist, names the
 // training job and writes the request to s3://<bucket>/workflow-requests/<job name>/workflow_request.json.
 func (h *Handlers) InitializeTraining(ctx context.Context, in InitializeEvent) (InitializeTrainingOutput, error) {
-	r, err := h.newRun("training", in)
+	r, err := h.newRun(TrainingRequest, in)
 	if err != nil {
 		return InitializeTrainingOutput{}, err
 	}
@@ -177,7 +191,7 @@ func (h *Handlers) InitializeTraining(ctx context.Context, in InitializeEvent) (
 // InitializeInference validates the request, checks that the holdout data and target exist, names the
 // batch-transform job and writes the request to s3://<bucket>/workflow-requests/<job name>/workflow_request.json.
 func (h *Handlers) InitializeInference(ctx context.Context, in InitializeEvent) (InitializeInferenceOutput, error) {
-	r, err := h.newRun("inference", in)
+	r, err := h.newRun(InferenceRequest, in)
 	if err != nil {
 		return InitializeInferenceOutput{}, err
 	}

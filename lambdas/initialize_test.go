@@ -161,7 +161,7 @@ func TestJobNames(t *testing.T) {
 		e := event("k")
 		e.WorkflowInput.ModelName = model
 		name := train(e)
-		if len(name) > 63 || !sageMakerName.MatchString(name) || strings.Contains(name, "--") {
+		if ValidateRequest(TrainingRequest, WorkflowInput{ModelName: name, DataDate: "2019-10-01"}) != nil || strings.Contains(name, "--") {
 			t.Errorf("model %q: job name %q (%d characters) is not a valid SageMaker name", model, name, len(name))
 		}
 	}
@@ -201,15 +201,16 @@ func TestInitializeErrors(t *testing.T) {
 		wantType string
 		wantMsg  string
 	}{
-		{"empty model name", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "" }, ErrorInvalidInput, "ModelName is empty"},
+		{"empty model name", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "" }, ErrorInvalidInput, "must be 1-63 characters long, not 0"},
 		{"model name with underscore", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "my_model" }, ErrorInvalidInput, `"my_model"`},
-		{"model name starting with hyphen", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "-m" }, ErrorInvalidInput, "ModelName"},
-		{"model name of 64 characters", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = strings.Repeat("m", 64) }, ErrorInvalidInput, "ModelName"},
-		{"empty date", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "" }, ErrorInvalidInput, "DataDate"},
+		{"model name starting with hyphen", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "-m" }, ErrorInvalidInput, "model name"},
+		{"model name of 64 characters", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = strings.Repeat("m", 64) }, ErrorInvalidInput, "model name"},
+		{"hyphenated model name of 65 characters", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = strings.Repeat("a-", 32) + "a" }, ErrorInvalidInput, "must be 1-63 characters long, not 65"},
+		{"empty date", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "" }, ErrorInvalidInput, "data date"},
 		{"february 30", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-02-30" }, ErrorInvalidInput, `"2019-02-30"`},
-		{"date without padding", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-1-5" }, ErrorInvalidInput, "DataDate"},
-		{"date with time", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-10-01T00:00:00Z" }, ErrorInvalidInput, "DataDate"},
-		{"path in date", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "../2019-10-01" }, ErrorInvalidInput, "DataDate"},
+		{"date without padding", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-1-5" }, ErrorInvalidInput, "data date"},
+		{"date with time", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-10-01T00:00:00Z" }, ErrorInvalidInput, "data date"},
+		{"path in date", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "../2019-10-01" }, ErrorInvalidInput, "data date"},
 		{"empty bucket", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "" }, ErrorInvalidInput, "S3RootBucket"},
 		{"upper-case bucket", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "My-Bucket" }, ErrorInvalidInput, "lower-case"},
 		{"bucket with slash", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "bucket/prefix" }, ErrorInvalidInput, "S3RootBucket"},

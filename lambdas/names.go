@@ -6,15 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/mdlc/mdlc/internal/quote"
 )
-
-// sageMakerName is the pattern of SageMaker job, model and model package group names.
-var sageMakerName = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
 
 const (
 	dateLayout     = "2006-01-02"
@@ -24,26 +20,6 @@ const (
 	// stamp and suffix take 15 + 8 characters and two hyphens.
 	maxModelPart = maxNameLength - len(stampLayout) - suffixHexChars - 2
 )
-
-// validModelName checks that name can serve as a SageMaker model package group name.
-func validModelName(name string) error {
-	if name == "" {
-		return invalidInput("WorkflowInput.ModelName is empty")
-	}
-	if !sageMakerName.MatchString(name) {
-		return invalidInput("WorkflowInput.ModelName %s: want 1 to 63 letters, digits and hyphens, starting and ending with a letter or digit", quote.Value(name))
-	}
-	return nil
-}
-
-// validDate checks that date is a real calendar date written YYYY-MM-DD (2019-02-30 is not).
-func validDate(date string) error {
-	t, err := time.Parse(dateLayout, date)
-	if err != nil || t.Format(dateLayout) != date {
-		return invalidInput("WorkflowInput.DataDate %s: want a calendar date YYYY-MM-DD", quote.Value(date))
-	}
-	return nil
-}
 
 // validBucket checks name against the S3 general-purpose bucket naming rules.
 func validBucket(field, name string) error {
@@ -126,10 +102,10 @@ func (h *Handlers) runTime(runTime string) (time.Time, error) {
 
 // runID returns "<yyyymmddTHHMMSS>-<8 hex digits>", the part of job names and output folders that tells runs
 // apart (see the package documentation).
-func (h *Handlers) runID(kind string, in InitializeEvent, at time.Time) (string, error) {
+func (h *Handlers) runID(kind RequestKind, in InitializeEvent, at time.Time) (string, error) {
 	var suffix string
 	if in.IdempotencyKey != "" {
-		sum := sha256.Sum256([]byte(strings.Join([]string{kind, in.IdempotencyKey, in.WorkflowInput.ModelName, in.WorkflowInput.DataDate}, "\x00")))
+		sum := sha256.Sum256([]byte(strings.Join([]string{string(kind), in.IdempotencyKey, in.WorkflowInput.ModelName, in.WorkflowInput.DataDate}, "\x00")))
 		suffix = hex.EncodeToString(sum[:])[:suffixHexChars]
 	} else {
 		b := make([]byte, suffixHexChars/2)

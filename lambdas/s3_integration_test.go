@@ -59,7 +59,7 @@ func TestHandlersOverRealS3(t *testing.T) {
 		out, err := fns[InitializeTrainingFunction].Invoke(ctx, []byte(payload))
 		require.NoError(t, err)
 		assert.Contains(t, string(out), `"TrainingJobName":"ReInventTestModel-20191203T040506-`)
-		direct, err := h.InitializeTraining(ctx, InitializeEvent{WorkflowInput: WorkflowInput{"ReInventTestModel", "2019-10-01"}, S3RootBucket: testBucket, IdempotencyKey: "wf"})
+		direct, err := h.InitializeTraining(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-10-01"}, S3RootBucket: testBucket, IdempotencyKey: "wf"})
 		require.NoError(t, err)
 		got, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(testBucket),
 			Key: aws.String("workflow-requests/" + direct.TrainingConfig.TrainingJobName + "/workflow_request.json")})
@@ -69,7 +69,7 @@ func TestHandlersOverRealS3(t *testing.T) {
 	})
 
 	t.Run("initialize-inference", func(t *testing.T) {
-		out, err := h.InitializeInference(ctx, InitializeEvent{WorkflowInput: WorkflowInput{"ReInventTestModel", "2019-11-01"}, S3RootBucket: testBucket})
+		out, err := h.InitializeInference(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-11-01"}, S3RootBucket: testBucket})
 		require.NoError(t, err)
 		assert.Equal(t, "s3://mdlc-data/input-data/2019-11-01/holdout_target/holdout_target.csv", out.MonitorConfig.MonitorInput.TargetS3Uri)
 	})
@@ -87,16 +87,16 @@ func TestHandlersOverRealS3(t *testing.T) {
 		wantMsg  string
 	}{
 		{"training data missing for the date", func() error {
-			_, err := h.InitializeTraining(ctx, InitializeEvent{WorkflowInput: WorkflowInput{"m", "2020-01-01"}, S3RootBucket: testBucket})
+			_, err := h.InitializeTraining(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "m", DataDate: "2020-01-01"}, S3RootBucket: testBucket})
 			return err
 		}, ErrorDataNotFound, "no objects under s3://mdlc-data/input-data/2020-01-01/train"},
 		{"bucket missing (ListObjectsV2)", func() error {
-			_, err := h.InitializeTraining(ctx, InitializeEvent{WorkflowInput: WorkflowInput{"m", "2019-10-01"}, S3RootBucket: "no-such-bucket"})
+			_, err := h.InitializeTraining(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "m", DataDate: "2019-10-01"}, S3RootBucket: "no-such-bucket"})
 			return err
 		}, ErrorDataNotFound, "s3://no-such-bucket/input-data/2019-10-01/train"},
 		{"target missing (HeadObject)", func() error {
 			c := newS3Server(t, map[string]string{"input-data/2019-11-01/holdout_data/holdout_data.csv": "1\n"})
-			_, err := New(c).InitializeInference(ctx, InitializeEvent{WorkflowInput: WorkflowInput{"m", "2019-11-01"}, S3RootBucket: testBucket})
+			_, err := New(c).InitializeInference(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "m", DataDate: "2019-11-01"}, S3RootBucket: testBucket})
 			return err
 		}, ErrorDataNotFound, "holdout_target.csv"},
 		{"prediction missing (GetObject)", func() error {

@@ -130,20 +130,23 @@ type Choice struct {
 // ChoiceRule is a top-level rule (with Next) or a nested one (inside And, Or, Not; without Next). Only the
 // comparison operators the pipelines use are modelled.
 type ChoiceRule struct {
-	Variable                  string       `json:"Variable,omitempty"`
-	IsPresent                 *bool        `json:"IsPresent,omitempty"`
-	IsNumeric                 *bool        `json:"IsNumeric,omitempty"`
-	IsString                  *bool        `json:"IsString,omitempty"`
-	NumericLessThan           *float64     `json:"NumericLessThan,omitempty"`
-	NumericLessThanPath       string       `json:"NumericLessThanPath,omitempty"`
-	NumericLessThanEquals     *float64     `json:"NumericLessThanEquals,omitempty"`
-	NumericLessThanEqualsPath string       `json:"NumericLessThanEqualsPath,omitempty"`
-	NumericGreaterThan        *float64     `json:"NumericGreaterThan,omitempty"`
-	StringEquals              *string      `json:"StringEquals,omitempty"`
-	And                       []ChoiceRule `json:"And,omitempty"`
-	Or                        []ChoiceRule `json:"Or,omitempty"`
-	Not                       *ChoiceRule  `json:"Not,omitempty"`
-	Next                      string       `json:"Next,omitempty"`
+	Variable                     string       `json:"Variable,omitempty"`
+	IsPresent                    *bool        `json:"IsPresent,omitempty"`
+	IsNull                       *bool        `json:"IsNull,omitempty"`
+	IsNumeric                    *bool        `json:"IsNumeric,omitempty"`
+	IsString                     *bool        `json:"IsString,omitempty"`
+	NumericLessThan              *float64     `json:"NumericLessThan,omitempty"`
+	NumericLessThanPath          string       `json:"NumericLessThanPath,omitempty"`
+	NumericLessThanEquals        *float64     `json:"NumericLessThanEquals,omitempty"`
+	NumericLessThanEqualsPath    string       `json:"NumericLessThanEqualsPath,omitempty"`
+	NumericGreaterThan           *float64     `json:"NumericGreaterThan,omitempty"`
+	NumericGreaterThanPath       string       `json:"NumericGreaterThanPath,omitempty"`
+	NumericGreaterThanEqualsPath string       `json:"NumericGreaterThanEqualsPath,omitempty"`
+	StringEquals                 *string      `json:"StringEquals,omitempty"`
+	And                          []ChoiceRule `json:"And,omitempty"`
+	Or                           []ChoiceRule `json:"Or,omitempty"`
+	Not                          *ChoiceRule  `json:"Not,omitempty"`
+	Next                         string       `json:"Next,omitempty"`
 }
 
 // Fail ends the execution as failed, with a fixed Error and Cause or ones read from the input.

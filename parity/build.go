@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/lambdas"
@@ -21,13 +20,19 @@ const (
 	StateDefaultApproval    = "Use Default Approval Status"
 	StateThresholdGiven     = "Threshold Given?"
 	StateDefaultThreshold   = "Use Default Threshold"
-	StateCheckThreshold     = "Initialize: Check Threshold"
-	StateInvalidThreshold   = "Initialize: Invalid Threshold"
 	StateCreateGroup        = workflows.StepRegister + ": Create Group"
 	StateCreatePackage      = workflows.StepRegister + ": Create Package"
 	StateAnyApproved        = workflows.StepFindModel + ": Any Approved?"
 	StateNoneApproved       = workflows.StepFindModel + ": None Approved"
 	StateDescribePackage    = workflows.StepFindModel + ": Describe Package"
+	StateStartScan          = workflows.StepFindModel + ": Start Scan"
+	StateScan               = workflows.StepFindModel + ": Scan"
+	StateNextCandidate      = workflows.StepFindModel + ": Next Candidate"
+	StateHigherVersion      = workflows.StepFindModel + ": Higher Version?"
+	StateTakeCandidate      = workflows.StepFindModel + ": Take Candidate"
+	StateNextPage           = workflows.StepFindModel + ": Next Page?"
+	StateListMore           = workflows.StepFindModel + ": List More"
+	StateContinueScan       = workflows.StepFindModel + ": Continue Scan"
 	StateDecisionRetrain    = "Decision: Retrain"
 	StateDecisionKeep       = "Decision: Keep"
 	StateFinalize           = "Finalize"
@@ -140,19 +145,42 @@ func (b *builder) lambdaTask(function string, payload any, result selector, resu
 }
 
 // initializeEvent is the Initialize functions' event, with the run's identity from the context object so
-// that job names stay the same when the state is retried.
-func initializeEvent(bucket string) any {
+// that job names stay the same when the state is retried. Its WorkflowInput carries every request field a rule
+// of lambdas.RequestRules checks for kind (defaults filled in by then), so that the function checks the
+// request as the workflow does.
+func initializeEvent(bucket string, kind lambdas.RequestKind) any {
+	input := map[string]string{}
+	for _, r := range lambdas.RequestRules() {
+		if r.AppliesTo(kind) {
+			input[r.Field] = ref("$." + r.Field)
+		}
+	}
 	return struct {
-		WorkflowInput  any
+		WorkflowInput  map[string]string
 		S3RootBucket   string
 		IdempotencyKey string
 		RunTime        string
 	}{
-		WorkflowInput:  struct{ ModelName, DataDate string }{ref("$.ModelName"), ref("$.DataDate")},
+		WorkflowInput:  input,
 		S3RootBucket:   bucket,
 		IdempotencyKey: ref(executionIDPath),
 		RunTime:        ref(executionStartTimePath),
 	}
+}
+
+// whenUnset is a Choice that goes to unset when the field at path is absent, null or (orEmpty) the empty
+// string, else to set. For request fields that is what "not set" means to the workflows, which decode JSON
+// null as absent and treat an empty approval status as none.
+func whenUnset(comment, path, unset, set string, orEmpty bool) *Choice {
+	// The rules are tried in order, so the later ones only meet a field that is present.
+	rules := []ChoiceRule{
+		{Not: &ChoiceRule{Variable: path, IsPresent: ptr(true)}, Next: unset},
+		{Variable: path, IsNull: ptr(true), Next: unset},
+	}
+	if orEmpty {
+		rules = append(rules, ChoiceRule{Variable: path, StringEquals: ptr(""), Next: unset})
+	}
+	return &Choice{Comment: comment, Choices: rules, Default: set}
 }
 
 // errorStates are the shared tail of both machines: Handle Error (a Pass, as in the original) and Failure,
@@ -184,13 +212,10 @@ func Training(cfg Config) (*StateMachine, error) {
 	b := &builder{cfg: cfg}
 	ac := cfg.Activities
 
-	b.add(StateApprovalGiven, &Choice{
-		Choices: []ChoiceRule{{Variable: "$.ApprovalStatus", IsPresent: ptr(true), Next: workflows.StepInitialize}},
-		Default: StateDefaultApproval,
-	})
+	b.add(StateApprovalGiven, whenUnset("Absent, null or empty means the default.", "$.ApprovalStatus", StateDefaultApproval, workflows.StepInitialize, true))
 	b.add(StateDefaultApproval, &Pass{Result: b.lit(ac.ApprovalStatus), ResultPath: "$.ApprovalStatus", Next: workflows.StepInitialize})
 
-	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket),
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, lambdas.TrainingRequest),
 		selector{"TrainingConfig": "$.Payload.TrainingConfig", "RunDate": "$.Payload.RunDate"}, "$.Plan", workflows.StepTrainModel))
 
 	const tc = "$.Plan.TrainingConfig."
@@ -299,44 +324,18 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	b := &builder{cfg: cfg}
 	ac := cfg.Activities
 
-	b.add(StateThresholdGiven, &Choice{
-		Choices: []ChoiceRule{{Variable: "$.Threshold", IsPresent: ptr(true), Next: StateCheckThreshold}},
-		Default: StateDefaultThreshold,
-	})
-	b.add(StateCheckThreshold, &Choice{
-		Comment: "The threshold must be a number in [0, 1], as the workflow's input validation requires.",
-		Choices: []ChoiceRule{{
-			Or: []ChoiceRule{
-				{Not: &ChoiceRule{Variable: "$.Threshold", IsNumeric: ptr(true)}},
-				{Variable: "$.Threshold", NumericLessThan: ptr(0.0)},
-				{Variable: "$.Threshold", NumericGreaterThan: ptr(1.0)},
-			},
-			Next: StateInvalidThreshold,
-		}},
-		Default: workflows.StepInitialize,
-	})
-	b.add(StateInvalidThreshold, &Pass{
-		Parameters: b.tmpl(struct{ Error, Cause string }{activities.ErrInvalidInput, "invalid request: threshold must be a number in [0, 1]"}),
-		ResultPath: "$.Error",
-		Next:       StateHandleError,
-	})
+	b.add(StateThresholdGiven, whenUnset("Absent or null means the default.", "$.Threshold", StateDefaultThreshold, workflows.StepInitialize, false))
 	b.add(StateDefaultThreshold, &Pass{Result: b.lit(ac.DefaultThreshold), ResultPath: "$.Threshold", Next: workflows.StepInitialize})
 
-	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket),
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket, lambdas.InferenceRequest),
 		selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"},
 		"$.Plan", workflows.StepFindModel))
 
+	findModel := activities.FindModelRequest(ref("$.ModelName"))
 	b.add(workflows.StepFindModel, &Task{
-		Comment:  "The newest Approved model package of the group named ModelName.",
-		Resource: cfg.serviceARN("aws-sdk:sagemaker:listModelPackages"),
-		Parameters: b.tmpl(sagemaker.ListModelPackagesInput{
-			ModelPackageGroupName: aws.String(ref("$.ModelName")),
-			ModelApprovalStatus:   smtypes.ModelApprovalStatusApproved,
-			SortBy:                smtypes.ModelPackageSortByCreationTime,
-			SortOrder:             smtypes.SortOrderDescending,
-			MaxResults:            aws.Int32(1),
-		}),
-		ResultSelector: b.sel(selector{"Packages": "$.ModelPackageSummaryList"}),
+		Comment:        "The Approved model packages of the group named ModelName, a page at a time; the highest version wins.",
+		Resource:       cfg.serviceARN("aws-sdk:sagemaker:listModelPackages"),
+		Parameters:     b.tmpl(findModel),
 		ResultPath:     "$.Registry",
 		TimeoutSeconds: apiTimeoutSeconds,
 		Retry:          apiRetry,
@@ -346,8 +345,9 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		},
 		Next: StateAnyApproved,
 	})
+	const packages = "$.Registry.ModelPackageSummaryList"
 	b.add(StateAnyApproved, &Choice{
-		Choices: []ChoiceRule{{Variable: "$.Registry.Packages[0]", IsPresent: ptr(true), Next: StateDescribePackage}},
+		Choices: []ChoiceRule{{Variable: packages + "[0]", IsPresent: ptr(true), Next: StateStartScan}},
 		Default: StateNoneApproved,
 	})
 	b.add(StateNoneApproved, &Pass{
@@ -357,9 +357,55 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		ResultPath: "$.Error",
 		Next:       StateHandleError,
 	})
+	// The scan keeps at $.Scan the best package so far (Best), the index of the next one to look at on the
+	// current page (Index) and the page's length (Count), as the FindModel activity does in Go.
+	b.add(StateStartScan, &Pass{
+		Parameters: b.tmpl(map[string]any{"Best": ref(packages + "[0]"), "Index": 1, "Count": ref("States.ArrayLength(" + packages + ")")}),
+		ResultPath: "$.Scan",
+		Next:       StateScan,
+	})
+	b.add(StateScan, &Choice{
+		Choices: []ChoiceRule{{Variable: "$.Scan.Index", NumericGreaterThanEqualsPath: "$.Scan.Count", Next: StateNextPage}},
+		Default: StateNextCandidate,
+	})
+	b.add(StateNextCandidate, &Pass{
+		Parameters: b.tmpl(map[string]any{
+			"Best": ref("$.Scan.Best"), "Candidate": ref("States.ArrayGetItem(" + packages + ", $.Scan.Index)"),
+			"Index": ref("States.MathAdd($.Scan.Index, 1)"), "Count": ref("$.Scan.Count"),
+		}),
+		ResultPath: "$.Scan",
+		Next:       StateHigherVersion,
+	})
+	b.add(StateHigherVersion, &Choice{
+		Comment: "Versions are numbered in registration order; creation times can be equal.",
+		Choices: []ChoiceRule{{Variable: "$.Scan.Candidate.ModelPackageVersion", NumericGreaterThanPath: "$.Scan.Best.ModelPackageVersion", Next: StateTakeCandidate}},
+		Default: StateScan,
+	})
+	b.add(StateTakeCandidate, &Pass{
+		Parameters: b.sel(selector{"Best": "$.Scan.Candidate", "Index": "$.Scan.Index", "Count": "$.Scan.Count"}),
+		ResultPath: "$.Scan",
+		Next:       StateScan,
+	})
+	b.add(StateNextPage, whenUnset("No NextToken: the scan is over.", "$.Registry.NextToken", StateDescribePackage, StateListMore, true))
+	more := *findModel
+	more.NextToken = aws.String(ref("$.Registry.NextToken"))
+	b.add(StateListMore, &Task{
+		Resource:       cfg.serviceARN("aws-sdk:sagemaker:listModelPackages"),
+		Parameters:     b.tmpl(&more),
+		ResultPath:     "$.Registry",
+		TimeoutSeconds: apiTimeoutSeconds,
+		Retry:          apiRetry,
+		Catch:          []Catcher{catchAll()},
+		Next:           StateContinueScan,
+	})
+	b.add(StateContinueScan, &Pass{
+		Parameters: b.tmpl(map[string]any{"Best": ref("$.Scan.Best"), "Index": 0, "Count": ref("States.ArrayLength(" + packages + ")")}),
+		ResultPath: "$.Scan",
+		Next:       StateScan,
+	})
 	b.add(StateDescribePackage, &Task{
 		Resource:   cfg.serviceARN("aws-sdk:sagemaker:describeModelPackage"),
-		Parameters: b.tmpl(sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(ref("$.Registry.Packages[0].ModelPackageArn"))}),
+		Parameters: b.tmpl(sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(ref("$.Scan.Best.ModelPackageArn"))}),
 		ResultSelector: b.sel(selector{
 			"ModelPackageArn": "$.ModelPackageArn", "ModelPackageVersion": "$.ModelPackageVersion",
 			"SageMakerModelName": "$.CustomerMetadataProperties." + activities.MetaSageMakerModelName,

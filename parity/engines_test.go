@@ -12,8 +12,10 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -121,10 +123,11 @@ func (w *world) created() []request {
 }
 
 // newWorld starts a localaws with the demo data (smaller than the default, same drift) and the functions.
-func newWorld(t *testing.T) *world {
+// A non-nil clock replaces localaws's.
+func newWorld(t *testing.T, clock func() time.Time) *world {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := localaws.New(ctx, localaws.Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := localaws.New(ctx, localaws.Options{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: clock})
 	if err != nil {
 		t.Fatalf("start localaws: %v", err)
 	}
@@ -181,7 +184,14 @@ type outcome struct {
 	Steps     []string // business steps entered, in order
 	Decision  string
 	AUC       float64
+	Version   int    // the version of the model package that scored the data (batch inference)
 	Retrained string // status of the retraining run, when there was one
+}
+
+// packageVersion is the version at the end of a model package ARN (…/<group>/<version>), 0 when none.
+func packageVersion(arn string) int {
+	n, _ := strconv.Atoi(arn[strings.LastIndex(arn, "/")+1:])
+	return n
 }
 
 // temporalRun runs a workflow in the Temporal test environment with the real activities against w.
@@ -199,9 +209,24 @@ func temporalRun(t *testing.T, w *world, cfg Config, id string, wf string, input
 	env.RegisterActivity(acts)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
 	env.SetTestTimeout(5 * time.Minute)
+	// A request given as JSON is decoded as the SDK's JSON payload converter decodes it (encoding/json): the
+	// test environment wants the workflow's own input type.
+	raw, isRaw := input.(json.RawMessage)
+	decode := func(v any) any {
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatalf("decode request %s: %v", raw, err)
+		}
+		return reflect.ValueOf(v).Elem().Interface()
+	}
 	if wf == workflows.TrainingWorkflow {
+		if isRaw {
+			input = decode(&workflows.TrainingInput{})
+		}
 		env.ExecuteWorkflow(workflows.Training, input)
 	} else {
+		if isRaw {
+			input = decode(&workflows.BatchInferenceInput{})
+		}
 		env.ExecuteWorkflow(workflows.BatchInference, input)
 	}
 	if !env.IsWorkflowCompleted() {
@@ -224,7 +249,7 @@ func temporalRun(t *testing.T, w *world, cfg Config, id string, wf string, input
 			if err := env.GetWorkflowResult(&res); err != nil {
 				t.Fatalf("temporal result: %v", err)
 			}
-			o.Decision, o.AUC = res.Decision, res.AUC
+			o.Decision, o.AUC, o.Version = res.Decision, res.AUC, packageVersion(res.ModelPackageArn)
 			if res.Retrain != nil {
 				o.Retrained = "SUCCEEDED"
 			}
@@ -273,10 +298,11 @@ type aslExecution struct {
 
 // aslRun runs p's emitted state machine (or the one mutate makes of it) with aws-local-stepfunctions
 // against w.
-func aslRun(t *testing.T, w *world, cfg Config, p Pipeline, name string, input any, mutate func([]byte) []byte) []aslExecution {
+func aslRun(t *testing.T, w *world, cfg Config, p Pipeline, name string, input any, mutate func([]byte) ([]byte, bool)) []aslExecution {
 	t.Helper()
 	node := requireNode(t)
 	defs := map[string]json.RawMessage{}
+	mutated := false
 	for _, q := range Pipelines() {
 		var buf bytes.Buffer
 		if err := Emit(&buf, q, cfg); err != nil {
@@ -284,9 +310,14 @@ func aslRun(t *testing.T, w *world, cfg Config, p Pipeline, name string, input a
 		}
 		def := buf.Bytes()
 		if mutate != nil {
-			def = mutate(def)
+			var changed bool
+			def, changed = mutate(def)
+			mutated = mutated || changed
 		}
 		defs[cfg.WithDefaults().StateMachineARN(q)] = def
+	}
+	if mutate != nil && !mutated {
+		t.Fatalf("the mutation changed neither definition")
 	}
 	req, err := json.Marshal(map[string]any{
 		"endpoint": w.url, "region": cfg.Region, "definitions": defs, "stateMachineArn": cfg.WithDefaults().StateMachineARN(p),
@@ -333,13 +364,17 @@ func aslOutcome(t *testing.T, execs []aslExecution) outcome {
 		t.Logf("asl %s failed: %s: %s", top.ExecutionArn, top.Error, top.Cause)
 	} else {
 		var out struct {
-			Decision string
-			AUC      float64
+			Decision        string
+			AUC             float64
+			ModelPackageArn string
 		}
 		if err := json.Unmarshal(top.Output, &out); err != nil {
 			t.Fatalf("asl output %s: %v", top.Output, err)
 		}
 		o.Decision, o.AUC = out.Decision, out.AUC
+		if out.Decision != "" {
+			o.Version = packageVersion(out.ModelPackageArn)
+		}
 	}
 	if len(execs) > 1 {
 		o.Retrained = execs[1].Status

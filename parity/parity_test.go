@@ -2,12 +2,20 @@ package parity
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/lambdas"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -21,18 +29,52 @@ type scenario struct {
 	threshold        *float64
 	thresholdFromAUC bool
 	modelName        string // parityModel when empty
-	pretrain         bool   // train and register a model on octDate first (with the same engine)
-	prepare          func(t *testing.T, w *world)
-	stopTraining     bool
+	// rawInput, when set, is the request's JSON as given to both engines (for values a Go struct cannot
+	// write, such as null or an empty approval status); it replaces the fields above.
+	rawInput string
+	pretrain bool // train and register a model on octDate first (with the same engine)
+	// pretrainMore are the approval statuses of further versions registered after the pretrained one.
+	pretrainMore []string
+	// equalTimes freezes localaws's clock to the hour, so that the pretrained versions share a CreationTime.
+	equalTimes   bool
+	prepare      func(t *testing.T, w *world)
+	stopTraining bool
 
 	wantStatus    string
 	wantErrorType string
 	wantDecision  string
 	wantSteps     []string
-	// brokenEmitterDiffers runs a deliberately broken emitter (NumericLessThanEquals) too and expects the
-	// comparison to catch it.
-	brokenEmitterDiffers bool
+	// wantVersion is the model package version batch inference must score with (0: not checked).
+	wantVersion int
+	// wantNothingCreated: neither engine may send a SageMaker create request.
+	wantNothingCreated bool
+	// mutations are broken emitters the comparison must catch: each makes the state machine decide
+	// differently from the workflow in this scenario.
+	mutations []mutation
 }
+
+// mutation is a deliberately broken emitter: a change to the emitted definitions.
+type mutation struct {
+	name string
+	from string // a regular expression of the emitted JSON
+	to   string
+}
+
+// apply returns def with the mutation made, and whether it changed anything.
+func (m mutation) apply(def []byte) ([]byte, bool) {
+	out := regexp.MustCompile(m.from).ReplaceAll(def, []byte(m.to))
+	return out, !bytes.Equal(out, def)
+}
+
+// The mutations, one for each rule the scenarios pin.
+var (
+	// retrainAtEqual: Is Re-training Needed? retrains at AUC = threshold.
+	retrainAtEqual = mutation{"NumericLessThanEquals", `"NumericLessThanPath"`, `"NumericLessThanEqualsPath"`}
+	// ignoresApproval: Find Model lists every package, whatever its approval status.
+	ignoresApproval = mutation{"Find Model ignores the approval status", `"ModelApprovalStatus": "Approved",\s*`, ``}
+	// oldestFirst: Find Model keeps the lowest version (the oldest) instead of the highest.
+	oldestFirst = mutation{"Find Model picks the oldest version", `"NumericGreaterThanPath"`, `"NumericLessThanPath"`}
+)
 
 var (
 	trainingSteps = []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepRegister}
@@ -56,7 +98,7 @@ func TestEnginesDecideAlike(t *testing.T) {
 		{name: "above threshold from input keeps", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5), pretrain: true,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps},
 		{name: "equal to threshold keeps", pipeline: BatchInferencePipeline, date: octDate, thresholdFromAUC: true, pretrain: true,
-			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, brokenEmitterDiffers: true},
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, mutations: []mutation{retrainAtEqual}},
 		{name: "below threshold from input retrains", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.99), pretrain: true,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps},
 		{name: "default threshold keeps on the training date", pipeline: BatchInferencePipeline, date: octDate, pretrain: true,
@@ -65,10 +107,24 @@ func TestEnginesDecideAlike(t *testing.T) {
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps},
 		{name: "no registered model", pipeline: BatchInferencePipeline, date: octDate,
 			wantStatus: "FAILED", wantErrorType: activities.ErrModelNotFound, wantSteps: keepSteps[:2]},
-		{name: "threshold out of range", pipeline: BatchInferencePipeline, date: octDate, threshold: th(1.5),
-			wantStatus: "FAILED", wantErrorType: activities.ErrInvalidInput, wantSteps: keepSteps[:1]},
-		{name: "invalid model name", pipeline: TrainingPipeline, date: octDate, modelName: "not a name",
-			wantStatus: "FAILED", wantErrorType: activities.ErrInvalidInput, wantSteps: trainingSteps[:1]},
+		{name: "null threshold means the default", pipeline: BatchInferencePipeline, pretrain: true,
+			rawInput:   `{"ModelName":"` + parityModel + `","DataDate":"` + octDate + `","Threshold":null}`,
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps},
+		{name: "empty approval status means the default", pipeline: TrainingPipeline,
+			rawInput:   `{"ModelName":"` + parityModel + `","DataDate":"` + octDate + `","ApprovalStatus":""}`,
+			wantStatus: "SUCCEEDED", wantSteps: trainingSteps},
+		{name: "a newer pending version is passed over", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
+			pretrain: true, pretrainMore: []string{lambdas.ApprovalPending},
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 1,
+			mutations: []mutation{ignoresApproval}},
+		{name: "the higher of two approved versions wins", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
+			pretrain: true, pretrainMore: []string{lambdas.ApprovalApproved},
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 2,
+			mutations: []mutation{oldestFirst}},
+		{name: "equal creation times: the higher version wins", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
+			pretrain: true, pretrainMore: []string{lambdas.ApprovalApproved}, equalTimes: true, prepare: requireEqualCreationTimes,
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 2,
+			mutations: []mutation{oldestFirst}},
 		{name: "training job fails", pipeline: TrainingPipeline, date: octDate,
 			prepare: func(t *testing.T, w *world) {
 				w.put(t, "input-data/"+octDate+"/train/train.csv", "label,not,numbers\nx,y,z\n")
@@ -87,6 +143,7 @@ func TestEnginesDecideAlike(t *testing.T) {
 			},
 			wantStatus: "FAILED", wantErrorType: "UndefinedMetric", wantSteps: keepSteps[:4]},
 	}
+	scenarios = append(scenarios, ruleScenarios(t)...)
 	for i, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			if sc.thresholdFromAUC {
@@ -110,7 +167,10 @@ func TestEnginesDecideAlike(t *testing.T) {
 			if !reflect.DeepEqual(tOut, aOut) {
 				t.Errorf("engines differ:\ntemporal %+v\nasl      %+v", tOut, aOut)
 			}
-			want := outcome{Status: sc.wantStatus, ErrorType: sc.wantErrorType, Steps: sc.wantSteps, Decision: sc.wantDecision, AUC: tOut.AUC}
+			want := outcome{Status: sc.wantStatus, ErrorType: sc.wantErrorType, Steps: sc.wantSteps, Decision: sc.wantDecision, AUC: tOut.AUC, Version: tOut.Version}
+			if sc.wantVersion != 0 {
+				want.Version = sc.wantVersion
+			}
 			if sc.wantDecision == workflows.DecisionRetrain {
 				want.Retrained = "SUCCEEDED"
 			}
@@ -129,20 +189,64 @@ func TestEnginesDecideAlike(t *testing.T) {
 				t.Errorf("the run sent no create request")
 			}
 
-			if sc.brokenEmitterDiffers {
+			if sc.wantNothingCreated && (len(tReq) != 0 || len(aReq) != 0) {
+				t.Errorf("a rejected request created something:\ntemporal:\n  %s\nasl:\n  %s", strings.Join(tReq, "\n  "), strings.Join(aReq, "\n  "))
+			}
+
+			for _, m := range sc.mutations {
 				bw := prepareWorld(t, sc, cfg, "asl")
-				broken := func(def []byte) []byte {
-					return bytes.Replace(def, []byte(`"NumericLessThanPath"`), []byte(`"NumericLessThanEqualsPath"`), 1)
-				}
-				bOut := aslOutcome(t, aslRun(t, bw, cfg, sc.pipeline, id, workflowInput(sc), broken))
+				bOut := aslOutcome(t, aslRun(t, bw, cfg, sc.pipeline, id, workflowInput(sc), m.apply))
 				if reflect.DeepEqual(tOut, bOut) {
-					t.Errorf("a broken emitter (NumericLessThanEquals) went unnoticed: %+v", bOut)
+					t.Errorf("a broken emitter (%s) went unnoticed: %+v", m.name, bOut)
 				} else {
-					t.Logf("broken emitter caught: temporal decided %q, broken state machine %q", tOut.Decision, bOut.Decision)
+					t.Logf("broken emitter (%s) caught: temporal %+v, broken state machine %+v", m.name, tOut, bOut)
 				}
 			}
 		})
 	}
+}
+
+// requireEqualCreationTimes checks that the pretrained versions share a CreationTime, as the equal-times
+// scenario needs.
+func requireEqualCreationTimes(t *testing.T, w *world) {
+	t.Helper()
+	list, err := w.sm.ListModelPackages(context.Background(), &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String(parityModel)})
+	if err != nil {
+		t.Fatalf("list model packages: %v", err)
+	}
+	times := map[time.Time]bool{}
+	for _, p := range list.ModelPackageSummaryList {
+		times[aws.ToTime(p.CreationTime)] = true
+	}
+	if len(list.ModelPackageSummaryList) < 2 || len(times) != 1 {
+		t.Fatalf("want at least two packages with one CreationTime, got %d packages with %d times", len(list.ModelPackageSummaryList), len(times))
+	}
+}
+
+// ruleScenarios are one scenario per rule of lambdas.RequestRules and pipeline it applies to: a request that
+// breaks the rule (and no other) must fail InvalidInput at Initialize on both engines and create nothing.
+func ruleScenarios(t *testing.T) []scenario {
+	var out []scenario
+	for _, p := range []struct {
+		pipeline Pipeline
+		kind     lambdas.RequestKind
+		steps    []string
+	}{{TrainingPipeline, lambdas.TrainingRequest, trainingSteps}, {BatchInferencePipeline, lambdas.InferenceRequest, keepSteps}} {
+		for _, r := range lambdas.RequestRules() {
+			if !r.AppliesTo(p.kind) {
+				continue
+			}
+			in := lambdas.WorkflowInput{ModelName: parityModel, DataDate: octDate}
+			r.Break(&in)
+			raw, err := json.Marshal(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, scenario{name: string(p.kind) + " rejects: " + r.Name, pipeline: p.pipeline, rawInput: string(raw),
+				wantStatus: "FAILED", wantErrorType: activities.ErrInvalidInput, wantSteps: p.steps[:1], wantNothingCreated: true})
+		}
+	}
+	return out
 }
 
 func workflowName(p Pipeline) string {
@@ -153,6 +257,9 @@ func workflowName(p Pipeline) string {
 }
 
 func workflowInput(sc scenario) any {
+	if sc.rawInput != "" {
+		return json.RawMessage(sc.rawInput)
+	}
 	model := sc.modelName
 	if model == "" {
 		model = parityModel
@@ -167,17 +274,24 @@ func workflowInput(sc scenario) any {
 // engine when the scenario asks for it.
 func prepareWorld(t *testing.T, sc scenario, cfg Config, engine string) *world {
 	t.Helper()
-	w := newWorld(t)
+	var clock func() time.Time
+	if sc.equalTimes {
+		clock = func() time.Time { return time.Now().Truncate(time.Hour) }
+	}
+	w := newWorld(t, clock)
 	if sc.pretrain {
-		in := workflows.TrainingInput{ModelName: parityModel, DataDate: octDate}
-		var o outcome
-		if engine == "temporal" {
-			o = temporalRun(t, w, cfg, "pretrain", workflows.TrainingWorkflow, in)
-		} else {
-			o = aslOutcome(t, aslRun(t, w, cfg, TrainingPipeline, "pretrain", in, nil))
-		}
-		if o.Status != "SUCCEEDED" {
-			t.Fatalf("%s pretraining: %+v", engine, o)
+		for i, approval := range append([]string{""}, sc.pretrainMore...) {
+			in := workflows.TrainingInput{ModelName: parityModel, DataDate: octDate, ApprovalStatus: approval}
+			id := fmt.Sprintf("pretrain-%d", i+1)
+			var o outcome
+			if engine == "temporal" {
+				o = temporalRun(t, w, cfg, id, workflows.TrainingWorkflow, in)
+			} else {
+				o = aslOutcome(t, aslRun(t, w, cfg, TrainingPipeline, id, in, nil))
+			}
+			if o.Status != "SUCCEEDED" {
+				t.Fatalf("%s pretraining %s: %+v", engine, id, o)
+			}
 		}
 	}
 	if sc.prepare != nil {

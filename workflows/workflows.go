@@ -5,16 +5,12 @@
 package workflows
 
 import (
-	"errors"
-	"fmt"
-	"regexp"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/activities"
-	"github.com/mdlc/mdlc/internal/quote"
+	"github.com/mdlc/mdlc/lambdas"
 )
 
 // TaskQueue is the task queue the worker polls and the starter starts workflows on.
@@ -87,7 +83,8 @@ type BatchInferenceInput struct {
 	ModelName string
 	// DataDate (YYYY-MM-DD) selects the holdout data to score: input-data/<DataDate>/holdout_data.
 	DataDate string
-	// Threshold is the AUC below which the run retrains; the worker's default when nil.
+	// Threshold is the AUC below which the run retrains; the worker's default when nil (absent or null in the
+	// JSON request).
 	Threshold *float64 `json:",omitempty"`
 
 	decodeErr error // set by UnmarshalJSON
@@ -121,36 +118,18 @@ type BatchInferenceResult struct {
 	Retrain           *TrainingResult `json:",omitempty"`
 }
 
-// namePattern is SageMaker's pattern for job, model and model package group names.
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
-
-func validateModelAndDate(model, date string) error {
-	var errs []error
-	if !namePattern.MatchString(model) {
-		errs = append(errs, fmt.Errorf("model name %s must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit", quote.Value(model)))
-	}
-	if d, err := time.Parse(time.DateOnly, date); err != nil || d.Format(time.DateOnly) != date {
-		errs = append(errs, fmt.Errorf("data date %s must be a real date written YYYY-MM-DD", quote.Value(date)))
-	}
-	return errors.Join(errs...)
-}
-
-// Validate reports what is wrong with the request.
+// Validate reports what is wrong with the request: every training rule of lambdas.RequestRules, which the
+// initialize-training function checks again for the state machine.
 func (in TrainingInput) Validate() error {
-	err := validateModelAndDate(in.ModelName, in.DataDate)
-	if s := in.ApprovalStatus; s != "" && s != "Approved" && s != "PendingManualApproval" {
-		err = errors.Join(err, fmt.Errorf("approval status %s must be Approved or PendingManualApproval", quote.Value(s)))
-	}
-	return err
+	return lambdas.ValidateRequest(lambdas.TrainingRequest,
+		lambdas.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus})
 }
 
-// Validate reports what is wrong with the request.
+// Validate reports what is wrong with the request: every inference rule of lambdas.RequestRules, which the
+// initialize-inference function checks again for the state machine.
 func (in BatchInferenceInput) Validate() error {
-	err := validateModelAndDate(in.ModelName, in.DataDate)
-	if in.Threshold != nil && !activities.ValidThreshold(*in.Threshold) {
-		err = errors.Join(err, fmt.Errorf("threshold %v must be a number in [0, 1]", *in.Threshold))
-	}
-	return err
+	return lambdas.ValidateRequest(lambdas.InferenceRequest,
+		lambdas.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold})
 }
 
 // invalidInput wraps a validation error as the non-retryable error a workflow fails with.

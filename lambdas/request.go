@@ -1,0 +1,134 @@
+package lambdas
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mdlc/mdlc/internal/quote"
+)
+
+// The rules of the pipelines' requests are written once, here. The Temporal workflows check them before
+// they start (workflows.TrainingInput.Validate and BatchInferenceInput.Validate call ValidateRequest); the
+// state machines that parity emits pass the request, defaults filled in, to the Initialize functions, which
+// check them again with the same code. parity runs one scenario per rule on both engines, built from
+// RequestRules.
+
+// RequestKind says which pipeline a request is for.
+type RequestKind string
+
+// The two kinds of request.
+const (
+	TrainingRequest  RequestKind = "training"
+	InferenceRequest RequestKind = "inference"
+)
+
+// Approval statuses a training request may ask for; empty means the worker's (or the state machine's)
+// default.
+const (
+	ApprovalApproved = "Approved"
+	ApprovalPending  = "PendingManualApproval"
+)
+
+// RequestRule is one rule a pipeline request must satisfy.
+type RequestRule struct {
+	// Name says what the rule requires.
+	Name string
+	// Field is the request field the rule checks, as the user writes it in the request's JSON.
+	Field string
+	// Kinds are the requests the rule applies to.
+	Kinds []RequestKind
+	// Break changes a valid request into one that breaks this rule and no other.
+	Break func(*WorkflowInput)
+	check func(WorkflowInput) error
+}
+
+// AppliesTo reports whether the rule applies to requests of kind k.
+func (r RequestRule) AppliesTo(k RequestKind) bool {
+	for _, x := range r.Kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// sageMakerNameChars is the character pattern of SageMaker job, model and model package group names;
+// SageMaker also limits their length to maxNameLength.
+var sageMakerNameChars = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9])*$`)
+
+// RequestRules returns every rule of the pipelines' requests.
+func RequestRules() []RequestRule {
+	both := []RequestKind{TrainingRequest, InferenceRequest}
+	return []RequestRule{
+		{
+			Name: "ModelName is letters, digits and hyphens, starting and ending with a letter or digit", Field: "ModelName", Kinds: both,
+			Break: func(in *WorkflowInput) { in.ModelName = "not a name" },
+			check: func(in WorkflowInput) error {
+				if in.ModelName != "" && !sageMakerNameChars.MatchString(in.ModelName) {
+					return fmt.Errorf("model name %s must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit", quote.Value(in.ModelName))
+				}
+				return nil
+			},
+		},
+		{
+			Name: "ModelName is 1 to 63 characters long", Field: "ModelName", Kinds: both,
+			Break: func(in *WorkflowInput) { in.ModelName = strings.Repeat("a-", maxNameLength/2+1) + "a" },
+			check: func(in WorkflowInput) error {
+				if n := len(in.ModelName); n == 0 || n > maxNameLength {
+					return fmt.Errorf("model name %s must be 1-63 characters long, not %d", quote.Value(in.ModelName), n)
+				}
+				return nil
+			},
+		},
+		{
+			Name: "DataDate is a real date written YYYY-MM-DD", Field: "DataDate", Kinds: both,
+			Break: func(in *WorkflowInput) { in.DataDate = "2019-02-30" },
+			check: func(in WorkflowInput) error {
+				if d, err := time.Parse(dateLayout, in.DataDate); err != nil || d.Format(dateLayout) != in.DataDate {
+					return fmt.Errorf("data date %s must be a real date written YYYY-MM-DD", quote.Value(in.DataDate))
+				}
+				return nil
+			},
+		},
+		{
+			Name: "ApprovalStatus is Approved or PendingManualApproval, or empty for the default", Field: "ApprovalStatus",
+			Kinds: []RequestKind{TrainingRequest},
+			Break: func(in *WorkflowInput) { in.ApprovalStatus = "Maybe" },
+			check: func(in WorkflowInput) error {
+				if s := in.ApprovalStatus; s != "" && s != ApprovalApproved && s != ApprovalPending {
+					return fmt.Errorf("approval status %s must be Approved or PendingManualApproval", quote.Value(s))
+				}
+				return nil
+			},
+		},
+		{
+			Name: "Threshold is a number in [0, 1], or absent (or null) for the default", Field: "Threshold",
+			Kinds: []RequestKind{InferenceRequest},
+			Break: func(in *WorkflowInput) { in.Threshold = new(1.5) },
+			check: func(in WorkflowInput) error {
+				if in.Threshold != nil && !ValidThreshold(*in.Threshold) {
+					return fmt.Errorf("threshold %v must be a number in [0, 1]", *in.Threshold)
+				}
+				return nil
+			},
+		},
+	}
+}
+
+// ValidThreshold reports whether t can be used as an AUC threshold: a number in [0, 1].
+func ValidThreshold(t float64) bool { return !math.IsNaN(t) && t >= 0 && t <= 1 }
+
+// ValidateRequest reports every rule of kind's requests that in breaks, joined in one error (nil when none).
+func ValidateRequest(kind RequestKind, in WorkflowInput) error {
+	var errs []error
+	for _, r := range RequestRules() {
+		if r.AppliesTo(kind) {
+			errs = append(errs, r.check(in))
+		}
+	}
+	return errors.Join(errs...)
+}

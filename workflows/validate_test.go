@@ -1,0 +1,75 @@
+package workflows
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/lambdas"
+)
+
+// TestWorkflowsApplyEveryRequestRule runs each workflow with a request that breaks one rule of
+// lambdas.RequestRules (and no other): it must fail InvalidInput before any activity. A rule the workflows
+// stopped checking fails here (and in parity, where the state machines meet the same requests).
+func TestWorkflowsApplyEveryRequestRule(t *testing.T) {
+	for _, kind := range []lambdas.RequestKind{lambdas.TrainingRequest, lambdas.InferenceRequest} {
+		for _, r := range lambdas.RequestRules() {
+			if !r.AppliesTo(kind) {
+				continue
+			}
+			t.Run(string(kind)+"/"+r.Name, func(t *testing.T) {
+				in := lambdas.WorkflowInput{ModelName: "m", DataDate: "2019-10-01"}
+				r.Break(&in)
+				env := newEnv(t)
+				// No activity is mocked: any activity call would fail the test with an unmocked-call panic.
+				if kind == lambdas.TrainingRequest {
+					env.ExecuteWorkflow(Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus})
+				} else {
+					env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold})
+				}
+				requireInvalidInput(t, env)
+			})
+		}
+	}
+}
+
+// TestDefaultsAreValid: the values that mean "the default" (empty approval status, no threshold) and the
+// edges of the ranges pass validation.
+func TestDefaultsAreValid(t *testing.T) {
+	zero, one := 0.0, 1.0
+	long := strings.Repeat("a", 63)
+	for _, in := range []TrainingInput{
+		{ModelName: "m", DataDate: "2019-10-01"},
+		{ModelName: long, DataDate: "2019-10-01", ApprovalStatus: "PendingManualApproval"},
+		{ModelName: strings.Repeat("a-", 31) + "a", DataDate: "2019-10-01", ApprovalStatus: "Approved"},
+	} {
+		require.NoError(t, in.Validate(), "%+v", in)
+	}
+	for _, in := range []BatchInferenceInput{
+		{ModelName: "m", DataDate: "2019-10-01"},
+		{ModelName: "m", DataDate: "2019-10-01", Threshold: &zero},
+		{ModelName: "m", DataDate: "2019-10-01", Threshold: &one},
+	} {
+		require.NoError(t, in.Validate(), "%+v", in)
+	}
+}
+
+// TestLongHyphenatedNameIsInvalid: the name pattern bounds the letters and digits, not the length; the
+// length rule does.
+func TestLongHyphenatedNameIsInvalid(t *testing.T) {
+	name := strings.Repeat("a-", 32) + "a"
+	require.ErrorContains(t, TrainingInput{ModelName: name, DataDate: "2019-10-01"}.Validate(), "1-63 characters")
+	require.ErrorContains(t, BatchInferenceInput{ModelName: name, DataDate: "2019-10-01"}.Validate(), "1-63 characters")
+}
+
+func requireInvalidInput(t *testing.T, env *testsuite.TestWorkflowEnvironment) {
+	t.Helper()
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, env.GetWorkflowError(), &app)
+	require.Equal(t, activities.ErrInvalidInput, app.Type())
+	require.True(t, app.NonRetryable())
+}
