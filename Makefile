@@ -19,7 +19,7 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
 APT_PACKAGES := xgboost libxgboost-dev gcc awscli python3-xgboost python3-sklearn curl docker-compose
 GO_TEST_FLAGS ?= -race -count=1 -timeout 60m
 
-.PHONY: deps apt-deps temporal temporal-path npm-deps build lint test demo up down status lambdas
+.PHONY: deps apt-deps temporal temporal-path npm-deps build lint test test-under-load demo up down status lambdas
 
 ## deps: install everything the tests and the demo need.
 deps: apt-deps temporal npm-deps $(WORKFLOWCHECK) $(STATICCHECK)
@@ -67,6 +67,17 @@ lint: $(WORKFLOWCHECK) $(STATICCHECK)
 
 test: deps lint
 	MDLC_TEMPORAL_BIN=$(TEMPORAL) go test $(GO_TEST_FLAGS) ./...
+
+## test-under-load: the whole suite while stress-ng keeps $(LOAD_CPU_WORKERS) CPU hogs busy beside it — what a
+## busy CI machine or laptop does to it. Deadlines in the tests follow progress, not the wall clock, so it passes.
+LOAD_CPU_WORKERS ?= 4
+# Everything runs about three times slower beside the hogs; the timeout says so.
+LOAD_TEST_FLAGS ?= -race -count=1 -timeout 180m
+test-under-load: deps lint
+	@dpkg -s stress-ng >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends stress-ng >/dev/null; }
+	@stress-ng --cpu $(LOAD_CPU_WORKERS) --quiet & load=$$!; trap 'kill $$load 2>/dev/null' EXIT; \
+	  MDLC_TEMPORAL_BIN=$(TEMPORAL) go test $(LOAD_TEST_FLAGS) ./...
 
 ## demo: start the local stack, seed data, train, run batch inference, print the decision; the stack stays up.
 demo: apt-deps temporal
