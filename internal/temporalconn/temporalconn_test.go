@@ -98,8 +98,8 @@ func TestMutualTLSFromEitherNames(t *testing.T) {
 	cert, key, _ := pemPair(t, dir, "client")
 	ca, _, caPEM := pemPair(t, dir, "ca")
 	for name, kv := range map[string]map[string]string{
-		"cli": {"TEMPORAL_TLS_CERT": cert, "TEMPORAL_TLS_KEY": key, "TEMPORAL_TLS_CA": ca, "TEMPORAL_TLS_SERVER_NAME": "temporal.example"},
-		"sdk": {"TEMPORAL_TLS_CLIENT_CERT_PATH": cert, "TEMPORAL_TLS_CLIENT_KEY_PATH": key, "TEMPORAL_TLS_SERVER_CA_CERT_PATH": ca, "TEMPORAL_TLS_SERVER_NAME": "temporal.example"},
+		"cli":  {"TEMPORAL_TLS_CERT": cert, "TEMPORAL_TLS_KEY": key, "TEMPORAL_TLS_CA": ca, "TEMPORAL_TLS_SERVER_NAME": "temporal.example"},
+		"sdk":  {"TEMPORAL_TLS_CLIENT_CERT_PATH": cert, "TEMPORAL_TLS_CLIENT_KEY_PATH": key, "TEMPORAL_TLS_SERVER_CA_CERT_PATH": ca, "TEMPORAL_TLS_SERVER_NAME": "temporal.example"},
 		"data": {"TEMPORAL_TLS_CERT": cert, "TEMPORAL_TLS_KEY": key, "TEMPORAL_TLS_CA_DATA": string(caPEM), "TEMPORAL_TLS_SERVER_NAME": "temporal.example"},
 	} {
 		t.Run(name, func(t *testing.T) {
