@@ -50,6 +50,9 @@ type Options struct {
 	Data demodata.Config
 	// WorkerArgs are extra worker flags (e.g. --hyperparameters num_round=20).
 	WorkerArgs []string
+	// Backend is the Temporal server (stack.BackendDev when empty); Workers how many workers run (1 when zero).
+	Backend stack.Backend
+	Workers int
 }
 
 // Harness is a running stack with clients for every service.
@@ -67,6 +70,7 @@ func Start(ctx context.Context, opts Options) (*Harness, error) {
 	s, err := stack.Start(ctx, stack.Options{
 		Dir: opts.Dir, WorkerArgs: opts.WorkerArgs,
 		LocalAWSArgs: []string{"--log-format", "json"},
+		Backend:      opts.Backend, Workers: opts.Workers,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start stack: %w", err)
