@@ -428,6 +428,28 @@ func (s *Stack) StartWorkerAt(ctx context.Context, i int) error {
 	})
 }
 
+// PIDs returns the process ID of each running process of the stack by name: "temporal", "localaws", "worker",
+// "worker2", …, and for the cluster "postgres" and "ui". Each is the leader of its own process group (PostgreSQL's
+// backends, the xgboost children of localaws are in their parent's group).
+func (s *Stack) PIDs() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	add := func(name string, cmd *exec.Cmd) {
+		if cmd != nil && cmd.Process != nil && syscall.Kill(cmd.Process.Pid, 0) == nil {
+			out[name] = cmd.Process.Pid
+		}
+	}
+	add("temporal", s.temporal)
+	add("localaws", s.localaws)
+	add("postgres", s.postgres)
+	add("ui", s.ui)
+	for i, w := range s.workers {
+		add(WorkerName(i), w)
+	}
+	return out
+}
+
 // WorkerLogs returns what every worker has logged so far, one after the other.
 func (s *Stack) WorkerLogs() string {
 	var b strings.Builder

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -365,35 +366,30 @@ func (h *Harness) ShortStepsInFlight(ctx context.Context, ids []string) ([]strin
 	return steps, errors.Join(errs...)
 }
 
-// PIDs returns the process IDs of the stack's running processes by name ("temporal", "localaws", "worker"),
-// found in /proc by their command lines, which name the stack's directory (package stack does not expose its
-// processes).
-func (h *Harness) PIDs() (map[string]int, error) {
+// PIDs returns the process IDs of the stack's running processes by name (see stack.Stack.PIDs).
+func (h *Harness) PIDs() (map[string]int, error) { return h.Stack.PIDs(), nil }
+
+// GroupCPUTime returns the CPU time (user + system) the processes of process group pgid have used so far:
+// PostgreSQL's is mostly its backends'.
+func GroupCPUTime(pgid int) (time.Duration, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
+		return 0, fmt.Errorf("list processes: %w", err)
 	}
-	pids := map[string]int{}
+	var total time.Duration
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
+		if g, err := syscall.Getpgid(pid); err != nil || g != pgid {
 			continue
 		}
-		args := strings.Split(string(b), "\x00")
-		switch {
-		case args[0] == filepath.Join(h.dir, "bin", "worker"):
-			pids["worker"] = pid
-		case args[0] == filepath.Join(h.dir, "bin", "localaws"):
-			pids["localaws"] = pid
-		case strings.Contains(string(b), filepath.Join(h.dir, "temporal.db")) && len(args) > 2 && args[1] == "server":
-			pids["temporal"] = pid
+		if c, err := CPUTime(pid); err == nil {
+			total += c
 		}
 	}
-	return pids, nil
+	return total, nil
 }
 
 // CPUTime returns the user plus system CPU time process pid has used so far.
