@@ -78,11 +78,11 @@ func TestClusterPipelinesEndToEnd(t *testing.T) {
 	}
 }
 
-// TestClusterWorkerKilledAtRandomPoints is the worker-crash test on the cluster: waves of 30 concurrent runs
-// (12 training, 12 batch inference, 6 retrain children), one of the three workers killed with SIGKILL at
-// random points; every logical run owns exactly one job of each kind it needs.
+// TestClusterWorkerKilledAtRandomPoints is the worker-crash test on the cluster: a wave of 30 concurrent runs
+// (12 training, 12 batch inference, 6 retrain children) after 12 base trainings, one of the three workers
+// killed with SIGKILL at three random points; every logical run owns exactly one job of each kind it needs.
 func TestClusterWorkerKilledAtRandomPoints(t *testing.T) {
-	workerKilledAtRandomPoints(t, stack.BackendCluster, clusterWorkers, 12)
+	workerKilledAtRandomPoints(t, stack.BackendCluster, clusterWorkers, 12, 1)
 }
 
 // TestClusterTemporalServerRestart kills the cluster's Temporal server process mid-run and starts it again:

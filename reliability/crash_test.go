@@ -21,21 +21,21 @@ import (
 // the retrain children's training, and at a random moment of each wave's first seconds. Every run must complete, and every logical run must own exactly one job of
 // each kind it needs, counted through the SageMaker API by the mdlc:run tag.
 func TestWorkerKilledAtRandomPoints(t *testing.T) {
-	workerKilledAtRandomPoints(t, stack.BackendDev, 1, 8)
+	workerKilledAtRandomPoints(t, stack.BackendDev, 1, 8, 2)
 }
 
 // workerKilledAtRandomPoints is TestWorkerKilledAtRandomPoints on a backend with workers workers (each kill
-// hits one of them, drawn at random) and perWave pairs of runs per wave.
-func workerKilledAtRandomPoints(t *testing.T, backend stack.Backend, workers, perWave int) {
+// hits one of them, drawn at random), perWave pairs of runs per wave and waves waves.
+func workerKilledAtRandomPoints(t *testing.T, backend stack.Backend, workers, perWave, waves int) {
 	// 100 boosting rounds: short jobs, still long enough (and queued behind localaws's job slots) for kills to
 	// land while runs wait on them.
 	h := startWith(t, harness.Options{Data: harness.SmallData(), WorkerArgs: []string{"--hyperparameters", "num_round=100"},
 		Backend: backend, Workers: workers})
 	rng := seeded(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	// 12 minutes for 2 waves of 8 pairs of runs on the dev server; more runs take proportionally longer.
+	ctx, cancel := context.WithTimeout(context.Background(), max(12*time.Minute, time.Duration(perWave*waves)*12*time.Minute/16))
 	defer cancel()
 
-	const waves = 2
 	// Base models for the batch-inference runs, trained without faults.
 	var base []client.WorkflowRun
 	for i := range perWave {
