@@ -24,10 +24,11 @@ STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
 # Debian packages: XGBoost 1.7 with its command-line program (localaws trains with it), the AWS CLI (a second,
 # independent client for localaws in tests), Python XGBoost and scikit-learn (test oracles), curl (scripts),
-# docker-compose (validates docker-compose.yml; no engine needed), PostgreSQL (the cluster mode's database).
+# docker-compose (validates docker-compose.yml; no engine needed).
 APT_PACKAGES := xgboost awscli python3-xgboost python3-sklearn curl docker-compose
-APT_PACKAGES += postgresql
 GO_TEST_FLAGS ?= -race -count=1 -timeout 60m
+# PostgreSQL: the database of the cluster mode (MDLC_TEMPORAL=cluster) and its tests.
+APT_PACKAGES += postgresql
 
 .PHONY: deps apt-deps temporal temporal-path cluster-deps npm-deps build lint test demo up down status lambdas
 
