@@ -167,7 +167,7 @@ func throughput(ctx context.Context, h *harness.Harness, cfg config, n int) (thr
 	}
 	cpu0 := map[string]time.Duration{}
 	for name, p := range pids {
-		cpu0[name], _ = harness.GroupCPUTime(p)
+		cpu0[name], _ = harness.TreeCPUTime(p)
 	}
 	var peak atomic.Int64
 	sampleCtx, stopSampling := context.WithCancel(ctx)
@@ -217,7 +217,7 @@ func throughput(ctx context.Context, h *harness.Harness, cfg config, n int) (thr
 	tr.span = time.Since(start)
 	tr.cpu = map[string]time.Duration{}
 	for name, p := range pids {
-		if c, err := harness.GroupCPUTime(p); err == nil {
+		if c, err := harness.TreeCPUTime(p); err == nil {
 			tr.cpu[name] = c - cpu0[name]
 		}
 	}

@@ -151,7 +151,7 @@ func (r *report) write(w io.Writer) error {
 	}
 	if len(r.throughput) > 0 {
 		p("\nCPU time the stack's processes used during each batch (user + system, from /proc; %d CPUs × span is the\n", runtime.NumCPU())
-		p("most there was; each process with its process group):\n\n| N | span × CPUs | Temporal server (%s) | PostgreSQL | localaws (with XGBoost children's reaped time) | workers (%d) |\n|---|---|---|---|---|---|\n",
+		p("most there was; each process with its descendants):\n\n| N | span × CPUs | Temporal server (%s) | PostgreSQL | localaws (with XGBoost children's reaped time) | workers (%d) |\n|---|---|---|---|---|---|\n",
 			r.cfg.backend, r.cfg.workers)
 		for _, t := range r.throughput {
 			var workers time.Duration

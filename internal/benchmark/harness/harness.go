@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -369,24 +368,37 @@ func (h *Harness) ShortStepsInFlight(ctx context.Context, ids []string) ([]strin
 // PIDs returns the process IDs of the stack's running processes by name (see stack.Stack.PIDs).
 func (h *Harness) PIDs() (map[string]int, error) { return h.Stack.PIDs(), nil }
 
-// GroupCPUTime returns the CPU time (user + system) the processes of process group pgid have used so far:
-// PostgreSQL's is mostly its backends'.
-func GroupCPUTime(pgid int) (time.Duration, error) {
+// TreeCPUTime returns the CPU time (user + system) process pid and its descendants have used so far:
+// PostgreSQL's is mostly its backends' (which it starts in sessions of their own, so not by process group).
+func TreeCPUTime(pid int) (time.Duration, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, fmt.Errorf("list processes: %w", err)
 	}
-	var total time.Duration
+	parent := map[int]int{}
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
+		p, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if g, err := syscall.Getpgid(pid); err != nil || g != pgid {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
 			continue
 		}
-		if c, err := CPUTime(pid); err == nil {
-			total += c
+		// After the command name: state, ppid, …
+		if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 1 {
+			parent[p], _ = strconv.Atoi(f[1])
+		}
+	}
+	var total time.Duration
+	for p := range parent {
+		for q := p; q > 1; q = parent[q] {
+			if q == pid {
+				if c, err := CPUTime(p); err == nil {
+					total += c
+				}
+				break
+			}
 		}
 	}
 	return total, nil
