@@ -7,6 +7,16 @@ TEMPORAL_CLI_VERSION ?= v1.5.1
 # Built once per machine into a versioned cache, shared by every clone of the repository.
 TOOLS_DIR ?= $(HOME)/.cache/mdlc/tools
 TEMPORAL := $(TOOLS_DIR)/temporal-$(TEMPORAL_CLI_VERSION)
+# Cluster mode (MDLC_TEMPORAL=cluster): Temporal's own server on PostgreSQL, at the server version inside the
+# pinned CLI, its schema tool, and the web UI server at the version the CLI embeds (builds with Go 1.26).
+TEMPORAL_SERVER_VERSION ?= v1.29.1
+TEMPORAL_SERVER := $(TOOLS_DIR)/temporal-server-$(TEMPORAL_SERVER_VERSION)
+TEMPORAL_SQL_TOOL := $(TOOLS_DIR)/temporal-sql-tool-$(TEMPORAL_SERVER_VERSION)
+TEMPORAL_UI_VERSION ?= v2.42.1
+TEMPORAL_UI := $(TOOLS_DIR)/temporal-ui-server-$(TEMPORAL_UI_VERSION)
+CLUSTER_ENV := MDLC_TEMPORAL_SERVER_BIN=$(TEMPORAL_SERVER) MDLC_TEMPORAL_SQL_TOOL_BIN=$(TEMPORAL_SQL_TOOL) MDLC_TEMPORAL_UI_BIN=$(TEMPORAL_UI)
+# up and demo build the cluster's tools only when asked for the cluster.
+STACK_DEPS := apt-deps temporal $(if $(filter cluster,$(MDLC_TEMPORAL)),cluster-deps)
 # Temporal's static check that workflow code is deterministic.
 WORKFLOWCHECK_VERSION ?= v0.6.0
 WORKFLOWCHECK := $(TOOLS_DIR)/workflowcheck-$(WORKFLOWCHECK_VERSION)
@@ -18,11 +28,13 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
 # docker-compose.yml; no engine needed).
 APT_PACKAGES := xgboost libxgboost-dev gcc awscli python3-xgboost python3-sklearn curl docker-compose
 GO_TEST_FLAGS ?= -race -count=1 -timeout 60m
+# PostgreSQL: the database of the cluster mode (MDLC_TEMPORAL=cluster) and its tests.
+APT_PACKAGES += postgresql
 
-.PHONY: deps apt-deps temporal temporal-path npm-deps build lint test test-under-load demo up down status lambdas
+.PHONY: deps apt-deps temporal temporal-path cluster-deps npm-deps build lint test test-under-load demo up down status lambdas
 
 ## deps: install everything the tests and the demo need.
-deps: apt-deps temporal npm-deps $(WORKFLOWCHECK) $(STATICCHECK)
+deps: apt-deps temporal cluster-deps npm-deps $(WORKFLOWCHECK) $(STATICCHECK)
 
 apt-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -49,6 +61,22 @@ $(STATICCHECK):
 	GOBIN=$(TOOLS_DIR)/tmp go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(TOOLS_DIR)/tmp/staticcheck $(STATICCHECK)
 
+## cluster-deps: the Temporal server, temporal-sql-tool and the web UI server for MDLC_TEMPORAL=cluster.
+cluster-deps: $(TEMPORAL_SERVER) $(TEMPORAL_SQL_TOOL) $(TEMPORAL_UI)
+$(TEMPORAL_SERVER):
+	@echo "building Temporal server $(TEMPORAL_SERVER_VERSION) into $(TOOLS_DIR) (a few minutes, once per machine)"
+	@mkdir -p $(TOOLS_DIR)/tmp-server
+	GOBIN=$(TOOLS_DIR)/tmp-server go install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION)
+	mv $(TOOLS_DIR)/tmp-server/server $(TEMPORAL_SERVER)
+$(TEMPORAL_SQL_TOOL):
+	@mkdir -p $(TOOLS_DIR)/tmp-sql
+	GOBIN=$(TOOLS_DIR)/tmp-sql go install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
+	mv $(TOOLS_DIR)/tmp-sql/sql $(TEMPORAL_SQL_TOOL)
+$(TEMPORAL_UI):
+	@mkdir -p $(TOOLS_DIR)/tmp-ui
+	GOBIN=$(TOOLS_DIR)/tmp-ui go install github.com/temporalio/ui-server/v2/cmd/server@$(TEMPORAL_UI_VERSION)
+	mv $(TOOLS_DIR)/tmp-ui/server $(TEMPORAL_UI)
+
 temporal-path: $(TEMPORAL)
 	@echo $(TEMPORAL)
 
@@ -66,7 +94,7 @@ lint: $(WORKFLOWCHECK) $(STATICCHECK)
 	$(WORKFLOWCHECK) ./workflows/...
 
 test: deps lint
-	MDLC_TEMPORAL_BIN=$(TEMPORAL) go test $(GO_TEST_FLAGS) ./...
+	MDLC_TEMPORAL_BIN=$(TEMPORAL) $(CLUSTER_ENV) go test $(GO_TEST_FLAGS) ./...
 
 ## test-under-load: the whole suite while stress-ng keeps $(LOAD_CPU_WORKERS) CPU hogs busy beside it — what a
 ## busy CI machine or laptop does to it. Deadlines in the tests follow progress, not the wall clock, so it passes.
@@ -77,15 +105,16 @@ test-under-load: deps lint
 	@dpkg -s stress-ng >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends stress-ng >/dev/null; }
 	@stress-ng --cpu $(LOAD_CPU_WORKERS) --quiet & load=$$!; trap 'kill $$load 2>/dev/null' EXIT; \
-	  MDLC_TEMPORAL_BIN=$(TEMPORAL) go test $(LOAD_TEST_FLAGS) ./...
+	  MDLC_TEMPORAL_BIN=$(TEMPORAL) $(CLUSTER_ENV) go test $(LOAD_TEST_FLAGS) ./...
 
 ## demo: start the local stack, seed data, train, run batch inference, print the decision; the stack stays up.
-demo: apt-deps temporal
-	MDLC_TEMPORAL_BIN=$(TEMPORAL) scripts/demo.sh
+# MDLC_TEMPORAL=cluster runs Temporal's server on PostgreSQL instead of the dev server; MDLC_WORKERS=N starts N workers.
+demo: $(STACK_DEPS)
+	MDLC_TEMPORAL_BIN=$(TEMPORAL) $(CLUSTER_ENV) scripts/demo.sh
 
-## up / down / status: the local stack (dev server + web UI, localaws, worker) in the background.
-up: apt-deps temporal
-	MDLC_TEMPORAL_BIN=$(TEMPORAL) scripts/stack.sh up
+## up / down / status: the local stack (Temporal server + web UI, localaws, workers) in the background.
+up: $(STACK_DEPS)
+	MDLC_TEMPORAL_BIN=$(TEMPORAL) $(CLUSTER_ENV) scripts/stack.sh up
 down:
 	scripts/stack.sh down
 status:

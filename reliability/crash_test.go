@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/mdlc/mdlc/internal/benchmark/harness"
+	"github.com/mdlc/mdlc/internal/stack"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -20,14 +21,21 @@ import (
 // the retrain children's training, and at a random moment of each wave's first seconds. Every run must complete, and every logical run must own exactly one job of
 // each kind it needs, counted through the SageMaker API by the mdlc:run tag.
 func TestWorkerKilledAtRandomPoints(t *testing.T) {
+	workerKilledAtRandomPoints(t, stack.BackendDev, 1, 8, 2)
+}
+
+// workerKilledAtRandomPoints is TestWorkerKilledAtRandomPoints on a backend with workers workers (each kill
+// hits one of them, drawn at random), perWave pairs of runs per wave and waves waves.
+func workerKilledAtRandomPoints(t *testing.T, backend stack.Backend, workers, perWave, waves int) {
 	// 100 boosting rounds: short jobs, still long enough (and queued behind localaws's job slots) for kills to
 	// land while runs wait on them.
-	h := start(t, harness.SmallData(), "--hyperparameters", "num_round=100")
+	h := startWith(t, harness.Options{Data: harness.SmallData(), WorkerArgs: []string{"--hyperparameters", "num_round=100"},
+		Backend: backend, Workers: workers})
 	rng := seeded(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	// 12 minutes for 2 waves of 8 pairs of runs on the dev server; more runs take proportionally longer.
+	ctx, cancel := context.WithTimeout(context.Background(), max(12*time.Minute, time.Duration(perWave*waves)*12*time.Minute/16))
 	defer cancel()
 
-	const perWave, waves = 8, 2
 	// Base models for the batch-inference runs, trained without faults.
 	var base []client.WorkflowRun
 	for i := range perWave {
@@ -72,7 +80,7 @@ func TestWorkerKilledAtRandomPoints(t *testing.T) {
 
 		// Kill 0: at a random moment of the wave's first seconds (starts, Initialize, Find Model, creations).
 		time.Sleep(time.Until(waveStart.Add(uniform(rng, 0, 3*time.Second))))
-		steps := killWorker(t, ctx, h, ids, uniform(rng, 0, 2*time.Second))
+		steps := killWorker(t, ctx, h, ids, rng.IntN(workers), uniform(rng, 0, 2*time.Second))
 		kills++
 		t.Logf("wave %d kill 0: %s into the wave; runs were in: %s", w, time.Since(waveStart).Round(time.Millisecond), steps)
 
@@ -86,7 +94,7 @@ func TestWorkerKilledAtRandomPoints(t *testing.T) {
 		require.NoError(t, err)
 		delay := uniform(rng, 0, 150*time.Millisecond)
 		time.Sleep(time.Until(created.Add(delay)))
-		steps = killWorker(t, ctx, h, ids, uniform(rng, 0, 2*time.Second))
+		steps = killWorker(t, ctx, h, ids, rng.IntN(workers), uniform(rng, 0, 2*time.Second))
 		kills++
 		t.Logf("wave %d kill 1: %s #%d returned, +%s; runs were in: %s", w, op, n, delay, steps)
 
@@ -96,7 +104,7 @@ func TestWorkerKilledAtRandomPoints(t *testing.T) {
 		require.NoError(t, err)
 		delay = uniform(rng, 0, 300*time.Millisecond)
 		time.Sleep(time.Until(created.Add(delay)))
-		steps = killWorker(t, ctx, h, ids, uniform(rng, 0, 2*time.Second))
+		steps = killWorker(t, ctx, h, ids, rng.IntN(workers), uniform(rng, 0, 2*time.Second))
 		kills++
 		t.Logf("wave %d kill 2: CreateTrainingJob #%d returned (past the training runs' own), +%s; runs were in: %s", w, n, delay, steps)
 
@@ -124,7 +132,7 @@ func TestWorkerKilledAtRandomPoints(t *testing.T) {
 		require.Equal(t, w.transform, transform, "transform jobs of %s", id)
 	}
 	require.Len(t, byRun, len(want), "no job belongs to a run the test did not start")
-	attached := strings.Count(h.Log("worker"), "Attached to existing job")
+	attached := strings.Count(h.WorkerLogs(), "Attached to existing job")
 	t.Logf("%d runs (%d with kills), %d kills, %d jobs, %d attaches to a job created before a kill",
 		len(want), len(want)-perWave, kills, len(jobs), attached)
 	require.Positive(t, attached, "at least one kill landed between a Create call and the job's end")

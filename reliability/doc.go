@@ -28,6 +28,15 @@
 // file, it resumes every open run: timers and activity timeouts are rebuilt, the worker's pollers reconnect,
 // and activities that could not heartbeat or complete while it was down are retried. Every run completes.
 //
+// # On the cluster: Temporal's server on PostgreSQL, three workers
+//
+// cluster_test.go runs the pipelines end to end, the worker kills (one of three workers each time, at random)
+// and the server restart on the cluster backend of internal/stack (needs the tools of `make cluster-deps`,
+// named by MDLC_TEMPORAL_SERVER_BIN, MDLC_TEMPORAL_SQL_TOOL_BIN and MDLC_TEMPORAL_UI_BIN, as make test sets
+// them). A killed worker's tasks go to the other two after the same timeouts. The server process keeps no state
+// of its own: killed and started again, it reloads its shards from PostgreSQL and every run completes; its
+// restart takes longer than the dev server's (shard ownership moves to the new process).
+//
 // # localaws restarted mid-job
 //
 // localaws runs a job's algorithm as a child process of its own. When localaws dies the algorithm dies with

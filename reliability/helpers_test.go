@@ -16,19 +16,32 @@ import (
 
 	"github.com/mdlc/mdlc/internal/benchmark/harness"
 	"github.com/mdlc/mdlc/internal/demodata"
+	"github.com/mdlc/mdlc/internal/stack"
 )
 
-// start starts a stack for one test, printing the tails of its logs when the test fails.
+// start starts a stack (dev server, one worker) for one test, printing the tails of its logs when the test fails.
 func start(t *testing.T, data demodata.Config, workerArgs ...string) *harness.Harness {
+	t.Helper()
+	return startWith(t, harness.Options{Data: data, WorkerArgs: workerArgs})
+}
+
+// startWith starts a stack with opts (and a directory of the test's) for one test, printing the tails of its
+// logs when the test fails.
+func startWith(t *testing.T, opts harness.Options) *harness.Harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h, err := harness.Start(ctx, harness.Options{Dir: t.TempDir(), Data: data, WorkerArgs: workerArgs})
+	opts.Dir = t.TempDir()
+	h, err := harness.Start(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		h.Close()
 		if t.Failed() {
-			for _, name := range []string{"worker", "localaws", "temporal"} {
+			names := []string{"localaws", "temporal", "postgres"}
+			for i := range h.Workers() {
+				names = append(names, stack.WorkerName(i))
+			}
+			for _, name := range names {
 				t.Logf("--- %s log (tail)\n%s", name, tail(h.Log(name), 3000))
 			}
 		}
@@ -81,20 +94,20 @@ func waitAll(ctx context.Context, runs []client.WorkflowRun) []outcome {
 	return out
 }
 
-// killWorker kills the worker (SIGKILL) wherever its runs are — waiting on a job, or in the middle of a
+// killWorker kills worker i (SIGKILL) wherever its runs are — waiting on a job, or in the middle of a
 // Lambda or SageMaker call (every activity heartbeats, so an interrupted attempt is retried after the 20 s
 // heartbeat timeout) — restarts it after pause and returns what the runs were doing when it died.
-func killWorker(t *testing.T, ctx context.Context, h *harness.Harness, ids []string, pause time.Duration) string {
+func killWorker(t *testing.T, ctx context.Context, h *harness.Harness, ids []string, i int, pause time.Duration) string {
 	t.Helper()
 	inFlight, err := h.ShortStepsInFlight(ctx, ids)
 	require.NoError(t, err)
-	require.NoError(t, h.KillWorker())
+	require.NoError(t, h.KillWorkerAt(i))
 	if len(inFlight) > 0 {
 		t.Logf("killed the worker during short steps %v", inFlight)
 	}
 	steps := h.Steps(ctx, ids)
 	time.Sleep(pause)
-	require.NoError(t, h.StartWorker(ctx))
+	require.NoError(t, h.StartWorkerAt(ctx, i))
 	return steps
 }
 

@@ -16,12 +16,19 @@ import (
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/benchmark/harness"
 	"github.com/mdlc/mdlc/internal/demodata"
+	"github.com/mdlc/mdlc/internal/stack"
 )
 
 // TestTemporalServerRestart kills the dev server (SIGKILL) twice while runs of both workflows wait on
 // SageMaker jobs, and starts it again on the same database file: every run completes, with one job per run.
 func TestTemporalServerRestart(t *testing.T) {
-	h := start(t, harness.SmallData())
+	temporalServerRestart(t, stack.BackendDev, 1)
+}
+
+// temporalServerRestart is TestTemporalServerRestart on a backend with workers workers: on the cluster, the
+// server process is killed and restarted while PostgreSQL keeps the state.
+func temporalServerRestart(t *testing.T, backend stack.Backend, workers int) {
+	h := startWith(t, harness.Options{Data: harness.SmallData(), Backend: backend, Workers: workers})
 	rng := seeded(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
@@ -51,7 +58,7 @@ func TestTemporalServerRestart(t *testing.T) {
 		time.Sleep(time.Until(created.Add(uniform(rng, 0, 500*time.Millisecond))))
 		require.NoError(t, h.KillTemporal())
 		down := uniform(rng, time.Second, 5*time.Second)
-		t.Logf("restart %d: dev server killed after %s #%d, down for %s", round, op, n, down)
+		t.Logf("restart %d: Temporal server killed after %s #%d, down for %s", round, op, n, down)
 		time.Sleep(down)
 		require.NoError(t, h.StartTemporal(ctx))
 	}

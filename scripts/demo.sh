@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh — the main job on local defaults: start the local stack, seed the demo data, train a model on
 # 2019-10-01, run batch inference on the drifted 2019-11-01 data and print the retrain decision. The stack
-# stays up afterwards so the runs can be inspected in the Temporal web UI; `make down` stops it.
+# stays up afterwards so the runs can be inspected in the Temporal web UI; `make down` stops it. The stack's
+# settings (MDLC_TEMPORAL=cluster for Temporal's server on PostgreSQL, MDLC_WORKERS, ports) are scripts/stack.sh's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

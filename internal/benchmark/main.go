@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mdlc/mdlc/internal/stack"
 )
 
 func main() {
@@ -48,6 +50,9 @@ type config struct {
 	skipPoll   bool
 	// workerFlags are extra flags for the main stack's worker (the concurrent runs' worker).
 	workerFlags []string
+	// backend is the main stack's Temporal server, workers how many workers it runs.
+	backend stack.Backend
+	workers int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -65,6 +70,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		c.workerFlags = append(c.workerFlags, v)
 		return nil
 	})
+	backend := ""
+	fs.StringVar(&backend, "backend", "dev", "Temporal server of the sequential and concurrent runs: dev (the CLI's dev server) or cluster (Temporal server on PostgreSQL; needs MDLC_TEMPORAL_SERVER_BIN etc., see internal/stack)")
+	fs.IntVar(&c.workers, "workers", 1, "workers of the sequential and concurrent runs, on one task queue")
 	fs.BoolVar(&c.skipPoll, "skip-poll-comparison", false, "skip the 30 s polling-mode stack")
 	fs.DurationVar(&c.deadline, "deadline", 25*time.Minute, "how long one concurrent batch may take before its unfinished runs count as errors")
 	if err := fs.Parse(args); err != nil {
@@ -84,6 +92,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	var errs []error
+	var err error
+	if c.backend, err = stack.ParseBackend(backend); err != nil {
+		errs = append(errs, fmt.Errorf("-backend: %w", err))
+	}
+	if c.workers < 1 {
+		errs = append(errs, errors.New("-workers must be at least 1"))
+	}
 	for _, s := range strings.Split(sizes, ",") {
 		if strings.TrimSpace(s) == "" {
 			continue

@@ -43,7 +43,8 @@ func (s runStats) overheadNoQueue() time.Duration { return s.wall - s.job - s.qu
 func measure(ctx context.Context, cfg config, r *report, logf func(string, ...any)) error {
 	logf("starting the local stack (1 s polling)")
 	args := append(append([]string(nil), workerArgs...), cfg.workerFlags...)
-	h, err := harness.Start(ctx, harness.Options{Dir: stackDir(cfg, "local"), Data: harness.SmallData(), WorkerArgs: args})
+	h, err := harness.Start(ctx, harness.Options{Dir: stackDir(cfg, "local"), Data: harness.SmallData(), WorkerArgs: args,
+		Backend: cfg.backend, Workers: cfg.workers})
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func throughput(ctx context.Context, h *harness.Harness, cfg config, n int) (thr
 	}
 	cpu0 := map[string]time.Duration{}
 	for name, p := range pids {
-		cpu0[name], _ = harness.CPUTime(p)
+		cpu0[name], _ = harness.TreeCPUTime(p)
 	}
 	var peak atomic.Int64
 	sampleCtx, stopSampling := context.WithCancel(ctx)
@@ -216,7 +217,7 @@ func throughput(ctx context.Context, h *harness.Harness, cfg config, n int) (thr
 	tr.span = time.Since(start)
 	tr.cpu = map[string]time.Duration{}
 	for name, p := range pids {
-		if c, err := harness.CPUTime(p); err == nil {
+		if c, err := harness.TreeCPUTime(p); err == nil {
 			tr.cpu[name] = c - cpu0[name]
 		}
 	}

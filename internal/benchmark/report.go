@@ -151,10 +151,21 @@ func (r *report) write(w io.Writer) error {
 	}
 	if len(r.throughput) > 0 {
 		p("\nCPU time the stack's processes used during each batch (user + system, from /proc; %d CPUs × span is the\n", runtime.NumCPU())
-		p("most there was):\n\n| N | span × CPUs | Temporal dev server | localaws (with XGBoost children's reaped time) | worker |\n|---|---|---|---|---|\n")
+		p("most there was; each process with its descendants):\n\n| N | span × CPUs | Temporal server (%s) | PostgreSQL | localaws (with XGBoost children's reaped time) | workers (%d) |\n|---|---|---|---|---|---|\n",
+			r.cfg.backend, r.cfg.workers)
 		for _, t := range r.throughput {
-			p("| %d | %s | %s | %s | %s |\n", t.n, (t.span * time.Duration(runtime.NumCPU())).Round(time.Second),
-				t.cpu["temporal"].Round(time.Second), t.cpu["localaws"].Round(time.Second), t.cpu["worker"].Round(time.Second))
+			var workers time.Duration
+			for name, c := range t.cpu {
+				if strings.HasPrefix(name, "worker") {
+					workers += c
+				}
+			}
+			pg := "—"
+			if c, ok := t.cpu["postgres"]; ok {
+				pg = c.Round(time.Second).String()
+			}
+			p("| %d | %s | %s | %s | %s | %s |\n", t.n, (t.span * time.Duration(runtime.NumCPU())).Round(time.Second),
+				t.cpu["temporal"].Round(time.Second), pg, t.cpu["localaws"].Round(time.Second), workers.Round(time.Second))
 		}
 	}
 	for _, t := range r.throughput {

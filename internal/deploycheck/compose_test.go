@@ -42,7 +42,12 @@ type composeService struct {
 	DependsOn   any                 `yaml:"depends_on"`
 	Healthcheck *composeHealthcheck `yaml:"healthcheck"`
 	Profiles    []string            `yaml:"profiles"`
+	Restart     string              `yaml:"restart"`
 }
+
+// oneShot says whether a service is a job that runs to its end (restarted only on failure), as the cluster
+// profile's schema and namespace jobs: one waits for it to complete, not to be healthy.
+func (s composeService) oneShot() bool { return s.Restart == "on-failure" || s.Restart == "no" }
 
 type composeBuild struct {
 	Context    string `yaml:"context"`
@@ -291,6 +296,12 @@ func checkCompose(src sources, c composeFile, d *dockerfile) problems {
 				ps.add("service %s depends on %s, which does not exist", name, dep)
 				continue
 			}
+			if ds.oneShot() {
+				if cond != "service_completed_successfully" {
+					ps.add("service %s depends on the one-shot job %s with condition %q: want service_completed_successfully", name, dep, cond)
+				}
+				continue
+			}
 			if cond != "service_healthy" {
 				ps.add("service %s depends on %s with condition %q: want service_healthy (started is not ready)", name, dep, cond)
 			}
@@ -482,9 +493,9 @@ func TestComposeConfig(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// --profile tools: the services behind a profile are validated too.
+	// --profile tools, cluster: the services behind a profile are validated too.
 	args := append(argv[1:], "--project-directory", src.root, "-f", filepath.Join(src.root, "docker-compose.yml"),
-		"--profile", "tools", "config", "-q")
+		"--profile", "tools", "--profile", "cluster", "config", "-q")
 	cmd := exec.CommandContext(ctx, argv[0], args...)
 	cmd.Dir = src.root
 	// The file alone is validated: the caller's COMPOSE_* settings (extra files, profiles) must not change it.

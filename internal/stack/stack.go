@@ -1,12 +1,19 @@
-// Package stack starts the local mdlc stack as separate processes — the Temporal dev server, localaws and the
-// worker — for integration, crash and benchmark runs. Each process can be killed and restarted on its own, and
-// all state lives in one directory, so a restarted process finds what its predecessor left.
+// Package stack starts the local mdlc stack as separate processes — a Temporal server, localaws and one or more
+// workers on one task queue — for integration, crash and benchmark runs. Each process can be killed and
+// restarted on its own, and all state lives in one directory, so a restarted process finds what its
+// predecessor left.
+//
+// The Temporal server is the CLI's dev server (BackendDev, the default) or Temporal's own server on PostgreSQL
+// (BackendCluster: PostgreSQL, the server and its web UI, set up by deploy/temporal/cluster.sh with the pinned
+// tools `make cluster-deps` builds, named by $MDLC_TEMPORAL_SERVER_BIN, $MDLC_TEMPORAL_SQL_TOOL_BIN and
+// $MDLC_TEMPORAL_UI_BIN).
 package stack
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -35,19 +43,58 @@ type Options struct {
 	WorkerEnv []string
 	// LocalAWSArgs are extra flags for localaws.
 	LocalAWSArgs []string
+	// Backend is the Temporal server: BackendDev when empty.
+	Backend Backend
+	// Workers is how many worker processes poll the task queue; 1 when zero.
+	Workers int
 }
+
+// Backend names a kind of Temporal server.
+type Backend string
+
+const (
+	// BackendDev is the Temporal CLI's dev server: one process, SQLite.
+	BackendDev Backend = "dev"
+	// BackendCluster is Temporal's server on PostgreSQL (deploy/temporal).
+	BackendCluster Backend = "cluster"
+)
+
+// ParseBackend reads a backend name as $MDLC_TEMPORAL gives it ("" is the dev server).
+func ParseBackend(s string) (Backend, error) {
+	switch Backend(s) {
+	case "", BackendDev:
+		return BackendDev, nil
+	case BackendCluster:
+		return BackendCluster, nil
+	}
+	return "", fmt.Errorf("unknown Temporal backend %q: use %q (the dev server) or %q (Temporal server on PostgreSQL)", prefix(s), BackendDev, BackendCluster)
+}
+
+func prefix(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// clusterTools are the environment variables that name the cluster's pinned tools.
+var clusterTools = []string{"MDLC_TEMPORAL_SERVER_BIN", "MDLC_TEMPORAL_SQL_TOOL_BIN", "MDLC_TEMPORAL_UI_BIN"}
 
 // Stack is a running local stack.
 type Stack struct {
 	opts Options
 	// TemporalAddress is the dev server's gRPC address, UIAddress its web UI, LocalAWS the localaws endpoint URL.
 	TemporalAddress, UIAddress, LocalAWS string
-	// MetricsAddress is the worker's Prometheus endpoint.
-	MetricsAddress string
+	// MetricsAddress is the first worker's Prometheus endpoint; MetricsAddresses every worker's, by index.
+	MetricsAddress   string
+	MetricsAddresses []string
 
-	mu                         sync.Mutex
-	temporal, localaws, worker *exec.Cmd
-	bins                       map[string]string
+	mu                               sync.Mutex
+	temporal, localaws, postgres, ui *exec.Cmd
+	workers                          []*exec.Cmd
+	bins                             map[string]string
+	pgPort                           int
+	clusterEnv                       []string
 }
 
 // Binaries the stack builds from this module.
@@ -89,6 +136,24 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		opts.Temporal = p
 	}
+	backend, err := ParseBackend(string(opts.Backend))
+	if err != nil {
+		return nil, err
+	}
+	opts.Backend = backend
+	if opts.Workers == 0 {
+		opts.Workers = 1
+	}
+	if opts.Workers < 0 {
+		return nil, fmt.Errorf("workers is %d: give at least 1", opts.Workers)
+	}
+	if backend == BackendCluster {
+		for _, v := range clusterTools {
+			if os.Getenv(v) == "" {
+				return nil, fmt.Errorf("the cluster backend needs $%s: run `make cluster-deps` (it builds the pinned tools) and set %s (make test does)", v, strings.Join(clusterTools, ", "))
+			}
+		}
+	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create stack directory: %w", err)
 	}
@@ -96,7 +161,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(5)
+	// Temporal, UI, localaws, a metrics port per worker; for the cluster PostgreSQL and the server's internal ports.
+	ports, err := freePorts(3 + opts.Workers + 4)
 	if err != nil {
 		return nil, err
 	}
@@ -106,28 +172,149 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		TemporalAddress: fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		UIAddress:       fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		LocalAWS:        fmt.Sprintf("http://127.0.0.1:%d", ports[2]),
-		MetricsAddress:  fmt.Sprintf("127.0.0.1:%d", ports[3]),
+		workers:         make([]*exec.Cmd, opts.Workers),
+	}
+	for i := range opts.Workers {
+		s.MetricsAddresses = append(s.MetricsAddresses, fmt.Sprintf("127.0.0.1:%d", ports[3+i]))
+	}
+	s.MetricsAddress = s.MetricsAddresses[0]
+	if backend == BackendCluster {
+		internal := ports[3+opts.Workers:]
+		s.pgPort = internal[0]
+		for i, name := range []string{"HISTORY_PORT", "MATCHING_PORT", "WORKER_PORT"} {
+			s.clusterEnv = append(s.clusterEnv, fmt.Sprintf("MDLC_CLUSTER_%s=%d", name, internal[1+i]))
+		}
+		// The server records membership ports in a smallint column: they must be below 32768, where the
+		// kernel's ephemeral ports (what freePorts gets) are not.
+		low, err := freeLowPorts(4)
+		if err != nil {
+			return nil, err
+		}
+		for i, name := range []string{"FRONTEND_MEMBERSHIP_PORT", "HISTORY_MEMBERSHIP_PORT", "MATCHING_MEMBERSHIP_PORT", "WORKER_MEMBERSHIP_PORT"} {
+			s.clusterEnv = append(s.clusterEnv, fmt.Sprintf("MDLC_CLUSTER_%s=%d", name, low[i]))
+		}
+		_, uiPort, _ := net.SplitHostPort(s.UIAddress)
+		s.clusterEnv = append(s.clusterEnv, "TEMPORAL_ADDRESS="+s.TemporalAddress, "MDLC_UI_PORT="+uiPort,
+			"MDLC_TEMPORAL_BIN="+opts.Temporal)
+		if err := s.startPostgres(ctx); err != nil {
+			s.Stop()
+			return nil, err
+		}
 	}
 	if err := s.StartTemporal(ctx); err != nil {
 		s.Stop()
 		return nil, err
 	}
+	if backend == BackendCluster {
+		if err := s.setUpCluster(ctx); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
 	if err := s.StartLocalAWS(ctx); err != nil {
 		s.Stop()
 		return nil, err
 	}
-	if err := s.StartWorker(ctx); err != nil {
-		s.Stop()
-		return nil, err
+	for i := range opts.Workers {
+		if err := s.StartWorkerAt(ctx, i); err != nil {
+			s.Stop()
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// Backend is the stack's Temporal server kind.
+func (s *Stack) Backend() Backend { return s.opts.Backend }
+
+// Workers is how many workers the stack runs.
+func (s *Stack) Workers() int { return len(s.workers) }
+
+// clusterScript is deploy/temporal/cluster.sh, which sets up and runs the cluster's processes.
+func clusterScript() string { return filepath.Join(ModuleRoot(), "deploy", "temporal", "cluster.sh") }
+
+func (s *Stack) clusterDir() string { return filepath.Join(s.opts.Dir, "cluster") }
+
+func (s *Stack) clusterCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(clusterScript(), args...)
+	cmd.Env = append(os.Environ(), s.clusterEnv...)
+	return cmd
+}
+
+// runCluster runs one setup step of cluster.sh to its end.
+func (s *Stack) runCluster(ctx context.Context, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, clusterScript(), args...)
+	cmd.Env = append(os.Environ(), s.clusterEnv...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("cluster.sh %s: %w\n%s", args[0], err, b)
+	}
+	return nil
+}
+
+// startPostgres initialises the database directory (once) and starts PostgreSQL on it, with the Temporal schemas.
+func (s *Stack) startPostgres(ctx context.Context) error {
+	if err := searchable(s.opts.Dir); err != nil {
+		return err
+	}
+	if err := s.runCluster(ctx, "init", s.clusterDir()); err != nil {
+		return err
+	}
+	cmd := s.clusterCmd("postgres", s.clusterDir(), strconv.Itoa(s.pgPort))
+	if err := s.start("postgres", cmd); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.postgres = cmd
+	s.mu.Unlock()
+	return s.runCluster(ctx, "schema", s.clusterDir(), strconv.Itoa(s.pgPort))
+}
+
+// setUpCluster creates the default namespace and the search attributes, and starts the web UI.
+func (s *Stack) setUpCluster(ctx context.Context) error {
+	if err := s.runCluster(ctx, "namespace"); err != nil {
+		return err
+	}
+	cmd := s.clusterCmd("ui")
+	if err := s.start("ui", cmd); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.ui = cmd
+	s.mu.Unlock()
+	return waitFor(ctx, 30*time.Second, "Temporal web UI", func(ctx context.Context) error {
+		return httpOK(ctx, "http://"+s.UIAddress+"/api/v1/namespaces/default")
+	})
+}
+
+// searchable lets PostgreSQL, which runs as user postgres when the tests run as root, reach dir: as root, the
+// test's own temporary directories (mode 0700) become searchable, not listable, by others.
+func searchable(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	tmp := filepath.Clean(os.TempDir())
+	for d := filepath.Clean(dir); d != tmp && strings.HasPrefix(d, tmp+string(filepath.Separator)); d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(d, fi.Mode().Perm()|0o011); err != nil {
+				return fmt.Errorf("let PostgreSQL reach %s: %w", d, err)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Stack) logFile(name string) (*os.File, error) {
 	return os.OpenFile(filepath.Join(s.opts.Dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 }
 
-// Log returns what the named process ("temporal", "localaws", "worker") has logged so far.
+// Log returns what the named process ("temporal", "localaws", "worker", "worker2", …; for the cluster also
+// "postgres" and "ui") has logged so far.
 func (s *Stack) Log(name string) string {
 	b, _ := os.ReadFile(filepath.Join(s.opts.Dir, name+".log"))
 	return string(b)
@@ -148,7 +335,8 @@ func (s *Stack) start(name string, cmd *exec.Cmd) error {
 	return nil
 }
 
-// StartTemporal starts the dev server on the stack's database file, with the mdlc search attributes.
+// StartTemporal starts the Temporal server: the dev server on the stack's database file, with the mdlc search
+// attributes, or the cluster's server on its PostgreSQL.
 func (s *Stack) StartTemporal(ctx context.Context) error {
 	_, uiPort, _ := net.SplitHostPort(s.UIAddress)
 	_, port, _ := net.SplitHostPort(s.TemporalAddress)
@@ -157,13 +345,19 @@ func (s *Stack) StartTemporal(ctx context.Context) error {
 		"--db-filename", filepath.Join(s.opts.Dir, "temporal.db"),
 		"--search-attribute", "ModelName=Keyword", "--search-attribute", "DataDate=Keyword",
 		"--log-level", "warn")
+	if s.opts.Backend == BackendCluster {
+		cmd = s.clusterCmd("server", s.clusterDir(), strconv.Itoa(s.pgPort))
+	}
 	if err := s.start("temporal", cmd); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.temporal = cmd
 	s.mu.Unlock()
-	return waitFor(ctx, 60*time.Second, "Temporal dev server", func(ctx context.Context) error {
+	return s.withLog("temporal", waitFor(ctx, 90*time.Second, "Temporal server", func(ctx context.Context) error {
+		if syscall.Kill(cmd.Process.Pid, 0) != nil {
+			return errExited
+		}
 		c, err := temporalconn.Dial(ctx, temporalconn.Options{Address: s.TemporalAddress, ConnectTimeout: 2 * time.Second})
 		if err != nil {
 			return err
@@ -171,7 +365,19 @@ func (s *Stack) StartTemporal(ctx context.Context) error {
 		defer c.Close()
 		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
-	})
+	}))
+}
+
+// withLog adds the end of the named process's log to err, if any.
+func (s *Stack) withLog(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	log := s.Log(name)
+	if len(log) > 2000 {
+		log = "…" + log[len(log)-2000:]
+	}
+	return fmt.Errorf("%w\n--- %s log (%s):\n%s", err, name, filepath.Join(s.opts.Dir, name+".log"), log)
 }
 
 // StartLocalAWS starts localaws on the stack's data directory.
@@ -189,29 +395,82 @@ func (s *Stack) StartLocalAWS(ctx context.Context) error {
 	})
 }
 
-// StartWorker starts a worker against the stack.
-func (s *Stack) StartWorker(ctx context.Context) error {
+// WorkerName is the name of worker i's log ("worker", "worker2", …).
+func WorkerName(i int) string {
+	if i == 0 {
+		return "worker"
+	}
+	return fmt.Sprintf("worker%d", i+1)
+}
+
+// StartWorker starts the first worker against the stack.
+func (s *Stack) StartWorker(ctx context.Context) error { return s.StartWorkerAt(ctx, 0) }
+
+// StartWorkerAt starts worker i (0 ≤ i < Workers()) against the stack.
+func (s *Stack) StartWorkerAt(ctx context.Context, i int) error {
+	if i < 0 || i >= len(s.workers) {
+		return fmt.Errorf("no worker %d: the stack has %d", i, len(s.workers))
+	}
 	args := append([]string{
 		"--temporal-address", s.TemporalAddress, "--endpoint-url", s.LocalAWS,
-		"--metrics-addr", s.MetricsAddress, "--log-format", "json",
+		"--metrics-addr", s.MetricsAddresses[i], "--log-format", "json",
 	}, s.opts.WorkerArgs...)
 	cmd := exec.Command(s.bins["worker"], args...)
 	cmd.Env = append(os.Environ(), s.opts.WorkerEnv...)
-	if err := s.start("worker", cmd); err != nil {
+	if err := s.start(WorkerName(i), cmd); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.worker = cmd
+	s.workers[i] = cmd
 	s.mu.Unlock()
-	return waitFor(ctx, 30*time.Second, "worker", func(ctx context.Context) error {
-		return httpOK(ctx, "http://"+s.MetricsAddress+"/metrics")
+	return waitFor(ctx, 30*time.Second, WorkerName(i), func(ctx context.Context) error {
+		return httpOK(ctx, "http://"+s.MetricsAddresses[i]+"/metrics")
 	})
 }
 
-// KillWorker kills the worker with SIGKILL, as a crash would, and waits until it is gone.
-func (s *Stack) KillWorker() error { return s.kill(&s.worker, syscall.SIGKILL) }
+// PIDs returns the process ID of each running process of the stack by name: "temporal", "localaws", "worker",
+// "worker2", …, and for the cluster "postgres" and "ui". Each is the leader of its own process group (PostgreSQL's
+// backends, the xgboost children of localaws are in their parent's group).
+func (s *Stack) PIDs() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	add := func(name string, cmd *exec.Cmd) {
+		if cmd != nil && cmd.Process != nil && syscall.Kill(cmd.Process.Pid, 0) == nil {
+			out[name] = cmd.Process.Pid
+		}
+	}
+	add("temporal", s.temporal)
+	add("localaws", s.localaws)
+	add("postgres", s.postgres)
+	add("ui", s.ui)
+	for i, w := range s.workers {
+		add(WorkerName(i), w)
+	}
+	return out
+}
 
-// KillTemporal kills the dev server with SIGKILL.
+// WorkerLogs returns what every worker has logged so far, one after the other.
+func (s *Stack) WorkerLogs() string {
+	var b strings.Builder
+	for i := range s.workers {
+		b.WriteString(s.Log(WorkerName(i)))
+	}
+	return b.String()
+}
+
+// KillWorker kills the first worker with SIGKILL, as a crash would, and waits until it is gone.
+func (s *Stack) KillWorker() error { return s.KillWorkerAt(0) }
+
+// KillWorkerAt kills worker i with SIGKILL and waits until it is gone.
+func (s *Stack) KillWorkerAt(i int) error {
+	if i < 0 || i >= len(s.workers) {
+		return fmt.Errorf("no worker %d: the stack has %d", i, len(s.workers))
+	}
+	return s.kill(&s.workers[i], syscall.SIGKILL)
+}
+
+// KillTemporal kills the Temporal server (the dev server, or the cluster's server process) with SIGKILL.
 func (s *Stack) KillTemporal() error { return s.kill(&s.temporal, syscall.SIGKILL) }
 
 // KillLocalAWS kills localaws with SIGKILL.
@@ -239,7 +498,11 @@ func (s *Stack) kill(p **exec.Cmd, sig syscall.Signal) error {
 
 // Stop ends every process: SIGTERM, then SIGKILL for what is left.
 func (s *Stack) Stop() {
-	for _, p := range []**exec.Cmd{&s.worker, &s.localaws, &s.temporal} {
+	var procs []**exec.Cmd
+	for i := range s.workers {
+		procs = append(procs, &s.workers[i])
+	}
+	for _, p := range append(procs, &s.localaws, &s.ui, &s.temporal, &s.postgres) {
 		s.mu.Lock()
 		cmd := *p
 		s.mu.Unlock()
@@ -299,6 +562,31 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
+// freeLowPorts finds n free loopback ports in [20000, 32768), drawn at random so that concurrent stacks rarely
+// collide (a port taken between this check and the server's bind makes the server exit, which Start reports).
+func freeLowPorts(n int) ([]int, error) {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			return nil, errors.New("find a free port below 32768: none after 1000 tries")
+		}
+		port := 20000 + rand.IntN(32768-20000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		lns = append(lns, l)
+		ports = append(ports, port)
+	}
+	return ports, nil
+}
+
 func httpOK(ctx context.Context, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -315,6 +603,9 @@ func httpOK(ctx context.Context, url string) error {
 	return nil
 }
 
+// errExited says that the process being waited for has exited.
+var errExited = errors.New("the process exited")
+
 func waitFor(ctx context.Context, limit time.Duration, what string, ready func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -322,6 +613,8 @@ func waitFor(ctx context.Context, limit time.Duration, what string, ready func(c
 	for {
 		if last = ready(ctx); last == nil {
 			return nil
+		} else if errors.Is(last, errExited) {
+			return fmt.Errorf("%s: %w", what, last)
 		}
 		select {
 		case <-ctx.Done():

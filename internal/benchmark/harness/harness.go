@@ -50,6 +50,9 @@ type Options struct {
 	Data demodata.Config
 	// WorkerArgs are extra worker flags (e.g. --hyperparameters num_round=20).
 	WorkerArgs []string
+	// Backend is the Temporal server (stack.BackendDev when empty); Workers how many workers run (1 when zero).
+	Backend stack.Backend
+	Workers int
 }
 
 // Harness is a running stack with clients for every service.
@@ -67,6 +70,7 @@ func Start(ctx context.Context, opts Options) (*Harness, error) {
 	s, err := stack.Start(ctx, stack.Options{
 		Dir: opts.Dir, WorkerArgs: opts.WorkerArgs,
 		LocalAWSArgs: []string{"--log-format", "json"},
+		Backend:      opts.Backend, Workers: opts.Workers,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start stack: %w", err)
@@ -363,35 +367,43 @@ func (h *Harness) ShortStepsInFlight(ctx context.Context, ids []string) ([]strin
 	return steps, errors.Join(errs...)
 }
 
-// PIDs returns the process IDs of the stack's running processes by name ("temporal", "localaws", "worker"),
-// found in /proc by their command lines, which name the stack's directory (package stack does not expose its
-// processes).
-func (h *Harness) PIDs() (map[string]int, error) {
+// PIDs returns the process IDs of the stack's running processes by name (see stack.Stack.PIDs).
+func (h *Harness) PIDs() (map[string]int, error) { return h.Stack.PIDs(), nil }
+
+// TreeCPUTime returns the CPU time (user + system) process pid and its descendants have used so far:
+// PostgreSQL's is mostly its backends' (which it starts in sessions of their own, so not by process group).
+func TreeCPUTime(pid int) (time.Duration, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
+		return 0, fmt.Errorf("list processes: %w", err)
 	}
-	pids := map[string]int{}
+	parent := map[int]int{}
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
+		p, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
 		if err != nil {
 			continue
 		}
-		args := strings.Split(string(b), "\x00")
-		switch {
-		case args[0] == filepath.Join(h.dir, "bin", "worker"):
-			pids["worker"] = pid
-		case args[0] == filepath.Join(h.dir, "bin", "localaws"):
-			pids["localaws"] = pid
-		case strings.Contains(string(b), filepath.Join(h.dir, "temporal.db")) && len(args) > 2 && args[1] == "server":
-			pids["temporal"] = pid
+		// After the command name: state, ppid, …
+		if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 1 {
+			parent[p], _ = strconv.Atoi(f[1])
 		}
 	}
-	return pids, nil
+	var total time.Duration
+	for p := range parent {
+		for q := p; q > 1; q = parent[q] {
+			if q == pid {
+				if c, err := CPUTime(p); err == nil {
+					total += c
+				}
+				break
+			}
+		}
+	}
+	return total, nil
 }
 
 // CPUTime returns the user plus system CPU time process pid has used so far.

@@ -1,0 +1,92 @@
+package reliability_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/mdlc/mdlc/internal/benchmark/harness"
+	"github.com/mdlc/mdlc/internal/stack"
+	"github.com/mdlc/mdlc/workflows"
+)
+
+// The cluster tests run on Temporal's own server on PostgreSQL (deploy/temporal) with three workers on the one
+// task queue, as a team would run mdlc. They need the pinned cluster tools (`make cluster-deps`; make test sets
+// MDLC_TEMPORAL_SERVER_BIN, MDLC_TEMPORAL_SQL_TOOL_BIN and MDLC_TEMPORAL_UI_BIN) and PostgreSQL.
+const clusterWorkers = 3
+
+// TestClusterPipelinesEndToEnd trains a model, runs batch inference on drifted data with a retrain and again
+// without, on the cluster with three workers; what SageMaker holds matches what the runs reported, and the
+// runs are found in PostgreSQL's visibility store by the mdlc search attributes.
+func TestClusterPipelinesEndToEnd(t *testing.T) {
+	h := startWith(t, harness.Options{Data: harness.SmallData(), Backend: stack.BackendCluster, Workers: clusterWorkers})
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	const model = "cluster"
+
+	trainID := workflows.TrainingWorkflowID(model, "2019-10-01")
+	run, err := h.Train(ctx, trainID, model, "2019-10-01")
+	require.NoError(t, err)
+	var trained workflows.TrainingResult
+	require.NoError(t, run.Get(ctx, &trained))
+	require.Equal(t, int32(1), trained.ModelPackageVersion)
+	require.Equal(t, "Approved", trained.ApprovalStatus)
+
+	inferID := workflows.BatchInferenceWorkflowID(model, "2019-11-01")
+	run, err = h.Infer(ctx, inferID, model, "2019-11-01", 1.0) // AUC < 1: retrain
+	require.NoError(t, err)
+	var drifted workflows.BatchInferenceResult
+	require.NoError(t, run.Get(ctx, &drifted))
+	require.Equal(t, workflows.DecisionRetrain, drifted.Decision)
+	require.Equal(t, trained.ModelPackageArn, drifted.ModelPackageArn, "scored with the first version")
+	require.NotNil(t, drifted.Retrain)
+	require.Equal(t, int32(2), drifted.Retrain.ModelPackageVersion)
+	require.Equal(t, workflows.RetrainWorkflowID(inferID), drifted.RetrainWorkflowID)
+
+	run, err = h.Infer(ctx, inferID, model, "2019-11-01", 0.0) // keep
+	require.NoError(t, err)
+	var kept workflows.BatchInferenceResult
+	require.NoError(t, run.Get(ctx, &kept))
+	require.Equal(t, workflows.DecisionKeep, kept.Decision)
+	require.Nil(t, kept.Retrain)
+	require.Equal(t, drifted.Retrain.ModelPackageArn, kept.ModelPackageArn, "scored with the retrained version")
+
+	jobs, err := h.Jobs(ctx)
+	require.NoError(t, err)
+	byRun := harness.JobsByWorkflow(jobs)
+	require.Len(t, byRun[trainID], 1)
+	require.Len(t, byRun[drifted.RetrainWorkflowID], 1)
+	require.Len(t, byRun[inferID], 2, "one transform job per batch-inference run")
+	require.Len(t, jobs, 4)
+	pkgs, err := h.SageMaker.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String(model)})
+	require.NoError(t, err)
+	require.Len(t, pkgs.ModelPackageSummaryList, 2)
+
+	// Visibility on PostgreSQL answers queries on the custom search attributes (the web UI's filter).
+	want := map[string]int{fmt.Sprintf("ModelName = %q", model): 4, fmt.Sprintf("ModelName = %q AND DataDate = \"2019-11-01\"", model): 3}
+	for query, n := range want {
+		require.Eventually(t, func() bool {
+			res, err := h.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+			return err == nil && len(res.Executions) == n
+		}, time.Minute, 200*time.Millisecond, "%d runs match %s (the retrain child carries the parent's attributes or its own date)", n, query)
+	}
+}
+
+// TestClusterWorkerKilledAtRandomPoints is the worker-crash test on the cluster: a wave of 30 concurrent runs
+// (12 training, 12 batch inference, 6 retrain children) after 12 base trainings, one of the three workers
+// killed with SIGKILL at three random points; every logical run owns exactly one job of each kind it needs.
+func TestClusterWorkerKilledAtRandomPoints(t *testing.T) {
+	workerKilledAtRandomPoints(t, stack.BackendCluster, clusterWorkers, 12, 1)
+}
+
+// TestClusterTemporalServerRestart kills the cluster's Temporal server process mid-run and starts it again:
+// the runs' state is in PostgreSQL, and every run completes with one job per run.
+func TestClusterTemporalServerRestart(t *testing.T) {
+	temporalServerRestart(t, stack.BackendCluster, clusterWorkers)
+}
