@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mdlc/mdlc/localaws/algorithm"
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 // Job statuses, shared by training and transform jobs.
@@ -86,7 +87,7 @@ func (s *Service) createTrainingJob(in *createTrainingJobInput) (any, error) {
 	key := strings.ToLower(in.TrainingJobName)
 	arn := s.arn("training-job/" + in.TrainingJobName)
 	if _, ok := s.training[key]; ok {
-		return nil, apiErrorf(ErrResourceInUse, "Training job names must be unique within an AWS account and region, and a training job with this name already exists (%s)", arn)
+		return nil, awserr.New(awserr.SageMakerResourceInUse, "Training job names must be unique within an AWS account and region, and a training job with this name already exists (%s)", arn)
 	}
 	for _, c := range in.InputDataConfig {
 		if err := s.checkInputPrefix(c.DataSource.S3DataSource.S3Uri, in.RoleArn); err != nil {
@@ -191,7 +192,7 @@ func validateTrainingJob(in *createTrainingJobInput) error {
 	case a.AlgorithmName != "":
 		return unsupported("AlgorithmName (marketplace or custom algorithms); give a TrainingImage")
 	case a.TrainingImage == "":
-		return apiErrorf(ErrValidation, "Either TrainingImage or AlgorithmName must be specified in AlgorithmSpecification.")
+		return awserr.New(awserr.SageMakerValidation, "Either TrainingImage or AlgorithmName must be specified in AlgorithmSpecification.")
 	case a.TrainingInputMode != "File":
 		return unsupported("TrainingInputMode %s; use File", a.TrainingInputMode)
 	}
@@ -199,7 +200,7 @@ func validateTrainingJob(in *createTrainingJobInput) error {
 	for _, c := range in.InputDataConfig {
 		switch {
 		case seen[c.ChannelName]:
-			return apiErrorf(ErrValidation, "Channel names must be unique: %s appears more than once.", c.ChannelName)
+			return awserr.New(awserr.SageMakerValidation, "Channel names must be unique: %s appears more than once.", c.ChannelName)
 		case c.DataSource.S3DataSource == nil:
 			return unsupported("channel %s's data source; give an S3DataSource", c.ChannelName)
 		case c.DataSource.S3DataSource.S3DataType != "S3Prefix":
@@ -231,7 +232,7 @@ func (s *Service) checkInputPrefix(uri, role string) error {
 		return err
 	}
 	if len(objs) == 0 {
-		return apiErrorf(ErrValidation, "No S3 objects found under S3 URL %q given in input data source. Please ensure that the bucket exists in the selected region (%s), that objects exist under that S3 prefix, and that the role %q has \"s3:ListBucket\" permissions on bucket %q.", uri, s.opts.Region, role, loc.Bucket)
+		return awserr.New(awserr.SageMakerValidation, "No S3 objects found under S3 URL %q given in input data source. Please ensure that the bucket exists in the selected region (%s), that objects exist under that S3 prefix, and that the role %q has \"s3:ListBucket\" permissions on bucket %q.", uri, s.opts.Region, role, loc.Bucket)
 	}
 	return nil
 }
@@ -246,7 +247,7 @@ func (s *Service) describeTrainingJob(in *jobNameInput) (any, error) {
 	defer s.mu.Unlock()
 	r, ok := s.training[strings.ToLower(in.TrainingJobName)]
 	if !ok {
-		return nil, apiErrorf(ErrValidation, "Requested resource not found.")
+		return nil, awserr.New(awserr.SageMakerValidation, "Requested resource not found.")
 	}
 	return clone(&r.Resource), nil
 }
@@ -262,10 +263,10 @@ func (s *Service) stopTrainingJob(in *jobNameInput) (any, error) {
 	key := strings.ToLower(in.TrainingJobName)
 	r, ok := s.training[key]
 	if !ok {
-		return nil, apiErrorf(ErrValidation, "Requested resource not found.")
+		return nil, awserr.New(awserr.SageMakerValidation, "Requested resource not found.")
 	}
 	if st := r.Resource.TrainingJobStatus; st != statusInProgress {
-		return nil, apiErrorf(ErrValidation, "The request was rejected because the training job is in status %s.", st)
+		return nil, awserr.New(awserr.SageMakerValidation, "The request was rejected because the training job is in status %s.", st)
 	}
 	now := s.now()
 	if err := update(s, kindTraining, key, r, func(j *trainingJob) {

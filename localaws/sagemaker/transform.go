@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 func (j *transformJob) end(status string, now time.Time) {
@@ -36,10 +38,10 @@ func (s *Service) createTransformJob(in *createTransformJobInput) (any, error) {
 	key := strings.ToLower(in.TransformJobName)
 	arn := s.arn("transform-job/" + in.TransformJobName)
 	if _, ok := s.transforms[key]; ok {
-		return nil, apiErrorf(ErrResourceInUse, "Job name must be unique within an AWS account and region, and a job with this name already exists (%s)", arn)
+		return nil, awserr.New(awserr.SageMakerResourceInUse, "Job name must be unique within an AWS account and region, and a job with this name already exists (%s)", arn)
 	}
 	if _, ok := s.models[strings.ToLower(in.ModelName)]; !ok {
-		return nil, apiErrorf(ErrValidation, "Could not find model %q.", s.arn("model/"+in.ModelName))
+		return nil, awserr.New(awserr.SageMakerValidation, "Could not find model %q.", s.arn("model/"+in.ModelName))
 	}
 	if err := s.checkInputPrefix(in.TransformInput.DataSource.S3DataSource.S3Uri, ""); err != nil {
 		return nil, err
@@ -138,7 +140,7 @@ func (s *Service) describeTransformJob(in *jobNameInput) (any, error) {
 	defer s.mu.Unlock()
 	r, ok := s.transforms[strings.ToLower(in.TransformJobName)]
 	if !ok {
-		return nil, apiErrorf(ErrValidation, "Could not find requested job with name %s", in.TransformJobName)
+		return nil, awserr.New(awserr.SageMakerValidation, "Could not find requested job with name %s", in.TransformJobName)
 	}
 	return transformJobDescription{transformJob: clone(&r.Resource)}, nil
 }
@@ -161,10 +163,10 @@ func (s *Service) stopTransformJob(in *jobNameInput) (any, error) {
 	key := strings.ToLower(in.TransformJobName)
 	r, ok := s.transforms[key]
 	if !ok {
-		return nil, apiErrorf(ErrValidation, "Could not find requested job with name %s", in.TransformJobName)
+		return nil, awserr.New(awserr.SageMakerValidation, "Could not find requested job with name %s", in.TransformJobName)
 	}
 	if st := r.Resource.TransformJobStatus; st != statusInProgress {
-		return nil, apiErrorf(ErrValidation, "The request was rejected because the transform job is in status %s.", st)
+		return nil, awserr.New(awserr.SageMakerValidation, "The request was rejected because the transform job is in status %s.", st)
 	}
 	now := s.now()
 	if err := update(s, kindTransform, key, r, func(j *transformJob) {
