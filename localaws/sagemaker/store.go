@@ -168,33 +168,11 @@ func (s *Service) load(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for key, r := range s.training {
-		if running(r.Resource.TrainingJobStatus) {
-			if err := update(s, kindTraining, key, r, func(j *trainingJob) { j.fail(reasonRestarted, now) }); err != nil {
-				return err
-			}
-			log.WarnContext(ctx, "training job failed by restart", "job", r.Resource.TrainingJobName)
-		}
-		if err := removeWorkingCopies(s.jobDir(kindTraining, key), trainingWorkingCopies); err != nil {
-			return err
-		}
+	if err := trainingJobs.recoverRuns(ctx, s, now); err != nil {
+		return err
 	}
-	for key, r := range s.transforms {
-		if running(r.Resource.TransformJobStatus) {
-			if err := update(s, kindTransform, key, r, func(j *transformJob) { j.fail(reasonRestarted, now) }); err != nil {
-				return err
-			}
-			log.WarnContext(ctx, "transform job failed by restart", "job", r.Resource.TransformJobName)
-		}
-		if err := removeWorkingCopies(s.jobDir(kindTransform, key), transformWorkingCopies); err != nil {
-			return err
-		}
-	}
-	return nil
+	return transformJobs.recoverRuns(ctx, s, now)
 }
-
-// running reports whether a job status means the job's goroutine should be alive.
-func running(status string) bool { return status == statusInProgress || status == statusStopping }
 
 // What a job's directory holds only while it runs: the training-container root's input channels, model and
 // model archive (the model is in S3 once uploaded); a transform job's model, inputs, records, predictions and
