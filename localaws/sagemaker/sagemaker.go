@@ -89,7 +89,7 @@ type Options struct {
 	Objects gofakes3.Backend
 	// Algorithms maps training images to local algorithms.
 	Algorithms algorithm.Resolver
-	// Region and AccountID appear in ARNs.
+	// Region and AccountID appear in ARNs. Required (package localaws has their defaults).
 	Region, AccountID string
 	// Clock returns the current time; time.Now when nil.
 	Clock func() time.Time
@@ -164,11 +164,8 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Algorithms == nil {
 		return nil, errors.New("new sagemaker service: options: Algorithms is required")
 	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
-	if opts.AccountID == "" {
-		opts.AccountID = "000000000000"
+	if opts.Region == "" || opts.AccountID == "" {
+		return nil, errors.New("new sagemaker service: options: Region and AccountID are required")
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
