@@ -1,7 +1,7 @@
 # Container images of the mdlc binaries. One build stage compiles every binary; each target below holds one
 # binary on the smallest base that runs it:
 #
-#   docker build --target localaws -t mdlc-localaws:local .   # SageMaker/Lambda/S3 endpoint + Debian's xgboost
+#   docker build --target localaws -t mdlc-localaws:local .   # SageMaker/Lambda/S3 endpoint + Debian's XGBoost
 #   docker build --target worker   -t mdlc-worker:local .     # the Temporal worker
 #   docker build --target starter  -t mdlc-starter:local .    # the CLI
 #
@@ -15,9 +15,12 @@
 
 # GO_IMAGE's version is go.mod's go line (internal/deploycheck checks it).
 ARG GO_IMAGE=golang:1.26.8-bookworm
-# bookworm's xgboost package (1.7.4) ships the command-line program localaws runs; XGBoost deprecated that
+# bookworm's xgboost package (1.7.4) ships the command-line program localaws trains with; XGBoost deprecated that
 # program in 2.1 and removed it in 3.2. Move to a later Debian only after checking that its package still has it.
 ARG DEBIAN_IMAGE=debian:bookworm-slim
+# The xgboost package (the program localaws trains with, and libxgboost, which it predicts with) and
+# libxgboost-dev (to build localaws against) are pinned to the same bookworm version.
+ARG XGBOOST_VERSION=1.7.4-1
 # Static binaries need no libc: distroless static (CA certificates, tzdata, a nonroot user) is enough.
 ARG STATIC_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
@@ -36,13 +39,31 @@ ARG TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/ \
-      ./localaws/cmd/localaws ./worker ./starter ./internal/deploycheck/httpprobe
+      ./worker ./starter ./internal/deploycheck/httpprobe
+# localaws is the one binary built with cgo: it predicts through libxgboost's C API, so it links the target's
+# libxgboost (and runs on the localaws stage's Debian, which has it). For a target other than the builder,
+# Debian's cross compiler and the target architecture's libxgboost-dev (multiarch) are installed; Docker's
+# amd64 and arm64 are Debian's architecture names too.
+ARG XGBOOST_VERSION
+RUN --mount=type=cache,target=/root/.cache/go-build \
+    set -eu; \
+    case "$TARGETARCH" in amd64) triplet=x86_64-linux-gnu ;; arm64) triplet=aarch64-linux-gnu ;; \
+      *) echo "localaws: no cross compiler configured for $TARGETARCH" >&2; exit 1 ;; esac; \
+    pkgs="libxgboost-dev:$TARGETARCH=${XGBOOST_VERSION}"; \
+    if [ "$(dpkg --print-architecture)" != "$TARGETARCH" ]; then \
+      dpkg --add-architecture "$TARGETARCH"; pkgs="$pkgs gcc-$(echo "$triplet" | tr _ -) libc6-dev:$TARGETARCH"; \
+    fi; \
+    apt-get update; \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs; \
+    rm -rf /var/lib/apt/lists/*; \
+    GOOS=$TARGETOS GOARCH=$TARGETARCH CGO_ENABLED=1 CC="$triplet-gcc" \
+    go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/ ./localaws/cmd/localaws
 
 # ---- localaws: the local SageMaker, Lambda and S3 endpoint --------------------------------------------------
 FROM ${DEBIAN_IMAGE} AS localaws
-# The xgboost package (and its libraries) is what the built-in XGBoost images are run with; pinned to the
-# bookworm version that still has the command-line program.
-ARG XGBOOST_VERSION=1.7.4-1
+# The xgboost package (the command-line program and libxgboost) is what the built-in XGBoost images are run
+# with; pinned to the bookworm version that still has the program, the one localaws was built against.
+ARG XGBOOST_VERSION
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates "xgboost=${XGBOOST_VERSION}" \

@@ -12,10 +12,11 @@ WORKFLOWCHECK_VERSION ?= v0.6.0
 WORKFLOWCHECK := $(TOOLS_DIR)/workflowcheck-$(WORKFLOWCHECK_VERSION)
 STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
-# Debian packages: XGBoost 1.7 with its command-line program (localaws trains with it), the AWS CLI (a second,
-# independent client for localaws in tests), Python XGBoost and scikit-learn (test oracles), curl (scripts),
-# docker-compose (validates docker-compose.yml; no engine needed).
-APT_PACKAGES := xgboost awscli python3-xgboost python3-sklearn curl docker-compose
+# Debian packages: XGBoost 1.7 with its command-line program (localaws trains with it), libxgboost-dev and gcc
+# (localaws predicts through libxgboost's C API, with cgo), the AWS CLI (a second, independent client for
+# localaws in tests), Python XGBoost and scikit-learn (test oracles), curl (scripts), docker-compose (validates
+# docker-compose.yml; no engine needed).
+APT_PACKAGES := xgboost libxgboost-dev gcc awscli python3-xgboost python3-sklearn curl docker-compose
 GO_TEST_FLAGS ?= -race -count=1 -timeout 60m
 
 .PHONY: deps apt-deps temporal temporal-path npm-deps build lint test demo up down status lambdas

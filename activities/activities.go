@@ -69,11 +69,14 @@ type DefaultsOutput struct {
 	Threshold float64
 	// ApprovalStatus is the status new model packages get, when the request names none.
 	ApprovalStatus string
+	// SearchAttributes is Config.SearchAttributes: a run started without its ModelName and DataDate search
+	// attributes may set them.
+	SearchAttributes bool `json:",omitempty"`
 }
 
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
-	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus}, nil
+	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, SearchAttributes: a.cfg.SearchAttributes}, nil
 }
 
 // keepAlive heartbeats every HeartbeatInterval until the returned stop is called. The short activities (a

@@ -335,3 +335,18 @@ func TestPollSchedule(t *testing.T) {
 	require.Equal(t, time.Duration(0.8*float64(8*time.Second)), c.poll(10, func() float64 { return 0 }))
 	require.Equal(t, time.Duration(1.2*float64(8*time.Second)), c.poll(10, func() float64 { return 1 }))
 }
+
+// TestOversizedFunctionErrorIsCut: a function that echoes a huge value in its errorMessage must not make the
+// activity failure exceed Temporal's size limit (which would terminate the run instead of failing it).
+func TestOversizedFunctionErrorIsCut(t *testing.T) {
+	huge := strings.Repeat("x", 5<<20)
+	lm := &fakeLambda{answers: map[string]fakeAnswer{"initialize-training": {
+		payload: `{"errorMessage":"WorkflowInput.ModelName \"` + huge + `\": bad","errorType":"InvalidInput"}`, functionError: "Unhandled",
+	}}}
+	a := newTestActivities(t, newFakeSageMaker(), lm)
+	_, err := execute[TrainingPlan](t, a.InitializeTraining, InitializeInput{ModelName: "m", DataDate: "2019-10-01"})
+	requireAppError(t, err, "InvalidInput", true)
+	require.Less(t, len(err.Error()), 4096, "error of %d bytes", len(err.Error()))
+	require.Contains(t, err.Error(), "WorkflowInput.ModelName")
+	require.Contains(t, err.Error(), "bytes)")
+}

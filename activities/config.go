@@ -43,6 +43,9 @@ type Config struct {
 	DefaultThreshold float64
 	// ApprovalStatus of new model packages: Approved or PendingManualApproval.
 	ApprovalStatus string
+	// SearchAttributes says that the worker's namespace has the workflows' ModelName and DataDate search
+	// attributes (Keyword), so a run started without them may set them itself. The worker checks it at start.
+	SearchAttributes bool
 }
 
 // Functions are the names (or ARNs) of the pipelines' Lambda functions.

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/mdlc/mdlc/internal/quote"
 )
 
 // nonRetryableFunctionErrors are the errorTypes of the pipelines' Lambda functions that say the input is wrong;
@@ -20,6 +22,9 @@ var nonRetryableFunctionErrors = map[string]bool{
 	"InvalidData":     true,
 	"UndefinedMetric": true,
 }
+
+// maxFunctionErrorBytes bounds the part of a function's errorMessage an activity error repeats.
+const maxFunctionErrorBytes = 2048
 
 // invoke calls a Lambda function synchronously with event and decodes its output into out. A function error
 // comes back as an application error typed with the function's errorType.
@@ -44,6 +49,11 @@ func (a *Activities) invoke(ctx context.Context, function string, event, out any
 		}
 		if err := json.Unmarshal(res.Payload, &fe); err != nil || fe.ErrorType == "" {
 			fe.ErrorType, fe.ErrorMessage = "Lambda."+aws.ToString(res.FunctionError), string(res.Payload)
+		}
+		if len(fe.ErrorMessage) > maxFunctionErrorBytes {
+			// A function that echoes an oversized value (an older deployment, another implementation) must not
+			// make the failure exceed Temporal's size limit, which would terminate the run instead of failing it.
+			fe.ErrorMessage = fmt.Sprintf("%s… (%d bytes)", quote.Prefix(fe.ErrorMessage, maxFunctionErrorBytes), len(fe.ErrorMessage))
 		}
 		msg := fmt.Sprintf("lambda function %q: %s", function, fe.ErrorMessage)
 		if nonRetryableFunctionErrors[fe.ErrorType] {

@@ -292,3 +292,51 @@ func checkError(t *testing.T, err error, wantType, wantMsg string) {
 		t.Errorf("error %s %q, want type %s and a message containing %q", e.Type, e.Message, wantType, wantMsg)
 	}
 }
+
+// TestOversizedValuesAreNotEchoed: an errorMessage quotes at most a short prefix of a bad value, so a 5 MB
+// name does not come back as a 5 MB errorMessage.
+func TestOversizedValuesAreNotEchoed(t *testing.T) {
+	huge := strings.Repeat("n", 5<<20)
+	for name, call := range map[string]func(*Handlers) error{
+		"model name": func(h *Handlers) error {
+			e := trainingEvent()
+			e.WorkflowInput.ModelName = huge
+			_, err := h.InitializeTraining(context.Background(), e)
+			return err
+		},
+		"data date": func(h *Handlers) error {
+			e := inferenceEvent()
+			e.WorkflowInput.DataDate = huge
+			_, err := h.InitializeInference(context.Background(), e)
+			return err
+		},
+		"bucket": func(h *Handlers) error {
+			e := trainingEvent()
+			e.S3RootBucket = huge
+			_, err := h.InitializeTraining(context.Background(), e)
+			return err
+		},
+		"run time": func(h *Handlers) error {
+			e := trainingEvent()
+			e.RunTime = huge
+			_, err := h.InitializeTraining(context.Background(), e)
+			return err
+		},
+		"prediction uri key": func(h *Handlers) error {
+			_, err := h.MonitorPerformance(context.Background(), MonitorEvent{PredictionInput: "s3://" + testBucket + "/" + huge, TargetInput: targetURI})
+			return err
+		},
+		"prediction uri scheme": func(h *Handlers) error {
+			_, err := h.MonitorPerformance(context.Background(), MonitorEvent{PredictionInput: huge, TargetInput: targetURI})
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := call(New(newFakeS3(testBucket, trainingData), WithClock(fixedClock)))
+			checkError(t, err, ErrorInvalidInput, "bytes)")
+			if n := len(err.Error()); n > 400 {
+				t.Errorf("errorMessage of %d bytes: %.300s", n, err.Error())
+			}
+		})
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mdlc/mdlc/internal/quote"
 )
 
 // sageMakerName is the pattern of SageMaker job, model and model package group names.
@@ -29,7 +31,7 @@ func validModelName(name string) error {
 		return invalidInput("WorkflowInput.ModelName is empty")
 	}
 	if !sageMakerName.MatchString(name) {
-		return invalidInput("WorkflowInput.ModelName %q: want 1 to 63 letters, digits and hyphens, starting and ending with a letter or digit", name)
+		return invalidInput("WorkflowInput.ModelName %s: want 1 to 63 letters, digits and hyphens, starting and ending with a letter or digit", quote.Value(name))
 	}
 	return nil
 }
@@ -38,7 +40,7 @@ func validModelName(name string) error {
 func validDate(date string) error {
 	t, err := time.Parse(dateLayout, date)
 	if err != nil || t.Format(dateLayout) != date {
-		return invalidInput("WorkflowInput.DataDate %q: want a calendar date YYYY-MM-DD", date)
+		return invalidInput("WorkflowInput.DataDate %s: want a calendar date YYYY-MM-DD", quote.Value(date))
 	}
 	return nil
 }
@@ -49,7 +51,7 @@ func validBucket(field, name string) error {
 	if reason == "" {
 		return nil
 	}
-	return invalidInput("%s %q is not a valid S3 bucket name: %s", field, name, reason)
+	return invalidInput("%s %s is not a valid S3 bucket name: %s", field, quote.Value(name), reason)
 }
 
 func bucketProblem(name string) string {
@@ -86,18 +88,24 @@ func bucketProblem(name string) string {
 
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
+// maxKeyBytes is S3's limit on the length of an object key (UTF-8 bytes).
+const maxKeyBytes = 1024
+
 // parseS3URI splits s3://bucket/key; field names the event field in errors.
 func parseS3URI(field, uri string) (bucket, key string, err error) {
 	rest, ok := strings.CutPrefix(uri, "s3://")
 	if !ok {
-		return "", "", invalidInput("%s %q: want s3://bucket/key", field, uri)
+		return "", "", invalidInput("%s %s: want s3://bucket/key", field, quote.Value(uri))
 	}
 	bucket, key, _ = strings.Cut(rest, "/")
 	if err := validBucket(field, bucket); err != nil {
 		return "", "", err
 	}
 	if key == "" {
-		return "", "", invalidInput("%s %q: no object key after the bucket", field, uri)
+		return "", "", invalidInput("%s %s: no object key after the bucket", field, quote.Value(uri))
+	}
+	if len(key) > maxKeyBytes {
+		return "", "", invalidInput("%s %s: the object key is %d bytes, S3 allows at most %d", field, quote.Value(uri), len(key), maxKeyBytes)
 	}
 	return bucket, key, nil
 }
@@ -111,7 +119,7 @@ func (h *Handlers) runTime(runTime string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, runTime)
 	if err != nil {
-		return time.Time{}, invalidInput("RunTime %q: want an RFC 3339 time such as 2019-10-01T12:00:00Z", runTime)
+		return time.Time{}, invalidInput("RunTime %s: want an RFC 3339 time such as 2019-10-01T12:00:00Z", quote.Value(runTime))
 	}
 	return t.UTC(), nil
 }

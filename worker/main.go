@@ -22,9 +22,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -68,11 +71,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	acts, err := activities.New(sagemaker.NewFromConfig(awsCfg), lambda.NewFromConfig(awsCfg), cfg.pipeline)
-	if err != nil {
-		return err
-	}
-
 	c, err := temporalconn.Dial(ctx, temporalconn.Options{
 		Address: cfg.temporalAddress, Namespace: cfg.namespace, Logger: logger, MetricsHandler: metrics,
 	})
@@ -81,12 +79,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer c.Close()
 
-	w := worker.New(c, cfg.taskQueue, worker.Options{
-		MaxConcurrentActivityExecutionSize: cfg.maxConcurrentActivities,
-		MaxConcurrentWorkflowTaskPollers:   cfg.pollers,
-		MaxConcurrentActivityTaskPollers:   cfg.pollers,
-		WorkerStopTimeout:                  cfg.shutdownTimeout,
-	})
+	cfg.pipeline.SearchAttributes = searchAttributesRegistered(ctx, c, cfg.namespace, logger)
+	acts, err := activities.New(sagemaker.NewFromConfig(awsCfg), lambda.NewFromConfig(awsCfg), cfg.pipeline)
+	if err != nil {
+		return err
+	}
+
+	w := worker.New(c, cfg.taskQueue, workerOptions(cfg))
 	register(w, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %q: %w", cfg.taskQueue, err)
@@ -110,6 +109,28 @@ func register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.Training, workflow.RegisterOptions{Name: workflows.TrainingWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.BatchInference, workflow.RegisterOptions{Name: workflows.BatchInferenceWorkflow})
 	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+}
+
+// searchAttributesRegistered reports whether the namespace has the workflows' ModelName and DataDate search
+// attributes as Keyword, so that a run started without them (from the Temporal CLI or web UI) may set them:
+// upserting an attribute the namespace lacks would fail every workflow task of the run. It is checked once,
+// at start; a worker started before the attributes were registered leaves such runs without them.
+func searchAttributesRegistered(ctx context.Context, c client.Client, namespace string, logger *slog.Logger) bool {
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		logger.Warn("Cannot list the namespace's search attributes; runs started without ModelName/DataDate will not set them",
+			"Namespace", namespace, "Error", err)
+		return false
+	}
+	for _, key := range []temporal.SearchAttributeKeyKeyword{workflows.ModelNameAttribute, workflows.DataDateAttribute} {
+		if t := resp.GetCustomAttributes()[key.GetName()]; t != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
+			logger.Warn("Search attribute not registered as Keyword; runs started without it will not set it",
+				"Namespace", namespace, "SearchAttribute", key.GetName(), "Registered", t.String(),
+				"Fix", "temporal operator search-attribute create --name "+key.GetName()+" --type Keyword")
+			return false
+		}
+	}
+	return true
 }
 
 // serveMetrics exposes the Temporal SDK's metrics for Prometheus on addr ("" disables them).
@@ -153,4 +174,20 @@ func parseLevel(s string) (slog.Level, error) {
 		return l, fmt.Errorf("--log-level %q must be debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// workerOptions are the SDK worker's options for cfg. The heartbeat throttle is capped at the activities'
+// heartbeat interval: by default the SDK sends a heartbeat at most every 80 % of the heartbeat timeout
+// (16 of 20 s), which leaves a long-running job's activity 4 s of slack before the server times it out on a
+// busy machine or network; capped, a heartbeat reaches the server every interval (5 s), as the activities
+// intend.
+func workerOptions(cfg config) worker.Options {
+	return worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.maxConcurrentActivities,
+		MaxConcurrentWorkflowTaskPollers:   cfg.pollers,
+		MaxConcurrentActivityTaskPollers:   cfg.pollers,
+		WorkerStopTimeout:                  cfg.shutdownTimeout,
+		MaxHeartbeatThrottleInterval:       cfg.pipeline.HeartbeatInterval,
+		DefaultHeartbeatThrottleInterval:   cfg.pipeline.HeartbeatInterval,
+	}
 }

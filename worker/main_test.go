@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mdlc/mdlc/workflows"
 )
 
 func noEnv(string) string { return "" }
@@ -65,5 +67,28 @@ func TestBadConfiguration(t *testing.T) {
 			_, err := parseConfig(tc.args, noEnv, io.Discard)
 			require.ErrorContains(t, err, tc.want)
 		})
+	}
+}
+
+// TestHeartbeatsReachTheServerWellWithinTheirTimeout: the SDK sends a heartbeat at most every
+// min(80 % of the heartbeat timeout, MaxHeartbeatThrottleInterval — 60 s when unset). Left at that, a
+// waiting activity's heartbeats arrive every 16 s against a 20 s timeout, and a job that outlasts the
+// timeout on a busy machine is timed out although the activity heartbeats every 5 s.
+func TestHeartbeatsReachTheServerWellWithinTheirTimeout(t *testing.T) {
+	c, err := parseConfig(nil, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := workerOptions(c)
+	throttle := opts.MaxHeartbeatThrottleInterval
+	if throttle == 0 {
+		throttle = time.Minute // the SDK's default cap
+	}
+	sent := min(time.Duration(0.8*float64(workflows.HeartbeatTimeout)), throttle)
+	if sent > workflows.HeartbeatTimeout/2 {
+		t.Errorf("heartbeats reach the server every %v against a timeout of %v; cap the worker's heartbeat throttle", sent, workflows.HeartbeatTimeout)
+	}
+	if sent > c.pipeline.HeartbeatInterval {
+		t.Errorf("heartbeats reach the server every %v, less often than the activities send them (%v)", sent, c.pipeline.HeartbeatInterval)
 	}
 }

@@ -30,19 +30,22 @@ type batchInference struct {
 func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error) {
 	logger := workflow.GetLogger(ctx)
 	in, t := w.in, w.t
-	if err := in.Validate(); err != nil {
+	if err := in.requestProblems(); err != nil {
 		return BatchInferenceResult{}, t.fail(ctx, StepInitialize, invalidInput(err))
 	}
 	info := workflow.GetInfo(ctx)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 	res := BatchInferenceResult{ModelName: in.ModelName, DataDate: in.DataDate}
 
+	var def defaults
+	if err := setSearchAttributes(ctx, &def, in.ModelName, in.DataDate); err != nil {
+		return res, t.fail(ctx, StepInitialize, err)
+	}
 	if in.Threshold != nil {
 		res.Threshold, res.ThresholdSource = *in.Threshold, "input"
 	} else {
-		var d activities.DefaultsOutput
-		lctx := workflow.WithLocalActivityOptions(ctx, defaultsOptions)
-		if err := workflow.ExecuteLocalActivity(lctx, a.Defaults, activities.DefaultsInput{}).Get(ctx, &d); err != nil {
+		d, err := def.get(ctx)
+		if err != nil {
 			return res, t.fail(ctx, StepInitialize, err)
 		}
 		res.Threshold, res.ThresholdSource = d.Threshold, "default"

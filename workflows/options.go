@@ -7,6 +7,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
+// HeartbeatTimeout is how long every activity may go without a heartbeat reaching the server before it
+// is retried elsewhere: how soon a dead worker is noticed. The SDK holds heartbeats back for up to 80 % of
+// this timeout unless the worker caps that throttle (the worker caps it at the activities' heartbeat
+// interval), so the timeout alone does not say how often heartbeats really arrive.
+const HeartbeatTimeout = 20 * time.Second
+
 // Activity options, declared once. No retry policy here is unbounded: a step that keeps failing fails the run
 // with its last error instead of retrying forever.
 var (
@@ -16,7 +22,7 @@ var (
 	// trouble and throttling are retried.
 	lambdaOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 16 * time.Minute,
-		HeartbeatTimeout:    20 * time.Second,
+		HeartbeatTimeout:    HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
@@ -29,7 +35,7 @@ var (
 	// Throttling and 5xx are retried with backoff; validation errors are non-retryable.
 	apiOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		HeartbeatTimeout:    20 * time.Second,
+		HeartbeatTimeout:    HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
@@ -45,7 +51,7 @@ var (
 	// 28 days; the default MaxRuntime is one hour).
 	jobOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 48 * time.Hour,
-		HeartbeatTimeout:    20 * time.Second,
+		HeartbeatTimeout:    HeartbeatTimeout,
 		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,

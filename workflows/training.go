@@ -29,17 +29,20 @@ type training struct {
 func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 	logger := workflow.GetLogger(ctx)
 	in, t := w.in, w.t
-	if err := in.Validate(); err != nil {
+	if err := in.requestProblems(); err != nil {
 		return TrainingResult{}, t.fail(ctx, StepInitialize, invalidInput(err))
 	}
 	info := workflow.GetInfo(ctx)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 
+	var def defaults
+	if err := setSearchAttributes(ctx, &def, in.ModelName, in.DataDate); err != nil {
+		return TrainingResult{}, t.fail(ctx, StepInitialize, err)
+	}
 	approval := in.ApprovalStatus
 	if approval == "" {
-		var d activities.DefaultsOutput
-		lctx := workflow.WithLocalActivityOptions(ctx, defaultsOptions)
-		if err := workflow.ExecuteLocalActivity(lctx, a.Defaults, activities.DefaultsInput{}).Get(ctx, &d); err != nil {
+		d, err := def.get(ctx)
+		if err != nil {
 			return TrainingResult{}, t.fail(ctx, StepInitialize, err)
 		}
 		approval = d.ApprovalStatus

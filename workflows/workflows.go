@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/internal/quote"
 )
 
 // TaskQueue is the task queue the worker polls and the starter starts workflows on.
@@ -61,6 +62,8 @@ type TrainingInput struct {
 	// ApprovalStatus of the registered version: Approved or PendingManualApproval; the worker's default
 	// (Approved unless configured) when empty.
 	ApprovalStatus string `json:",omitempty"`
+
+	decodeErr error // set by UnmarshalJSON
 }
 
 // TrainingResult is what a Training run produced.
@@ -86,6 +89,8 @@ type BatchInferenceInput struct {
 	DataDate string
 	// Threshold is the AUC below which the run retrains; the worker's default when nil.
 	Threshold *float64 `json:",omitempty"`
+
+	decodeErr error // set by UnmarshalJSON
 }
 
 // Decision values of a BatchInference run.
@@ -122,10 +127,10 @@ var namePattern = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
 func validateModelAndDate(model, date string) error {
 	var errs []error
 	if !namePattern.MatchString(model) {
-		errs = append(errs, fmt.Errorf("model name %q must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit", model))
+		errs = append(errs, fmt.Errorf("model name %s must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit", quote.Value(model)))
 	}
 	if d, err := time.Parse(time.DateOnly, date); err != nil || d.Format(time.DateOnly) != date {
-		errs = append(errs, fmt.Errorf("data date %q must be a real date written YYYY-MM-DD", date))
+		errs = append(errs, fmt.Errorf("data date %s must be a real date written YYYY-MM-DD", quote.Value(date)))
 	}
 	return errors.Join(errs...)
 }
@@ -134,7 +139,7 @@ func validateModelAndDate(model, date string) error {
 func (in TrainingInput) Validate() error {
 	err := validateModelAndDate(in.ModelName, in.DataDate)
 	if s := in.ApprovalStatus; s != "" && s != "Approved" && s != "PendingManualApproval" {
-		err = errors.Join(err, fmt.Errorf("approval status %q must be Approved or PendingManualApproval", s))
+		err = errors.Join(err, fmt.Errorf("approval status %s must be Approved or PendingManualApproval", quote.Value(s)))
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
@@ -351,6 +353,105 @@ func TestCancelDuringJobCancelsRun(t *testing.T) {
 				env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01"})
 			}
 			require.True(t, temporal.IsCanceledError(env.GetWorkflowError()), "got %v", env.GetWorkflowError())
+		})
+	}
+}
+
+// TestOversizedInputIsNotEchoed: a 1.5 MB model name fails the run with InvalidInput and an error that quotes
+// a short prefix of it; echoing it whole would exceed Temporal's failure size limit and the server would
+// terminate the run instead.
+func TestOversizedInputIsNotEchoed(t *testing.T) {
+	huge := strings.Repeat("m", 1536*1024)
+	for name, run := range map[string]func(*testsuite.TestWorkflowEnvironment){
+		"training": func(e *testsuite.TestWorkflowEnvironment) {
+			e.ExecuteWorkflow(Training, TrainingInput{ModelName: huge, DataDate: huge, ApprovalStatus: huge})
+		},
+		"batch inference": func(e *testsuite.TestWorkflowEnvironment) {
+			e.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: huge, DataDate: "2019-11-01"})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newEnv(t)
+			// Decoding megabytes of JSON in the workflow goroutine takes well under the deadlock detector's 1 s
+			// (about 20 ms here), but the race detector slows it down some fiftyfold.
+			env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 5 * time.Minute})
+			run(env)
+			var app *temporal.ApplicationError
+			require.ErrorAs(t, env.GetWorkflowError(), &app)
+			require.Equal(t, activities.ErrInvalidInput, app.Type())
+			require.Less(t, len(env.GetWorkflowError().Error()), 2048)
+			require.Contains(t, app.Error(), "(1572864 bytes)")
+		})
+	}
+}
+
+// TestMisspeltInputFieldsFailFast: the workflows decode their input themselves, whoever started the run, and
+// fail with InvalidInput naming a field that is not exactly one of theirs instead of running with a default.
+func TestMisspeltInputFieldsFailFast(t *testing.T) {
+	for _, tc := range []struct {
+		name, workflow string
+		input          map[string]any
+		want           []string
+	}{
+		{"misspelt threshold", BatchInferenceWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-11-01", "Treshold": 0.99},
+			[]string{`unknown field "Treshold": the fields are ModelName, DataDate, Threshold`}},
+		{"threshold in lower case", BatchInferenceWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-11-01", "threshold": 0.99},
+			[]string{`field "threshold" must be written "Threshold"`}},
+		{"threshold as a string", BatchInferenceWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-11-01", "Threshold": "0.99"},
+			[]string{"field Threshold must be a number or null, not a string"}},
+		{"model name in lower case", TrainingWorkflow, map[string]any{"modelname": "m", "DataDate": "2019-10-01"},
+			[]string{`field "modelname" must be written "ModelName"`, `model name ""`}},
+		{"misspelt approval status", TrainingWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-10-01", "Approval": "PendingManualApproval"},
+			[]string{`unknown field "Approval": the fields are ModelName, DataDate, ApprovalStatus`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			// No activity is mocked: any activity call would fail the test with an unmocked-call panic.
+			env.ExecuteWorkflow(tc.workflow, tc.input)
+			var app *temporal.ApplicationError
+			require.ErrorAs(t, env.GetWorkflowError(), &app)
+			require.Equal(t, activities.ErrInvalidInput, app.Type())
+			for _, w := range tc.want {
+				require.Contains(t, app.Error(), w)
+			}
+		})
+	}
+}
+
+// TestRunSetsItsOwnSearchAttributes: a run started without its ModelName/DataDate search attributes (from the
+// Temporal CLI or web UI), or with other values, sets the request's own when the worker found them registered;
+// a run started with them (the starter's) upserts nothing, and nor does one whose worker found them missing.
+func TestRunSetsItsOwnSearchAttributes(t *testing.T) {
+	want := temporal.NewSearchAttributes(ModelNameAttribute.ValueSet("m"), DataDateAttribute.ValueSet("2019-10-01"))
+	for _, tc := range []struct {
+		name       string
+		onStart    temporal.SearchAttributes
+		registered bool
+		upserts    int
+	}{
+		{"started without them", temporal.SearchAttributes{}, true, 1},
+		{"started with other values", temporal.NewSearchAttributes(ModelNameAttribute.ValueSet("other"), DataDateAttribute.ValueSet("2019-10-01")), true, 1},
+		{"started with them", want, true, 0},
+		{"not registered", temporal.SearchAttributes{}, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			env.OnActivity(a.Defaults, mock.Anything, mock.Anything).Return(
+				activities.DefaultsOutput{Threshold: 0.8, ApprovalStatus: "Approved", SearchAttributes: tc.registered}, nil)
+			mockTraining(env)
+			require.NoError(t, env.SetTypedSearchAttributesOnStart(tc.onStart))
+			upserts := 0
+			env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+				upserts++
+				sa := args.Get(0).(temporal.SearchAttributes)
+				m, _ := sa.GetKeyword(ModelNameAttribute)
+				d, _ := sa.GetKeyword(DataDateAttribute)
+				require.Equal(t, "m", m)
+				require.Equal(t, "2019-10-01", d)
+			}).Return(nil).Maybe()
+			env.ExecuteWorkflow(Training, TrainingInput{ModelName: "m", DataDate: "2019-10-01"})
+			require.NoError(t, env.GetWorkflowError())
+			require.Equal(t, tc.upserts, upserts)
 		})
 	}
 }

@@ -52,6 +52,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// dur matches a duration as the starter prints it.
+const dur = cli.DurationPattern
+
 // testStack returns the shared stack, starting and seeding it the first time.
 func testStack(t *testing.T) *stack.Stack {
 	t.Helper()
@@ -212,12 +215,12 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 	require.Contains(t, train.stdout, "workflow ID      "+trainID)
 	require.Regexp(t, `web UI\s+http://127\.0\.0\.1:\d+/namespaces/default/workflows/training-churn-2019-10-01/[0-9a-f-]+/history`, train.stdout)
 	steps := requireInOrder(t, train.lines,
-		`^\s+\+\d+\.\ds\s+Initialize\s+started`,
-		`^\s+\+\d+\.\ds\s+Initialize\s+completed\s+\d+\.\ds\s+training data s3://mdlc-local/input-data/2019-10-01/train`,
-		`^\s+\+\d+\.\ds\s+Train Model\s+started\s+churn-\d{8}T\d{6}`,
-		`^\s+\+\d+\.\ds\s+Train Model\s+completed\s+\d+\.\ds\s+artifacts s3://`,
-		`^\s+\+\d+\.\ds\s+Create Model\s+started`,
-		`^\s+\+\d+\.\ds\s+Register Model\s+completed .*version 1 \(Approved\)`,
+		`^\s+\+`+dur+`\s+Initialize\s+started`,
+		`^\s+\+`+dur+`\s+Initialize\s+completed\s+`+dur+`\s+training data s3://mdlc-local/input-data/2019-10-01/train`,
+		`^\s+\+`+dur+`\s+Train Model\s+started\s+churn-\d{8}T\d{6}`,
+		`^\s+\+`+dur+`\s+Train Model\s+completed\s+`+dur+`\s+artifacts s3://`,
+		`^\s+\+`+dur+`\s+Create Model\s+started`,
+		`^\s+\+`+dur+`\s+Register Model\s+completed .*version 1 \(Approved\)`,
 		`^Training Completed in`,
 		`^\s+model version\s+1 \(Approved\)$`,
 		`^\s+metrics\s+.*validation:logloss=0\.\d{4}`,
@@ -268,7 +271,7 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		require.NoError(t, r.err, r.String())
 		t.Logf("starter status:\n%s", r.stdout)
 		require.Regexp(t, `(?m)^BatchInference Completed in`, r.stdout)
-		require.Regexp(t, `(?m)^\s+Monitor Model Performance\s+completed\s+\d+\.\ds\s+AUC 0\.7`, r.stdout)
+		require.Regexp(t, `(?m)^\s+Monitor Model Performance\s+completed\s+`+dur+`\s+AUC 0\.7`, r.stdout)
 		require.Regexp(t, `(?m)^\s+Re-train Model\s+completed .*registered version 2`, r.stdout)
 	})
 
@@ -368,6 +371,15 @@ func TestStartTwiceAttaches(t *testing.T) {
 	require.Equal(t, id, a.WorkflowID)
 	require.Contains(t, second.stdout, "Attached to the Training run already in progress")
 	require.Contains(t, second.stdout, a.RunID)
+
+	// A request that asks for something the open run will not do is not "attached": it says so and fails.
+	other := runCLI(ctx, s, "train", "--model", "twice", "--data-date", "2019-10-01", "--approval-status", "PendingManualApproval", "--wait")
+	require.Equal(t, cli.ExitError, other.code, other.String())
+	require.Contains(t, other.err.Error(), "ApprovalStatus is (the worker's default) there, you asked for PendingManualApproval")
+	require.Contains(t, other.err.Error(), "starter cancel "+id)
+	require.NotContains(t, other.stdout, "Attached")
+	same := runCLI(ctx, s, "train", "--model", "twice", "--data-date", "2019-10-01", "--approval-status", "Approved")
+	require.Equal(t, cli.ExitError, same.code, "an explicit value does not match the worker's default: %s", same.String())
 
 	r := runCLI(ctx, s, "list", "--model", "twice", "-o", "json")
 	require.NoError(t, r.err, r.String())
@@ -484,7 +496,7 @@ func TestServerWithoutSearchAttributes(t *testing.T) {
 	if bin == "" {
 		var err error
 		if bin, err = exec.LookPath("temporal"); err != nil {
-			t.Skip("no Temporal CLI: set MDLC_TEMPORAL_BIN")
+			t.Fatal("no Temporal CLI: run `make deps` (it builds the pinned version) or set MDLC_TEMPORAL_BIN")
 		}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

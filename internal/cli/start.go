@@ -31,7 +31,9 @@ job on input-data/<date>/train and validation) → Create Model → Register Mod
 package group named after the model).
 
 The workflow ID is training-<model>-<date>. Starting the same request while its run is still open attaches to
-that run instead of starting a second one; once it has closed, a new run starts.
+that run instead of starting a second one; once it has closed, a new run starts. If the open run was started
+with another --approval-status than the one given, nothing is started: it says so and exits 1 (a flag left
+out matches whatever the open run uses).
 
 It prints the workflow ID, run ID and web UI link. With --wait it follows the run live, one line per step as it
 starts and ends, then prints a summary (model version, training job, metrics) and exits 3 if the run failed.`,
@@ -53,6 +55,7 @@ starts and ends, then prints a summary (model version, training job, metrics) an
 					workflowType: workflows.TrainingWorkflow,
 					workflowID:   workflows.TrainingWorkflowID(in.ModelName, in.DataDate),
 					model:        in.ModelName, dataDate: in.DataDate, input: in,
+					mismatches: decodeInput(in, trainingMismatches),
 				})
 			}
 		},
@@ -70,7 +73,8 @@ Performance (ROC AUC against holdout_target) → Is Re-training Needed? (AUC < t
 child Training run, awaited).
 
 The workflow ID is batch-inference-<model>-<date>; the retrain child is <that ID>-retrain. Starting the same
-request while its run is open attaches to it. With --wait it follows the run and its retrain child live, then
+request while its run is open attaches to it; if that run uses another --threshold than the one given, nothing
+is started: it says so and exits 1 (a flag left out matches whatever the open run uses). With --wait it follows the run and its retrain child live, then
 prints the AUC, the threshold and where it came from, the decision, and the retrained version.`,
 		examples: []string{
 			"starter infer --model churn --data-date 2019-11-01",
@@ -96,6 +100,7 @@ prints the AUC, the threshold and where it came from, the decision, and the retr
 					workflowType: workflows.BatchInferenceWorkflow,
 					workflowID:   workflows.BatchInferenceWorkflowID(in.ModelName, in.DataDate),
 					model:        in.ModelName, dataDate: in.DataDate, input: in,
+					mismatches: decodeInput(in, batchInferenceMismatches),
 				})
 			}
 		},
@@ -133,6 +138,8 @@ func validateStart(tf *temporalFlags, out *outputFlag, req *requestFlags, valida
 type startRequest struct {
 	workflowType, workflowID, model, dataDate string
 	input                                     any
+	// mismatches compares the input of an open run the start attached to with input; nil skips the check.
+	mismatches func(open *commonpb.Payloads) ([]mismatch, error)
 }
 
 // Started is what train and infer print: the run they started or attached to.
@@ -154,6 +161,11 @@ func startAndReport(ctx context.Context, e *env, tf *temporalFlags, out *outputF
 	runID, started, err := startWorkflow(ctx, c, tf.namespace, req)
 	if err != nil {
 		return explainTemporal(err, tf, req.workflowID)
+	}
+	if !started {
+		if err := checkAttached(ctx, c, tf.namespace, req, runID); err != nil {
+			return err
+		}
 	}
 	s := Started{WorkflowID: req.workflowID, RunID: runID, Workflow: req.workflowType, Attached: !started, URL: tf.runURL(req.workflowID, runID)}
 	if !wait {

@@ -18,6 +18,8 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/mdlc/mdlc/internal/quote"
 )
 
 // ErrEmpty reports a file without a single value.
@@ -132,22 +134,22 @@ func parse(text []byte, label bool) (float64, string) {
 		return float64(text[0] - '0'), ""
 	}
 	if n := bytes.Count(text, []byte(",")); n > 0 {
-		return 0, fmt.Sprintf("want one value, found %d comma-separated columns in %s", n+1, excerpt(text))
+		return 0, fmt.Sprintf("want one value, found %d comma-separated columns in %s", n+1, quote.Value(string(text)))
 	}
 	v, err := strconv.ParseFloat(string(text), 64)
 	switch {
 	case err != nil && errors.Is(err, strconv.ErrRange):
-		return 0, fmt.Sprintf("%s is out of float64 range", excerpt(text))
+		return 0, fmt.Sprintf("%s is out of float64 range", quote.Value(string(text)))
 	case err != nil:
-		return 0, fmt.Sprintf("%s is not a number", excerpt(text))
+		return 0, fmt.Sprintf("%s is not a number", quote.Value(string(text)))
 	case math.IsNaN(v):
-		return 0, fmt.Sprintf("%s: NaN is not allowed", excerpt(text))
+		return 0, fmt.Sprintf("%s: NaN is not allowed", quote.Value(string(text)))
 	case math.IsInf(v, 0):
-		return 0, fmt.Sprintf("%s: infinity is not allowed", excerpt(text))
+		return 0, fmt.Sprintf("%s: infinity is not allowed", quote.Value(string(text)))
 	case !decimal(text):
-		return 0, fmt.Sprintf("%s is not a decimal number", excerpt(text))
+		return 0, fmt.Sprintf("%s is not a decimal number", quote.Value(string(text)))
 	case label && v != 0 && v != 1:
-		return 0, fmt.Sprintf("target %s is not a class label 0 or 1", excerpt(text))
+		return 0, fmt.Sprintf("target %s is not a class label 0 or 1", quote.Value(string(text)))
 	}
 	return v, ""
 }
@@ -163,13 +165,4 @@ func decimal(text []byte) bool {
 		}
 	}
 	return true
-}
-
-// excerpt quotes text, shortened so that a binary file does not flood the error message.
-func excerpt(text []byte) string {
-	const max = 40
-	if len(text) > max {
-		return strconv.Quote(string(text[:max])) + "…"
-	}
-	return strconv.Quote(string(text))
 }

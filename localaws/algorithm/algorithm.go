@@ -9,10 +9,17 @@
 //	<root>/model/                              what the algorithm leaves here becomes model.tar.gz
 //	<root>/output/failure                      written by a failing algorithm: the job's FailureReason
 //
-// Two kinds of algorithm are provided. XGBoost runs the XGBoost 1.x command-line program for the SageMaker
-// built-in XGBoost images (IsXGBoostImage); Command runs a local program that implements the contract, for
-// images mapped to it with Config.Commands (localaws's --image-command REGEX=COMMAND). NewResolver picks one
-// per image URI.
+// Two kinds of algorithm are provided. XGBoost stands in for the SageMaker built-in XGBoost images
+// (IsXGBoostImage): it trains with the XGBoost 1.x command-line program and predicts in-process through
+// libxgboost's C API (cgo), each reading its input as the SageMaker container does (see XGBoost). Command
+// runs a local program that implements the contract, for images mapped to it with Config.Commands
+// (localaws's --image-command REGEX=COMMAND). NewResolver picks one per image URI.
+//
+// Algorithm processes (the XGBoost program, mapped commands) run in their own process group, get SIGKILL when
+// localaws dies (Linux), and are recorded in their working directory (PIDFile) while they run, so that a
+// restarted localaws can end what a killed one left behind (KillLeftover).
+//
+// Not supported: a build without cgo has no XGBoost (NewResolver says so); missing values in CSV records.
 package algorithm
 
 import (

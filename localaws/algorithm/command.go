@@ -41,7 +41,8 @@ const MetricsFile = "output/metrics.json"
 //     reads the records of the file INPUT and writes one prediction a line, in input order, to the file
 //     OUTPUT, then exits 0.
 //
-// The program is run directly, never through a shell; cancelling the context kills its process group.
+// The program is run directly, never through a shell; cancelling the context kills its process group. While
+// it runs, its process group is recorded in PIDFile in its working directory (the root, or MODEL_DIR).
 type Command struct {
 	// Program is the absolute path of the program.
 	Program string
@@ -92,7 +93,7 @@ func (c *Command) Train(ctx context.Context, root string, logs io.Writer) ([]Met
 			last = s
 		}
 	}}
-	runErr := command(ctx, c.Program, root, env, lw, "train").Run()
+	runErr := run(command(ctx, c.Program, root, env, lw, "train"), root)
 	lw.flush()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("algorithm command %s stopped: %w", filepath.Base(c.Program), ctx.Err())
@@ -162,7 +163,7 @@ func (c *Command) Predict(ctx context.Context, modelDir, input, output string) e
 		}
 	}}
 	env := append(os.Environ(), EnvModelDir+"="+paths[0])
-	runErr := command(ctx, c.Program, paths[0], env, lw, "predict", paths[0], paths[1], paths[2]).Run()
+	runErr := run(command(ctx, c.Program, paths[0], env, lw, "predict", paths[0], paths[1], paths[2]), paths[0])
 	lw.flush()
 	if ctx.Err() != nil {
 		return fmt.Errorf("algorithm command %s predict stopped: %w", filepath.Base(c.Program), ctx.Err())

@@ -34,7 +34,6 @@ func newXGBoost(t testing.TB) *XGBoost {
 	if err != nil {
 		t.Fatalf("these tests need the XGBoost 1.7 command-line program (apt-get install xgboost): %v", err)
 	}
-	x.TempDir = t.TempDir()
 	return x
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,8 @@ type xgbParams struct {
 	objective   string
 	evalMetrics []string
 	csvWeights  bool
+	// notes are lines for the job's log about changes made to what the job asked for.
+	notes []string
 	// config holds the lines "key = value" for the CLI's configuration file, in a stable order. Every value
 	// was produced by this package from a parsed number or a fixed vocabulary, never copied from the input.
 	config []string
@@ -334,6 +337,14 @@ func parseXGBoostHyperparameters(hp map[string]string) (*xgbParams, error) {
 	if silent == "1" && values["verbosity"] == "" {
 		values["verbosity"] = "0"
 	}
+	if v, ok := values["nthread"]; ok {
+		// A real instance runs as many threads as it has vCPUs; thousands of threads on a small host would
+		// only slow everything down (the integer parser accepted the value, so it parses).
+		if n, _ := strconv.Atoi(v); n > hostThreads() {
+			values["nthread"] = strconv.Itoa(hostThreads())
+			p.notes = append(p.notes, fmt.Sprintf("nthread=%d capped to %d, the CPUs of this host", n, hostThreads()))
+		}
+	}
 	p.objective = values["objective"]
 	if strings.HasPrefix(p.objective, "multi:") && values["num_class"] == "" {
 		return nil, fmt.Errorf("hyperparameter num_class is required for multi-classification objective %s", p.objective)
@@ -353,3 +364,7 @@ func parseXGBoostHyperparameters(hp map[string]string) (*xgbParams, error) {
 	}
 	return p, nil
 }
+
+// hostThreads is how many threads XGBoost may run: the CPUs this host gives localaws, as a real instance's
+// vCPUs bound what its container can run.
+func hostThreads() int { return runtime.NumCPU() }

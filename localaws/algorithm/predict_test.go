@@ -233,8 +233,9 @@ func TestXGBoostPredictModelDir(t *testing.T) {
 	}
 	garbage := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(garbage, "model.bin"), []byte("not a model"), 0o644))
+	must(t, os.WriteFile(filepath.Join(garbage, ".DS_Store"), []byte("a dotfile is not a model"), 0o644))
 	err = x.Predict(context.Background(), garbage, in, in+".out")
-	if err == nil || !strings.Contains(err.Error(), "xgboost predict: xgboost:") {
+	if err == nil || !strings.Contains(err.Error(), "xgboost predict: load model model.bin: ") || strings.Contains(err.Error(), "Stack trace") {
 		t.Errorf("Predict with a garbage model: %v", err)
 	}
 }

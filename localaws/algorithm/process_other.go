@@ -4,5 +4,16 @@ package algorithm
 
 import "os/exec"
 
-// killGroupOnCancel keeps exec's default on systems without process groups: cancellation kills the child.
-func killGroupOnCancel(cmd *exec.Cmd) {}
+// ownProcessGroup keeps exec's default on systems without process groups: cancellation kills the child.
+func ownProcessGroup(cmd *exec.Cmd) {}
+
+func startLoop(reqs chan startRequest) {
+	for r := range reqs {
+		r.done <- r.cmd.Start()
+	}
+}
+
+func processStart(int) uint64 { return 0 }
+func bootID() string          { return "" }
+
+func killGroup(pidRecord) error { return nil }

@@ -273,3 +273,23 @@ func concatChannel(dir, channel string, format Format, dst string) (recordStats,
 	}
 	return st, nil
 }
+
+// sparseRows is a batch of records in compressed sparse row form, as libxgboost takes them: the values of
+// row i are values[indptr[i]:indptr[i+1]], at the feature indices of the same positions.
+type sparseRows struct {
+	indptr  []uint64
+	indices []uint32
+	values  []float32
+}
+
+func (s *sparseRows) reset() {
+	s.indptr, s.indices, s.values = append(s.indptr[:0], 0), s.indices[:0], s.values[:0]
+}
+
+func (s *sparseRows) add(index uint32, value float32) {
+	s.indices, s.values = append(s.indices, index), append(s.values, value)
+}
+
+func (s *sparseRows) endRow() { s.indptr = append(s.indptr, uint64(len(s.indices))) }
+
+func (s *sparseRows) rows() int { return len(s.indptr) - 1 }

@@ -2,6 +2,7 @@ package algorithm
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,30 +23,33 @@ import (
 // in XGBoost's binary model format (what the CLI and the container, 1.3-1 and later, write).
 const XGBoostModelFile = "xgboost-model"
 
-// XGBoost stands in for the SageMaker built-in XGBoost images with the XGBoost 1.x command-line program
-// (Debian's xgboost package; XGBoost removed the program in 3.2, hence the Algorithm interface in front of it).
+// XGBoost stands in for the SageMaker built-in XGBoost images with Debian's XGBoost 1.7: training runs the
+// command-line program (the xgboost package), prediction runs in libxgboost through its C API (cgo; the
+// libxgboost-dev package to build). Each reads its input as the SageMaker container does: training data with
+// XGBoost's own CSV/libsvm reader (the container's file-mode xgb.DMatrix("path?format=csv&label_column=0")),
+// inference records with the nearest float64 then float32 (the container's numpy parse). XGBoost removed the
+// program in 3.2; the Algorithm interface keeps that replaceable.
 //
 // Training follows the SageMaker XGBoost container: hyperparameters are validated as the container does
 // (unknown ones fail the job, see parseXGBoostHyperparameters), channel train is required and validation
 // optional, a channel's files are checked and concatenated in key order, and the model is evaluated on
-// train and validation after every round. Prediction writes one line per input record, with the CLI's
-// numbers unchanged: it prints each float32 prediction with 9 significant digits, which round-trips, so a
-// prediction parsed as float32 equals Python's Booster.predict bit for bit. Multi-output objectives
+// train and validation after every round. Prediction writes one line per input record, each float32
+// prediction with 9 significant digits, which round-trips: a prediction parsed as float32 equals the
+// container's (Python's Booster.predict on numpy-parsed records) bit for bit. Multi-output objectives
 // (multi:softprob) write the record's values comma-separated on its line.
 type XGBoost struct {
 	// Program is the path of the XGBoost command-line program.
 	Program string
 	// Version is what the program reported for -V, e.g. "1.7.4".
 	Version string
-	// TempDir holds Predict's scratch files; the system's temporary directory when empty. Train keeps its
-	// scratch files under the job's root.
-	TempDir string
+	// LibVersion is the version of the linked libxgboost, e.g. "1.7.4".
+	LibVersion string
 }
 
 var xgbVersionRE = regexp.MustCompile(`(?m)^XGBoost: (\S+)\s*$`)
 
 // NewXGBoost checks that program (looked up on PATH when it has no slash; "xgboost" when empty) is the
-// XGBoost command-line program and returns the algorithm that runs it.
+// XGBoost command-line program, of the same version as the linked libxgboost, and returns the algorithm.
 func NewXGBoost(program string) (*XGBoost, error) {
 	if program == "" {
 		program = "xgboost"
@@ -64,7 +68,14 @@ func NewXGBoost(program string) (*XGBoost, error) {
 	if m == nil {
 		return nil, fmt.Errorf("xgboost program %q: -V printed %q, not an XGBoost version", path, strings.TrimSpace(string(out)))
 	}
-	return &XGBoost{Program: path, Version: string(m[1])}, nil
+	lib, err := libXGBoostVersion()
+	if err != nil {
+		return nil, fmt.Errorf("xgboost: %w", err)
+	}
+	if lib != string(m[1]) {
+		return nil, fmt.Errorf("xgboost program %q is version %s but libxgboost is %s: install the same version of both", path, m[1], lib)
+	}
+	return &XGBoost{Program: path, Version: string(m[1]), LibVersion: lib}, nil
 }
 
 // trainFailure is a failed training job's reason, classified as SageMaker does: ClientError for what the
@@ -220,6 +231,9 @@ func (x *XGBoost) train(ctx context.Context, root string, logs io.Writer) ([]Met
 	for _, m := range params.evalMetrics {
 		lines = append(lines, "eval_metric = "+m)
 	}
+	for _, n := range params.notes {
+		fmt.Fprintln(logs, n)
+	}
 	if _, hasEta := hp["eta"]; hasEta {
 		if _, hasLR := hp["learning_rate"]; hasLR {
 			fmt.Fprintf(logs, "both eta and learning_rate are set: learning_rate=%s wins, as in XGBoost\n", hp["learning_rate"])
@@ -234,7 +248,7 @@ func (x *XGBoost) train(ctx context.Context, root string, logs io.Writer) ([]Met
 	out := &cliOutput{}
 	out.onEval = func(m []Metric) { metrics = m }
 	lw := &lineWriter{logs: logs, onLine: out.line}
-	runErr := command(ctx, x.Program, work, nil, lw, "train.conf").Run()
+	runErr := run(command(ctx, x.Program, work, nil, lw, "train.conf"), root)
 	lw.flush()
 	if runErr != nil {
 		if ctx.Err() != nil {
@@ -289,6 +303,12 @@ func (o *cliOutput) line(s string) {
 	}
 }
 
+// libMessage is the text of a libxgboost error without its time, source location and stack trace.
+func libMessage(s string) string {
+	s, _, _ = strings.Cut(s, "Stack trace:")
+	return strings.TrimSpace(logPrefixRE.ReplaceAllString(strings.TrimSpace(s), ""))
+}
+
 // failure is the reason the CLI failed: its error message, else its last line of output.
 func (o *cliOutput) failure(runErr error) error {
 	if len(o.errLines) > 0 {
@@ -326,7 +346,8 @@ func parseEvalLine(s string) []Metric {
 	return out
 }
 
-// modelFile finds the model in modelDir: xgboost-model, else the directory's only regular file.
+// modelFile finds the model in modelDir: xgboost-model, else the directory's only regular file that is not
+// a dotfile.
 func modelFile(modelDir string) (string, error) {
 	p := filepath.Join(modelDir, XGBoostModelFile)
 	if _, err := os.Stat(p); err == nil {
@@ -338,7 +359,8 @@ func modelFile(modelDir string) (string, error) {
 	}
 	var files []string
 	for _, e := range entries {
-		if e.Type().IsRegular() {
+		// Dotfiles are not models: the container skips them too (and PIDFile is one).
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
 			files = append(files, e.Name())
 		}
 	}
@@ -371,25 +393,22 @@ func sniffFormat(input string) (Format, error) {
 
 // Predict implements Predictor. Records are CSV features (no label column) or libsvm (which, as in the
 // SageMaker container, starts with a label that is ignored); the format is recognised from the first record.
+//
+// Prediction runs in libxgboost (its C API), not in the command-line program, because the container parses
+// inference input with numpy: every value is the decimal rounded to the nearest float64 and then to float32
+// (np.array(...).astype(float) and xgb.DMatrix), so a value that lies on a split point goes down the same
+// branch as in SageMaker. XGBoost's own text parser reads some decimals one float32 step off (1.5694, 1.8451).
+// Records are scored in batches, so memory stays bounded whatever the size of the input.
 func (x *XGBoost) Predict(ctx context.Context, modelDir, input, output string) (err error) {
 	model, err := modelFile(modelDir)
 	if err != nil {
-		return fmt.Errorf("xgboost predict: %w", err)
-	}
-	if model, err = filepath.Abs(model); err != nil {
 		return fmt.Errorf("xgboost predict: %w", err)
 	}
 	format, err := sniffFormat(input)
 	if err != nil {
 		return fmt.Errorf("xgboost predict: input: %w", err)
 	}
-	work, err := os.MkdirTemp(x.TempDir, "xgboost-predict-")
-	if err != nil {
-		return fmt.Errorf("xgboost predict: create scratch directory: %w", err)
-	}
-	defer os.RemoveAll(work)
-
-	st, err := copyInput(input, filepath.Join(work, "input.data"), format)
+	st, err := checkInput(input, format)
 	if err != nil {
 		return fmt.Errorf("xgboost predict: %w", err)
 	}
@@ -408,71 +427,131 @@ func (x *XGBoost) Predict(ctx context.Context, modelDir, input, output string) (
 	if st.rows == 0 {
 		return nil
 	}
-	if err := os.Symlink(model, filepath.Join(work, "model")); err != nil {
+	b, err := loadBooster(model, hostThreads())
+	if err != nil {
+		return fmt.Errorf("xgboost predict: load model %s: %w", filepath.Base(model), err)
+	}
+	defer b.close()
+	w := bufio.NewWriterSize(out, 1<<20)
+	if err := scoreRecords(ctx, b, input, format, st.width, w); err != nil {
 		return fmt.Errorf("xgboost predict: %w", err)
 	}
-	uri := "input.data?format=libsvm"
-	if format == CSV {
-		uri = "input.data?format=csv"
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("xgboost predict: write %s: %w", output, err)
 	}
-	conf := "task = pred\nmodel_in = model\ntest:data = \"" + uri + "\"\nname_pred = pred.txt\n"
-	if err := os.WriteFile(filepath.Join(work, "pred.conf"), []byte(conf), 0o644); err != nil {
-		return fmt.Errorf("xgboost predict: write configuration: %w", err)
-	}
-	o := &cliOutput{}
-	lw := &lineWriter{onLine: o.line}
-	runErr := command(ctx, x.Program, work, nil, lw, "pred.conf").Run()
-	lw.flush()
-	if runErr != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("xgboost predict stopped: %w", ctx.Err())
-		}
-		return fmt.Errorf("xgboost predict: %w", o.failure(runErr))
-	}
-	return groupPredictions(filepath.Join(work, "pred.txt"), out, st.rows)
+	return nil
 }
 
-func copyInput(input, dst string, format Format) (recordStats, error) {
+// checkInput checks every record of input and counts them.
+func checkInput(input string, format Format) (recordStats, error) {
 	var st recordStats
 	in, err := os.Open(input)
 	if err != nil {
 		return st, err
 	}
 	defer in.Close()
-	f, err := os.Create(dst)
-	if err != nil {
-		return st, err
-	}
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err := copyRecords(w, in, "input "+filepath.Base(input), format, false, &st); err != nil {
-		return st, err
-	}
-	if err := w.Flush(); err != nil {
-		return st, err
-	}
-	return st, f.Close()
+	err = copyRecords(bufio.NewWriter(io.Discard), in, "input "+filepath.Base(input), format, false, &st)
+	return st, err
 }
 
-// groupPredictions copies the CLI's predictions (one value a line) to out, one record a line: a record with
-// several values (multi:softprob) gets them comma-separated.
-func groupPredictions(pred string, out io.Writer, rows int) error {
-	b, err := os.ReadFile(pred)
+// Batches of records handed to libxgboost: at most batchRows records or about batchValues values.
+const (
+	batchRows   = 1 << 16
+	batchValues = 1 << 22
+)
+
+// parseValue reads a number of the input as the SageMaker container does: the nearest float64, then the
+// nearest float32 (numpy's astype(float), then DMatrix). Going through float64 is not the same as rounding
+// to float32 at once for a decimal close to the midpoint of two float32 values.
+func parseValue(b []byte) float32 {
+	// checkCSV and checkLibSVM accepted the number; out of range parses as ±Inf or 0, as in numpy.
+	v, _ := strconv.ParseFloat(string(b), 64)
+	return float32(v)
+}
+
+// scoreRecords reads the checked records of input, scores them in batches and writes one line per record.
+// width is the CSV field count or one more than the largest libsvm index.
+func scoreRecords(ctx context.Context, b *booster, input string, format Format, width int, w *bufio.Writer) error {
+	in, err := os.Open(input)
 	if err != nil {
-		return fmt.Errorf("xgboost predict: read predictions: %w", err)
+		return err
 	}
-	values := strings.Fields(string(b))
-	if len(values)%rows != 0 {
-		return fmt.Errorf("xgboost predict: %d predictions for %d records", len(values), rows)
+	defer in.Close()
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	var dense []float32
+	var sparse sparseRows
+	sparse.reset()
+	rows := 0
+	flush := func() error {
+		if rows == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped: %w", err)
+		}
+		var preds []float32
+		var k int
+		var err error
+		if format == CSV {
+			preds, k, err = b.predictDense(dense, rows, width)
+		} else {
+			preds, k, err = b.predictSparse(&sparse, width)
+		}
+		if err != nil {
+			return fmt.Errorf("xgboost: %w", err)
+		}
+		if k < 1 || len(preds) != rows*k {
+			return fmt.Errorf("xgboost returned %d predictions for %d records", len(preds), rows)
+		}
+		for i := 0; i < len(preds); i += k {
+			for j, v := range preds[i : i+k] {
+				if j > 0 {
+					w.WriteByte(',')
+				}
+				w.Write(formatPrediction(w.AvailableBuffer(), v))
+			}
+			w.WriteByte('\n')
+		}
+		dense, rows = dense[:0], 0
+		sparse.reset()
+		return nil
 	}
-	k := len(values) / rows
-	w := bufio.NewWriterSize(out, 1<<20)
-	for i := 0; i < len(values); i += k {
-		w.WriteString(strings.Join(values[i:i+k], ","))
-		w.WriteByte('\n')
+	for sc.Scan() {
+		line := bytes.Trim(sc.Bytes(), " \t\r")
+		if len(line) == 0 {
+			continue // only trailing blank lines remain: checkInput refused the others
+		}
+		if format == CSV {
+			for _, f := range bytes.Split(line, []byte{','}) {
+				dense = append(dense, parseValue(bytes.Trim(f, " \t")))
+			}
+		} else {
+			for i, tok := range bytes.Fields(line)[1:] {
+				idx, val, _ := bytes.Cut(tok, []byte{':'})
+				if i == 0 && string(idx) == "qid" {
+					continue
+				}
+				n, _ := strconv.ParseUint(string(idx), 10, 32)
+				sparse.add(uint32(n), parseValue(val))
+			}
+			sparse.endRow()
+		}
+		rows++
+		if rows >= batchRows || len(dense)+len(sparse.values) >= batchValues {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("xgboost predict: write output: %w", err)
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read input: %w", err)
 	}
-	return nil
+	return flush()
+}
+
+// formatPrediction appends v with 9 significant digits, which is enough for the text to parse back to the
+// same float32 (what the XGBoost command-line program prints too).
+func formatPrediction(dst []byte, v float32) []byte {
+	return strconv.AppendFloat(dst, float64(v), 'g', 9, 32)
 }

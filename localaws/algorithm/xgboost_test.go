@@ -7,6 +7,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -396,5 +398,29 @@ func TestParseContentType(t *testing.T) {
 		if (err != nil) != tt.wantErr || (err == nil && got != tt.want) {
 			t.Errorf("ParseContentType(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// TestXGBoostTrainCapsThreads asks for far more threads than the host has: the job runs with one per CPU and
+// its log says so, as a real instance is bounded by its vCPUs.
+func TestXGBoostTrainCapsThreads(t *testing.T) {
+	x := newXGBoost(t)
+	hp := workshopHyperparameters()
+	hp["num_round"], hp["nthread"] = "2", "10000"
+	root := makeJob(t, hp, map[string]channel{"train": {"text/csv", map[string]string{"t.csv": makeDataset(3, 200, 4).csv(true)}}})
+	var logs bytes.Buffer
+	if _, err := x.Train(context.Background(), root, &logs); err != nil {
+		t.Fatalf("Train: %v\n%s", err, logs.String())
+	}
+	n := strconv.Itoa(runtime.NumCPU())
+	for _, want := range []string{"nthread=10000 capped to " + n + ", the CPUs of this host\n", "\n  nthread = " + n + "\n"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	p, err := parseXGBoostHyperparameters(map[string]string{"num_round": "1", "nthread": "1"})
+	must(t, err)
+	if len(p.notes) != 0 || !slices.Contains(p.config, "nthread = 1") {
+		t.Errorf("nthread=1: config %q, notes %q; want it unchanged", p.config, p.notes)
 	}
 }

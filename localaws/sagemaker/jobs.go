@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mdlc/mdlc/localaws/algorithm"
 	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
@@ -63,6 +64,9 @@ type jobKind[T any, P jobState[T]] struct {
 	jobs func(s *Service) map[string]*record[T]
 	// workingCopies are what a job's directory holds only while it runs (see removeWorkingCopies).
 	workingCopies []string
+	// algorithmDir is where, under a job's directory, the job's algorithm runs and records its process
+	// (see algorithm.KillLeftover).
+	algorithmDir func(jobDir string) string
 	// list says how the kind's List operation sorts and filters; listMember holds its summaries, and
 	// summary makes one.
 	list       listSpec
@@ -210,6 +214,9 @@ func howEnded(err error, stopping bool) (outcome, string) {
 func (k *jobKind[T, P]) recoverRuns(ctx context.Context, s *Service, now time.Time) error {
 	for key, r := range k.jobs(s) {
 		if running(P(&r.Resource).status()) {
+			if err := algorithm.KillLeftover(k.algorithmDir(s.jobDir(k.dir, key))); err != nil {
+				s.opts.Logger.WarnContext(ctx, "leftover algorithm of a "+k.noun, "job", P(&r.Resource).name(), "error", err)
+			}
 			if err := update(s, k.dir, key, r, func(j *T) { P(j).end(outcomeFailed, reasonRestarted, now) }); err != nil {
 				return err
 			}

@@ -55,6 +55,7 @@ var trainingJobs = &jobKind[trainingJob, *trainingJob]{
 	},
 	jobs:          func(s *Service) map[string]*record[trainingJob] { return s.training },
 	workingCopies: trainingWorkingCopies,
+	algorithmDir:  func(jobDir string) string { return jobDir },
 	list:          listSpec{sortKeys: []string{"CreationTime", "Name", "Status"}, defaultOrder: "Ascending", statuses: jobStatuses},
 	listMember:    "TrainingJobSummaries",
 	summary: func(j *trainingJob) listItem {

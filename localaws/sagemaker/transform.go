@@ -25,8 +25,10 @@ var transformJobs = &jobKind[transformJob, *transformJob]{
 	},
 	jobs:          func(s *Service) map[string]*record[transformJob] { return s.transforms },
 	workingCopies: transformWorkingCopies,
-	list:          listSpec{sortKeys: []string{"CreationTime", "Name", "Status"}, defaultOrder: "Descending", statuses: jobStatuses},
-	listMember:    "TransformJobSummaries",
+	// A transform's algorithm runs in the job's model directory.
+	algorithmDir: func(jobDir string) string { return filepath.Join(jobDir, "model") },
+	list:         listSpec{sortKeys: []string{"CreationTime", "Name", "Status"}, defaultOrder: "Descending", statuses: jobStatuses},
+	listMember:   "TransformJobSummaries",
 	summary: func(j *transformJob) listItem {
 		return listItem{name: j.TransformJobName, created: tsTime(j.CreationTime), modified: tsTime(j.LastModifiedTime), status: j.TransformJobStatus,
 			summary: transformJobSummary{TransformJobName: j.TransformJobName, TransformJobArn: j.TransformJobArn, TransformJobStatus: j.TransformJobStatus,
