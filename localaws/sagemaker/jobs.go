@@ -63,7 +63,7 @@ type jobKind[T any, P jobState[T]] struct {
 	// jobs returns the service's jobs of the kind, by key; the caller holds mu.
 	jobs func(s *Service) map[string]*record[T]
 	// workingCopies are what a job's directory holds only while it runs (see removeWorkingCopies).
-	workingCopies []string
+	workingCopies func(jobDir string) []string
 	// algorithmDir is where, under a job's directory, the job's algorithm runs and records its process
 	// (see algorithm.KillLeftover).
 	algorithmDir func(jobDir string) string
@@ -222,7 +222,7 @@ func (k *jobKind[T, P]) recoverRuns(ctx context.Context, s *Service, now time.Ti
 			}
 			s.opts.Logger.WarnContext(ctx, k.noun+" failed by restart", "job", P(&r.Resource).name())
 		}
-		if err := removeWorkingCopies(s.jobDir(k.dir, key), k.workingCopies); err != nil {
+		if err := removeWorkingCopies(k.workingCopies(s.jobDir(k.dir, key))); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mdlc/mdlc/localaws/algorithm"
 )
 
 // Layout under Options.Dir: state/<kind>/<name>.json holds one resource each; jobs/<kind>/<name>/ is a job's
@@ -174,19 +176,31 @@ func (s *Service) load(ctx context.Context) error {
 	return transformJobs.recoverRuns(ctx, s, now)
 }
 
-// What a job's directory holds only while it runs: the training-container root's input channels, model and
-// model archive (the model is in S3 once uploaded); a transform job's model, inputs, records, predictions and
-// outputs (the outputs are in S3). What stays is what a user reads afterwards: algorithm.log and
-// output/failure of a training job, transform.log of a transform job.
-var (
-	trainingWorkingCopies  = []string{"input/data", "model", "output/model.tar.gz"}
-	transformWorkingCopies = []string{"model", "input", "records", "predictions", "output"}
-)
+// trainingWorkingCopies and transformWorkingCopies are what a job's directory holds only while it runs: a
+// training-container root's input channels, model and model archive (the model is in S3 once uploaded); a
+// transform job's model, inputs, records, predictions and outputs (the outputs are in S3). What stays is what
+// a user reads afterwards: algorithm.log and output/failure of a training job, transform.log of a transform
+// job.
+func trainingWorkingCopies(jobDir string) []string {
+	layout := algorithm.Root(jobDir)
+	return []string{layout.DataDir(), layout.ModelDir(), filepath.Join(layout.OutputDir(), modelArchive)}
+}
 
-// removeWorkingCopies deletes the working copies under a job's directory once the job has ended.
-func removeWorkingCopies(jobDir string, copies []string) error {
+func transformWorkingCopies(jobDir string) []string {
+	var copies []string
+	for _, c := range []string{"model", "input", "records", "predictions", "output"} {
+		copies = append(copies, filepath.Join(jobDir, c))
+	}
+	return copies
+}
+
+// modelArchive is the name of a training job's model archive, in its output directory and in S3.
+const modelArchive = "model.tar.gz"
+
+// removeWorkingCopies deletes a job's working copies once the job has ended.
+func removeWorkingCopies(copies []string) error {
 	for _, c := range copies {
-		if err := os.RemoveAll(filepath.Join(jobDir, filepath.FromSlash(c))); err != nil {
+		if err := os.RemoveAll(c); err != nil {
 			return fmt.Errorf("remove working copy: %w", err)
 		}
 	}

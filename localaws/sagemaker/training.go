@@ -307,7 +307,7 @@ func (s *Service) runTraining(ctx context.Context, key string) {
 	if err != nil {
 		log.Info("training job ended", "error", err)
 	}
-	if rerr := removeWorkingCopies(root, trainingWorkingCopies); rerr != nil {
+	if rerr := removeWorkingCopies(trainingWorkingCopies(root)); rerr != nil {
 		log.Error("training job ended", "error", rerr)
 	}
 	s.endTraining(key, metrics, artifacts, err)
@@ -329,8 +329,9 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 	if err := os.RemoveAll(root); err != nil {
 		return nil, "", fmt.Errorf("clean %s: %w", root, err)
 	}
-	for _, d := range []string{"input/config", "input/data", "model", "output"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+	layout := algorithm.Root(root)
+	for _, d := range []string{layout.ConfigDir(), layout.DataDir(), layout.ModelDir(), layout.OutputDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, "", fmt.Errorf("prepare %s: %w", root, err)
 		}
 	}
@@ -351,7 +352,7 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 			if ctx.Err() != nil {
 				return nil, "", ctx.Err()
 			}
-			dst := filepath.Join(root, "input", "data", c.ChannelName, filepath.FromSlash(o.Rel))
+			dst := filepath.Join(layout.Channel(c.ChannelName), filepath.FromSlash(o.Rel))
 			if err := download(s.opts.Objects, loc.Bucket, o.Key, dst); err != nil {
 				return nil, "", clientError("Data download failed: %v", err)
 			}
@@ -366,14 +367,14 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 	if hp == nil {
 		hp = map[string]string{}
 	}
-	for name, v := range map[string]any{
-		"hyperparameters.json": hp,
-		"inputdataconfig.json": channels,
-		"resourceconfig.json":  map[string]any{"current_host": "algo-1", "hosts": []string{"algo-1"}},
+	for file, v := range map[string]any{
+		layout.Hyperparameters(): hp,
+		layout.InputDataConfig(): channels,
+		layout.ResourceConfig():  map[string]any{"current_host": "algo-1", "hosts": []string{"algo-1"}},
 	} {
 		b, _ := json.Marshal(v) // maps of strings always encode
-		if err := os.WriteFile(filepath.Join(root, "input", "config", name), b, 0o644); err != nil {
-			return nil, "", fmt.Errorf("write %s: %w", name, err)
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			return nil, "", fmt.Errorf("write %s: %w", filepath.Base(file), err)
 		}
 	}
 	alg, err := s.opts.Algorithms.Resolve(job.AlgorithmSpecification.TrainingImage)
@@ -398,15 +399,15 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 		return nil, "", &jobError{reason: trainErr.Error()}
 	}
 	s.progress(key, secondaryUploading, "Uploading generated training model")
-	tarball := filepath.Join(root, "output", "model.tar.gz")
-	if err := tarGz(filepath.Join(root, "model"), tarball); err != nil {
+	tarball := filepath.Join(layout.OutputDir(), modelArchive)
+	if err := tarGz(layout.ModelDir(), tarball); err != nil {
 		return nil, "", err
 	}
 	out, err := parseS3URI(job.OutputDataConfig.S3OutputPath)
 	if err != nil {
 		return nil, "", clientError("%v", err)
 	}
-	dst := out.join(job.TrainingJobName, "output", "model.tar.gz")
+	dst := out.join(job.TrainingJobName, "output", modelArchive)
 	if err := upload(s.opts.Objects, tarball, dst); err != nil {
 		return nil, "", clientError("Failed to upload model artifacts: %v", err)
 	}

@@ -198,7 +198,7 @@ func (s *Service) runTransform(ctx context.Context, key string) {
 		dir := s.jobDir(kindTransform, key)
 		err = s.transform(ctx, dir, job, m)
 		s.release()
-		if rerr := removeWorkingCopies(dir, transformWorkingCopies); rerr != nil {
+		if rerr := removeWorkingCopies(transformWorkingCopies(dir)); rerr != nil {
 			s.opts.Logger.Error("transform job ended", "transform_job", job.TransformJobName, "error", rerr)
 		}
 	}
