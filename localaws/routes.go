@@ -129,19 +129,27 @@ const (
 // refuse answers a request the front door turns away with 403 (SageMaker: 400, as its AccessDeniedException
 // travels) in the envelope of the service it addresses.
 func refuse(w http.ResponseWriter, service string, kind int, msg string) {
-	switch service {
-	case serviceControl:
+	if service == serviceControl {
 		writeControlError(w, http.StatusForbidden, errors.New(msg))
+		return
+	}
+	p := protocolOf(service)
+	code := p.AccessDenied()
+	if kind == corsDenied && p == awserr.RESTXML {
+		code = awserr.S3AccessForbidden
+	}
+	awserr.Write(w, p, "", awserr.New(code, "%s", msg))
+}
+
+// protocolOf is the wire protocol of a service; requests for an unknown service are answered in JSON 1.1.
+func protocolOf(service string) awserr.Protocol {
+	switch service {
 	case ServiceLambda:
-		awserr.Write(w, awserr.RESTJSON, "", awserr.New(awserr.LambdaAccessDenied, "%s", msg))
-	case ServiceSageMaker, "unknown":
-		awserr.Write(w, awserr.JSON11, "", awserr.New(awserr.SageMakerAccessDenied, "%s", msg))
+		return awserr.RESTJSON
+	case ServiceS3:
+		return awserr.RESTXML
 	default:
-		code := awserr.S3AccessDenied
-		if kind == corsDenied {
-			code = awserr.S3AccessForbidden
-		}
-		awserr.Write(w, awserr.RESTXML, "", awserr.New(code, "%s", msg))
+		return awserr.JSON11
 	}
 }
 
@@ -163,16 +171,12 @@ func (s *Server) recoverPanic(rec *statusRecorder, service, op *string) {
 		panic(http.ErrAbortHandler)
 	}
 	msg := "localaws failed while serving this request (a bug in localaws; its log has the details)"
-	switch *service {
-	case serviceControl:
+	if *service == serviceControl {
 		writeControlError(rec, http.StatusInternalServerError, errors.New(msg))
-	case ServiceLambda:
-		awserr.Write(rec, awserr.RESTJSON, "", awserr.New(awserr.LambdaInternalFailure, "%s", msg))
-	case ServiceS3:
-		awserr.Write(rec, awserr.RESTXML, "", awserr.New(awserr.S3InternalError, "%s", msg))
-	default:
-		awserr.Write(rec, awserr.JSON11, "", awserr.New(awserr.SageMakerInternalFailure, "%s", msg))
+		return
 	}
+	p := protocolOf(*service)
+	awserr.Write(rec, p, "", awserr.New(p.Internal(), "%s", msg))
 }
 
 // ServiceOf names the AWS service a request addresses, the way AWS front ends do: the service in the
@@ -299,35 +303,25 @@ func s3Operation(r *http.Request) string {
 	return r.Method
 }
 
-// writeFault answers a request with an injected fault, in the service's envelope.
+// writeFault answers a request with an injected fault, in the service's envelope, with the message the
+// service gives.
 func writeFault(w http.ResponseWriter, service string, kind faults.Kind) {
-	var (
-		protocol awserr.Protocol
-		code     awserr.Code
-		msg      string
-	)
-	switch service {
-	case ServiceSageMaker:
-		protocol, code, msg = awserr.JSON11, awserr.SageMakerThrottling, "Rate exceeded"
-		if kind == faults.ServerError {
-			code, msg = awserr.SageMakerInternalFailure, "An internal error occurred (injected by localaws)."
-		}
-	case ServiceLambda:
-		protocol, code, msg = awserr.RESTJSON, awserr.LambdaTooManyRequests, "Rate exceeded"
-		if kind == faults.ServerError {
-			code, msg = awserr.LambdaInternalFailure, "An internal error occurred (injected by localaws)."
-		}
+	p := protocolOf(service)
+	var e *awserr.Error
+	switch {
+	case kind == faults.ServerError && p == awserr.RESTXML:
+		e = awserr.New(p.Internal(), "We encountered an internal error. Please try again. (injected by localaws)")
+	case kind == faults.ServerError:
+		e = awserr.New(p.Internal(), "An internal error occurred (injected by localaws).")
+	case p == awserr.RESTXML:
+		e = awserr.New(p.Throttling(), "Please reduce your request rate.")
 	default:
-		protocol, code, msg = awserr.RESTXML, awserr.S3SlowDown, "Please reduce your request rate."
-		if kind == faults.ServerError {
-			code, msg = awserr.S3InternalError, "We encountered an internal error. Please try again. (injected by localaws)"
-		}
+		e = awserr.New(p.Throttling(), "Rate exceeded")
 	}
-	e := awserr.New(code, "%s", msg)
-	if code == awserr.LambdaTooManyRequests {
+	if e.Code == awserr.LambdaTooManyRequests {
 		e.Extra = map[string]string{"Reason": "CallerRateLimitExceeded"}
 	}
-	awserr.Write(w, protocol, "", e)
+	awserr.Write(w, p, "", e)
 }
 
 // Health is the body of GET /_localaws/health.

@@ -1,13 +1,16 @@
 // Package algorithm runs SageMaker training algorithms and batch-transform predictors locally, under the
 // SageMaker training-container contract, so that localaws can train and predict with real software.
 //
-// A training job's root directory stands in for /opt/ml:
+// A training job's root directory stands in for /opt/ml (Root names each place, for the job's runner and
+// the algorithms alike):
 //
 //	<root>/input/config/hyperparameters.json   job hyperparameters (string → string)
 //	<root>/input/config/inputdataconfig.json   channels: {"train": {"ContentType": "text/csv", ...}, ...}
-//	<root>/input/data/<channel>/...           the channel's objects, downloaded from S3
+//	<root>/input/config/resourceconfig.json    hosts: {"current_host": "algo-1", "hosts": ["algo-1"]}
+//	<root>/input/data/<channel>/...            the channel's objects, downloaded from S3
 //	<root>/model/                              what the algorithm leaves here becomes model.tar.gz
 //	<root>/output/failure                      written by a failing algorithm: the job's FailureReason
+//	<root>/output/metrics.json                 a mapped command's final metrics (MetricsFile)
 //
 // Two kinds of algorithm are provided. XGBoost stands in for the SageMaker built-in XGBoost images
 // (IsXGBoostImage): it trains with the XGBoost 1.x command-line program and predicts in-process through

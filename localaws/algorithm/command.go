@@ -72,19 +72,20 @@ func (c *Command) Train(ctx context.Context, root string, logs io.Writer) ([]Met
 	if err != nil {
 		return nil, fmt.Errorf("algorithm command %s: %w", c.Program, err)
 	}
-	env := append(os.Environ(), EnvRoot+"="+root, EnvModelDir+"="+filepath.Join(root, "model"))
-	data := filepath.Join(root, "input", "data")
+	layout := Root(root)
+	env := append(os.Environ(), EnvRoot+"="+root, EnvModelDir+"="+layout.ModelDir())
+	data := layout.DataDir()
 	if entries, err := os.ReadDir(data); err == nil {
 		for _, e := range entries {
 			if e.IsDir() {
-				env = append(env, EnvChannelPrefix+strings.ToUpper(e.Name())+"="+filepath.Join(data, e.Name()))
+				env = append(env, EnvChannelPrefix+strings.ToUpper(e.Name())+"="+layout.Channel(e.Name()))
 			}
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(root, "model"), 0o755); err != nil {
+	if err := os.MkdirAll(layout.ModelDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("algorithm command %s: %w", c.Program, err)
 	}
-	if err := os.MkdirAll(filepath.Join(root, "output"), 0o755); err != nil {
+	if err := os.MkdirAll(layout.OutputDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("algorithm command %s: %w", c.Program, err)
 	}
 	var last string
@@ -99,7 +100,7 @@ func (c *Command) Train(ctx context.Context, root string, logs io.Writer) ([]Met
 		return nil, fmt.Errorf("algorithm command %s stopped: %w", filepath.Base(c.Program), ctx.Err())
 	}
 	if runErr != nil {
-		b, err := os.ReadFile(filepath.Join(root, "output", "failure"))
+		b, err := os.ReadFile(layout.Failure())
 		if reason := strings.TrimSpace(string(b)); err == nil && reason != "" {
 			return nil, errors.New(reason)
 		}
@@ -112,7 +113,7 @@ func (c *Command) Train(ctx context.Context, root string, logs io.Writer) ([]Met
 		}
 		return nil, errors.New(reason)
 	}
-	metrics, err := readMetricsFile(filepath.Join(root, filepath.FromSlash(MetricsFile)))
+	metrics, err := readMetricsFile(layout.Metrics())
 	if err != nil {
 		reason := fmt.Sprintf("AlgorithmError: %s train: %v", filepath.Base(c.Program), err)
 		if werr := WriteFailure(root, reason); werr != nil {

@@ -124,11 +124,10 @@ func (x *XGBoost) Train(ctx context.Context, root string, logs io.Writer) ([]Met
 
 // WriteFailure writes reason to <root>/output/failure, as a failing algorithm does.
 func WriteFailure(root, reason string) error {
-	dir := filepath.Join(root, "output")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(Root(root).OutputDir(), 0o755); err != nil {
 		return fmt.Errorf("write failure file: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "failure"), []byte(reason), 0o644); err != nil {
+	if err := os.WriteFile(Root(root).Failure(), []byte(reason), 0o644); err != nil {
 		return fmt.Errorf("write failure file: %w", err)
 	}
 	return nil
@@ -149,9 +148,9 @@ func readJSON(file string, v any) (bool, error) {
 }
 
 func (x *XGBoost) train(ctx context.Context, root string, logs io.Writer) ([]Metric, error) {
-	config := filepath.Join(root, "input", "config")
+	layout := Root(root)
 	hp := map[string]string{}
-	if _, err := readJSON(filepath.Join(config, "hyperparameters.json"), &hp); err != nil {
+	if _, err := readJSON(layout.Hyperparameters(), &hp); err != nil {
 		return nil, clientError(err)
 	}
 	params, err := parseXGBoostHyperparameters(hp)
@@ -159,7 +158,7 @@ func (x *XGBoost) train(ctx context.Context, root string, logs io.Writer) ([]Met
 		return nil, clientError(err)
 	}
 	var channels map[string]channelConfig
-	found, err := readJSON(filepath.Join(config, "inputdataconfig.json"), &channels)
+	found, err := readJSON(layout.InputDataConfig(), &channels)
 	if err != nil {
 		return nil, clientError(err)
 	}
@@ -200,7 +199,7 @@ func (x *XGBoost) train(ctx context.Context, root string, logs io.Writer) ([]Met
 		if !ok {
 			continue
 		}
-		st, err := concatChannel(filepath.Join(root, "input", "data", name), name, format, filepath.Join(work, name+".data"))
+		st, err := concatChannel(layout.Channel(name), name, format, filepath.Join(work, name+".data"))
 		if err != nil {
 			return nil, clientError(err)
 		}
@@ -256,7 +255,7 @@ func (x *XGBoost) train(ctx context.Context, root string, logs io.Writer) ([]Met
 		}
 		return nil, algorithmError(out.failure(runErr))
 	}
-	modelDir := filepath.Join(root, "model")
+	modelDir := layout.ModelDir()
 	if err := os.MkdirAll(modelDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create model directory: %w", err)
 	}

@@ -28,6 +28,9 @@ func TestWrite(t *testing.T) {
 		{"rest-xml", RESTXML, New(S3SlowDown, "Please reduce your request rate."), 503,
 			map[string]string{"Content-Type": "application/xml"},
 			`<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>req</RequestId></Error>`},
+		{"json 1.1 modelled Message member", JSON11, New(SageMakerResourceInUse, "taken"), 400,
+			map[string]string{"X-Amzn-Errortype": "ResourceInUse"},
+			`{"Message":"taken","__type":"ResourceInUse","message":"taken"}`},
 		{"plain error is internal", JSON11, errors.New("disk full"), 500, nil, `{"__type":"InternalFailure","message":"disk full"}`},
 		{"plain error is internal in xml", RESTXML, errors.New("disk full"), 500, nil, `<Code>InternalError</Code>`},
 	}

@@ -1,77 +1,12 @@
 package sagemaker
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
-
-// ErrorCode is an AWS error code the service answers with, as it appears in the "__type" of an error body.
-type ErrorCode string
-
-// The error codes the service answers with.
-const (
-	// ErrValidation reports a request AWS would reject: bad values, missing resources, wrong state.
-	ErrValidation ErrorCode = "ValidationException"
-	// ErrResourceInUse reports a name already taken by a resource that cannot be replaced.
-	ErrResourceInUse ErrorCode = "ResourceInUse"
-	// ErrResourceNotFound reports a missing resource where AWS models it as such.
-	ErrResourceNotFound ErrorCode = "ResourceNotFound"
-	// ErrResourceLimitExceeded reports a request over a limit.
-	ErrResourceLimitExceeded ErrorCode = "ResourceLimitExceeded"
-	// ErrUnknownOperation reports an X-Amz-Target this service does not implement.
-	ErrUnknownOperation ErrorCode = "UnknownOperationException"
-	// ErrSerialization reports a body that is not the JSON the operation expects.
-	ErrSerialization ErrorCode = "SerializationException"
-	// ErrServiceUnavailable reports a request that arrived after Close.
-	ErrServiceUnavailable ErrorCode = "ServiceUnavailable"
-	// ErrInternalFailure reports a fault of the service itself (disk, storage).
-	ErrInternalFailure ErrorCode = "InternalFailure"
-)
-
-// errorStatus is the one table of HTTP statuses for error codes.
-var errorStatus = map[ErrorCode]int{
-	ErrValidation:            http.StatusBadRequest,
-	ErrResourceInUse:         http.StatusBadRequest,
-	ErrResourceNotFound:      http.StatusBadRequest,
-	ErrResourceLimitExceeded: http.StatusBadRequest,
-	ErrUnknownOperation:      http.StatusBadRequest,
-	ErrSerialization:         http.StatusBadRequest,
-	ErrServiceUnavailable:    http.StatusServiceUnavailable,
-	ErrInternalFailure:       http.StatusInternalServerError,
-}
-
-// APIError is an error answered to the client with an AWS error code and message.
-type APIError struct {
-	Code    ErrorCode
-	Message string
-}
-
-// Error returns the code and AWS's message.
-func (e *APIError) Error() string { return string(e.Code) + ": " + e.Message }
-
-// status returns the HTTP status for the error's code.
-func (e *APIError) status() int {
-	if st, ok := errorStatus[e.Code]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
-
-func apiErrorf(code ErrorCode, format string, args ...any) *APIError {
-	return &APIError{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// asAPIError turns any error into the one answered to the client; errors that are not API errors are internal.
-func asAPIError(err error) *APIError {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return &APIError{Code: ErrInternalFailure, Message: err.Error()}
-}
 
 // violations collects constraint violations and renders them the way AWS does
 // ("2 validation errors detected: Value ... at 'x' failed to satisfy constraint: ...; ...").
@@ -164,8 +99,8 @@ func (v *violations) err() error {
 	case 0:
 		return nil
 	case 1:
-		return apiErrorf(ErrValidation, "1 validation error detected: %s", v.msgs[0])
+		return awserr.New(awserr.SageMakerValidation, "1 validation error detected: %s", v.msgs[0])
 	default:
-		return apiErrorf(ErrValidation, "%d validation errors detected: %s", len(v.msgs), strings.Join(v.msgs, "; "))
+		return awserr.New(awserr.SageMakerValidation, "%d validation errors detected: %s", len(v.msgs), strings.Join(v.msgs, "; "))
 	}
 }

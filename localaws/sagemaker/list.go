@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 // listItem is one resource as a List operation filters and sorts it.
@@ -139,7 +141,7 @@ func decodeToken(token string) (int, error) {
 			}
 		}
 	}
-	return 0, apiErrorf(ErrValidation, "Invalid pagination token %q", token)
+	return 0, awserr.New(awserr.SageMakerValidation, "Invalid pagination token %q", token)
 }
 
 // listAnswer is a List operation's answer: the summaries under member (an array, never null) and NextToken

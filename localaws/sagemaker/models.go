@@ -3,6 +3,8 @@ package sagemaker
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 func (s *Service) createModel(in *createModelInput) (any, error) {
@@ -41,16 +43,16 @@ func (s *Service) createModel(in *createModelInput) (any, error) {
 	}
 	switch {
 	case in.PrimaryContainer != nil && len(in.Containers) > 0:
-		return nil, apiErrorf(ErrValidation, "PrimaryContainer and Containers cannot both be specified.")
+		return nil, awserr.New(awserr.SageMakerValidation, "PrimaryContainer and Containers cannot both be specified.")
 	case len(containers) == 0:
-		return nil, apiErrorf(ErrValidation, "Either PrimaryContainer or Containers must be specified.")
+		return nil, awserr.New(awserr.SageMakerValidation, "Either PrimaryContainer or Containers must be specified.")
 	}
 	for _, c := range containers {
 		if c.ModelPackageName != "" {
 			return nil, unsupported("containers from model packages (ModelPackageName); give Image and ModelDataUrl")
 		}
 		if c.Image == "" {
-			return nil, apiErrorf(ErrValidation, "Image must be specified for every container of model %s.", in.ModelName)
+			return nil, awserr.New(awserr.SageMakerValidation, "Image must be specified for every container of model %s.", in.ModelName)
 		}
 	}
 	if err := checkTagKeys(in.Tags); err != nil {
@@ -65,7 +67,7 @@ func (s *Service) createModel(in *createModelInput) (any, error) {
 	arn := s.arn("model/" + in.ModelName)
 	if _, ok := s.models[key]; ok {
 		// AWS answers a ValidationException here, not ResourceInUse.
-		return nil, apiErrorf(ErrValidation, "Cannot create already existing model %q.", arn)
+		return nil, awserr.New(awserr.SageMakerValidation, "Cannot create already existing model %q.", arn)
 	}
 	for _, c := range containers {
 		if c.ModelDataUrl == "" {
@@ -80,7 +82,7 @@ func (s *Service) createModel(in *createModelInput) (any, error) {
 			return nil, err
 		}
 		if !ok {
-			return nil, apiErrorf(ErrValidation, "Could not find model data at %s.", c.ModelDataUrl)
+			return nil, awserr.New(awserr.SageMakerValidation, "Could not find model data at %s.", c.ModelDataUrl)
 		}
 	}
 	r := &record[model]{Tags: in.Tags, Resource: model{
@@ -108,7 +110,7 @@ func (s *Service) findModel(name string) (*record[model], error) {
 	}
 	r, ok := s.models[strings.ToLower(name)]
 	if !ok {
-		return nil, apiErrorf(ErrValidation, "Could not find model %q.", s.arn("model/"+name))
+		return nil, awserr.New(awserr.SageMakerValidation, "Could not find model %q.", s.arn("model/"+name))
 	}
 	return r, nil
 }

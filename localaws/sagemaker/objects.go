@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/johannesboyne/gofakes3"
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 // s3URIPattern is AWS's pattern for S3 URIs in SageMaker requests.
@@ -31,10 +32,10 @@ func (l s3Location) String() string { return "s3://" + l.Bucket + "/" + l.Key }
 func parseS3URI(uri string) (s3Location, error) {
 	m := s3URIRe.FindStringSubmatch(uri)
 	if m == nil {
-		return s3Location{}, apiErrorf(ErrValidation, "Invalid S3 URI %q", uri)
+		return s3Location{}, awserr.New(awserr.SageMakerValidation, "Invalid S3 URI %q", uri)
 	}
 	if m[1] != "s3" {
-		return s3Location{}, apiErrorf(ErrValidation, "S3 URI %q: localaws supports only s3:// URIs", uri)
+		return s3Location{}, awserr.New(awserr.SageMakerValidation, "S3 URI %q: localaws supports only s3:// URIs", uri)
 	}
 	return s3Location{Bucket: m[2], Key: m[3]}, nil
 }

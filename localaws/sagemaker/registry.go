@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 // Model approval statuses.
@@ -34,7 +36,7 @@ func (s *Service) createModelPackageGroup(in *createModelPackageGroupInput) (any
 	key := strings.ToLower(in.ModelPackageGroupName)
 	arn := s.arn("model-package-group/" + in.ModelPackageGroupName)
 	if _, ok := s.groups[key]; ok {
-		return nil, apiErrorf(ErrValidation, "Model Package Group already exists: %s", arn)
+		return nil, awserr.New(awserr.SageMakerValidation, "Model Package Group already exists: %s", arn)
 	}
 	r := &record[modelPackageGroup]{Tags: in.Tags, Resource: modelPackageGroup{
 		ModelPackageGroupName:        in.ModelPackageGroupName,
@@ -56,7 +58,7 @@ func (s *Service) findGroup(nameOrArn string) (*record[modelPackageGroup], error
 	if strings.HasPrefix(nameOrArn, "arn:") {
 		_, after, ok := strings.Cut(nameOrArn, ":model-package-group/")
 		if !ok {
-			return nil, apiErrorf(ErrValidation, "Invalid model package group ARN %s", nameOrArn)
+			return nil, awserr.New(awserr.SageMakerValidation, "Invalid model package group ARN %s", nameOrArn)
 		}
 		name = after
 	}
@@ -67,7 +69,7 @@ func (s *Service) findGroup(nameOrArn string) (*record[modelPackageGroup], error
 	}
 	r, ok := s.groups[strings.ToLower(name)]
 	if !ok {
-		return nil, apiErrorf(ErrValidation, "ModelPackageGroup %s does not exist.", name)
+		return nil, awserr.New(awserr.SageMakerValidation, "ModelPackageGroup %s does not exist.", name)
 	}
 	return r, nil
 }
@@ -136,9 +138,9 @@ func (s *Service) createModelPackage(in *createModelPackageInput) (any, error) {
 	case in.ModelPackageGroupName == "" && in.ModelPackageName != "":
 		return nil, unsupported("unversioned model packages; give a ModelPackageGroupName")
 	case in.ModelPackageGroupName == "":
-		return nil, apiErrorf(ErrValidation, "ModelPackageGroupName must be specified to create a versioned model package.")
+		return nil, awserr.New(awserr.SageMakerValidation, "ModelPackageGroupName must be specified to create a versioned model package.")
 	case in.ModelPackageName != "":
-		return nil, apiErrorf(ErrValidation, "ModelPackageName and ModelPackageGroupName cannot both be specified.")
+		return nil, awserr.New(awserr.SageMakerValidation, "ModelPackageName and ModelPackageGroupName cannot both be specified.")
 	}
 	if err := checkTagKeys(in.Tags); err != nil {
 		return nil, err
@@ -213,7 +215,7 @@ func (s *Service) findPackage(nameOrArn string) (*record[modelPackage], error) {
 	}
 	r, ok := s.packages[arn]
 	if !ok {
-		return nil, apiErrorf(ErrValidation, "ModelPackage %s does not exist.", nameOrArn)
+		return nil, awserr.New(awserr.SageMakerValidation, "ModelPackage %s does not exist.", nameOrArn)
 	}
 	return r, nil
 }
@@ -312,7 +314,7 @@ func (s *Service) updateModelPackage(in *updateModelPackageInput) (any, error) {
 		delete(p.CustomerMetadataProperties, k)
 	}
 	if len(p.CustomerMetadataProperties) > 50 {
-		return nil, apiErrorf(ErrValidation, "A model package can have at most 50 CustomerMetadataProperties.")
+		return nil, awserr.New(awserr.SageMakerValidation, "A model package can have at most 50 CustomerMetadataProperties.")
 	}
 	p.LastModifiedTime = stamp(s.now())
 	updated := &record[modelPackage]{Resource: *p, Tags: r.Tags, ClientToken: r.ClientToken}

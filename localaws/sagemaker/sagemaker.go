@@ -78,6 +78,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 
 	"github.com/mdlc/mdlc/localaws/algorithm"
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 // Options configure a Service.
@@ -88,7 +89,7 @@ type Options struct {
 	Objects gofakes3.Backend
 	// Algorithms maps training images to local algorithms.
 	Algorithms algorithm.Resolver
-	// Region and AccountID appear in ARNs.
+	// Region and AccountID appear in ARNs. Required (package localaws has their defaults).
 	Region, AccountID string
 	// Clock returns the current time; time.Now when nil.
 	Clock func() time.Time
@@ -163,11 +164,8 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Algorithms == nil {
 		return nil, errors.New("new sagemaker service: options: Algorithms is required")
 	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
-	if opts.AccountID == "" {
-		opts.AccountID = "000000000000"
+	if opts.Region == "" || opts.AccountID == "" {
+		return nil, errors.New("new sagemaker service: options: Region and AccountID are required")
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
@@ -214,7 +212,7 @@ func handle[In any](f func(*Service, *In) (any, error)) handler {
 		in := new(In)
 		if len(strings.TrimSpace(string(body))) > 0 {
 			if err := json.Unmarshal(body, in); err != nil {
-				return nil, apiErrorf(ErrSerialization, "The request body could not be read: %v", err)
+				return nil, awserr.New(awserr.SageMakerSerialization, "The request body could not be read: %v", err)
 			}
 		}
 		return f(s, in)
@@ -267,50 +265,33 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op, ok := strings.CutPrefix(target, "SageMaker.")
 	h := operations[op]
 	if !ok || h == nil || r.Method != http.MethodPost {
-		s.writeError(w, apiErrorf(ErrUnknownOperation, "Operation %q is not supported by localaws SageMaker", target))
+		awserr.Write(w, awserr.JSON11, requestID, awserr.New(awserr.SageMakerUnknownOperation, "Operation %q is not supported by localaws SageMaker", target))
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		s.writeError(w, apiErrorf(ErrSerialization, "The request body could not be read: %v", err))
+		awserr.Write(w, awserr.JSON11, requestID, awserr.New(awserr.SageMakerSerialization, "The request body could not be read: %v", err))
 		return
 	}
 	if len(body) > maxBody {
-		s.writeError(w, apiErrorf(ErrSerialization, "The request body is larger than %d bytes", maxBody))
+		awserr.Write(w, awserr.JSON11, requestID, awserr.New(awserr.SageMakerSerialization, "The request body is larger than %d bytes", maxBody))
 		return
 	}
 	out, err := h(s, body)
 	if err != nil {
-		ae := asAPIError(err)
-		if ae.Code == ErrInternalFailure {
+		if !errors.As(err, new(*awserr.Error)) {
 			s.opts.Logger.Error("sagemaker request failed", "operation", op, "request_id", requestID, "error", err)
 		}
-		s.writeError(w, ae)
+		awserr.Write(w, awserr.JSON11, requestID, err)
 		return
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		s.writeError(w, asAPIError(fmt.Errorf("encode %s answer: %w", op, err)))
+		awserr.Write(w, awserr.JSON11, requestID, fmt.Errorf("encode %s answer: %w", op, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-}
-
-// modelledErrors have a "Message" member in the SageMaker model; the SDK fills it from that key.
-var modelledErrors = map[ErrorCode]bool{ErrResourceInUse: true, ErrResourceNotFound: true, ErrResourceLimitExceeded: true}
-
-// writeError renders the AWS JSON 1.1 error envelope.
-func (s *Service) writeError(w http.ResponseWriter, e *APIError) {
-	body := map[string]string{"__type": string(e.Code), "message": e.Message}
-	if modelledErrors[e.Code] {
-		body["Message"] = e.Message
-	}
-	b, _ := json.Marshal(body) // a map of strings always encodes
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-Errortype", string(e.Code))
-	w.WriteHeader(e.status())
 	_, _ = w.Write(b)
 }
 
@@ -406,7 +387,7 @@ func (s *Service) release() { <-s.slots }
 // checkOpen rejects requests that arrive after Close; the caller holds mu.
 func (s *Service) checkOpen() error {
 	if s.closed {
-		return apiErrorf(ErrServiceUnavailable, "localaws SageMaker is shutting down")
+		return awserr.New(awserr.SageMakerServiceUnavailable, "localaws SageMaker is shutting down")
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 // Search resources: the ones localaws searches, and the rest of AWS's enum (rejected as unsupported).
@@ -92,11 +94,11 @@ func (s *Service) search(in *searchInput) (any, error) {
 		case len(e.NestedFilters) > 0 || len(e.SubExpressions) > 0:
 			return nil, unsupported("NestedFilters or SubExpressions in a SearchExpression; give Filters")
 		case len(e.Filters) == 0:
-			return nil, apiErrorf(ErrValidation, "A SearchExpression must contain at least one Filter, NestedFilter or SubExpression.")
+			return nil, awserr.New(awserr.SageMakerValidation, "A SearchExpression must contain at least one Filter, NestedFilter or SubExpression.")
 		}
 		for _, f := range e.Filters {
 			if f.Operator != "Exists" && f.Operator != "NotExists" && f.Value == nil {
-				return nil, apiErrorf(ErrValidation, "Filter %s with operator %s must have a Value.", quote(f.Name), orDefault(f.Operator, "Equals"))
+				return nil, awserr.New(awserr.SageMakerValidation, "Filter %s with operator %s must have a Value.", quote(f.Name), orDefault(f.Operator, "Equals"))
 			}
 		}
 	}

@@ -170,54 +170,37 @@ func (s *Service) load(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for key, r := range s.training {
-		if running(r.Resource.TrainingJobStatus) {
-			if err := algorithm.KillLeftover(s.jobDir(kindTraining, key)); err != nil {
-				log.WarnContext(ctx, "leftover algorithm of a training job", "job", r.Resource.TrainingJobName, "error", err)
-			}
-			if err := update(s, kindTraining, key, r, func(j *trainingJob) { j.fail(reasonRestarted, now) }); err != nil {
-				return err
-			}
-			log.WarnContext(ctx, "training job failed by restart", "job", r.Resource.TrainingJobName)
-		}
-		if err := removeWorkingCopies(s.jobDir(kindTraining, key), trainingWorkingCopies); err != nil {
-			return err
-		}
+	if err := trainingJobs.recoverRuns(ctx, s, now); err != nil {
+		return err
 	}
-	for key, r := range s.transforms {
-		if running(r.Resource.TransformJobStatus) {
-			// A transform's algorithm runs in the job's model directory, where its process is recorded.
-			if err := algorithm.KillLeftover(filepath.Join(s.jobDir(kindTransform, key), "model")); err != nil {
-				log.WarnContext(ctx, "leftover algorithm of a transform job", "job", r.Resource.TransformJobName, "error", err)
-			}
-			if err := update(s, kindTransform, key, r, func(j *transformJob) { j.fail(reasonRestarted, now) }); err != nil {
-				return err
-			}
-			log.WarnContext(ctx, "transform job failed by restart", "job", r.Resource.TransformJobName)
-		}
-		if err := removeWorkingCopies(s.jobDir(kindTransform, key), transformWorkingCopies); err != nil {
-			return err
-		}
-	}
-	return nil
+	return transformJobs.recoverRuns(ctx, s, now)
 }
 
-// running reports whether a job status means the job's goroutine should be alive.
-func running(status string) bool { return status == statusInProgress || status == statusStopping }
+// trainingWorkingCopies and transformWorkingCopies are what a job's directory holds only while it runs: a
+// training-container root's input channels, model and model archive (the model is in S3 once uploaded); a
+// transform job's model, inputs, records, predictions and outputs (the outputs are in S3). What stays is what
+// a user reads afterwards: algorithm.log and output/failure of a training job, transform.log of a transform
+// job.
+func trainingWorkingCopies(jobDir string) []string {
+	layout := algorithm.Root(jobDir)
+	return []string{layout.DataDir(), layout.ModelDir(), filepath.Join(layout.OutputDir(), modelArchive)}
+}
 
-// What a job's directory holds only while it runs: the training-container root's input channels, model and
-// model archive (the model is in S3 once uploaded); a transform job's model, inputs, records, predictions and
-// outputs (the outputs are in S3). What stays is what a user reads afterwards: algorithm.log and
-// output/failure of a training job, transform.log of a transform job.
-var (
-	trainingWorkingCopies  = []string{"input/data", "model", "output/model.tar.gz"}
-	transformWorkingCopies = []string{"model", "input", "records", "predictions", "output"}
-)
+func transformWorkingCopies(jobDir string) []string {
+	var copies []string
+	for _, c := range []string{"model", "input", "records", "predictions", "output"} {
+		copies = append(copies, filepath.Join(jobDir, c))
+	}
+	return copies
+}
 
-// removeWorkingCopies deletes the working copies under a job's directory once the job has ended.
-func removeWorkingCopies(jobDir string, copies []string) error {
+// modelArchive is the name of a training job's model archive, in its output directory and in S3.
+const modelArchive = "model.tar.gz"
+
+// removeWorkingCopies deletes a job's working copies once the job has ended.
+func removeWorkingCopies(copies []string) error {
 	for _, c := range copies {
-		if err := os.RemoveAll(filepath.Join(jobDir, filepath.FromSlash(c))); err != nil {
+		if err := os.RemoveAll(c); err != nil {
 			return fmt.Errorf("remove working copy: %w", err)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 // taggable is what the tag operations need of a resource: its tags and how to save them.
@@ -21,7 +23,7 @@ func (s *Service) findTaggable(arn string) (taggable, error) {
 	if err := v.err(); err != nil {
 		return taggable{}, err
 	}
-	notFound := apiErrorf(ErrValidation, "Resource %s does not exist.", arn)
+	notFound := awserr.New(awserr.SageMakerValidation, "Resource %s does not exist.", arn)
 	prefix := s.arn("")
 	rest, ok := strings.CutPrefix(strings.ToLower(arn), prefix)
 	if !ok {
@@ -83,7 +85,7 @@ func (s *Service) addTags(in *tagsInput) (any, error) {
 		}
 	}
 	if len(merged) > 50 {
-		return nil, apiErrorf(ErrValidation, "Resource %s would have %d tags; the limit is 50.", in.ResourceArn, len(merged))
+		return nil, awserr.New(awserr.SageMakerValidation, "Resource %s would have %d tags; the limit is 50.", in.ResourceArn, len(merged))
 	}
 	old := *t.tags
 	*t.tags = merged

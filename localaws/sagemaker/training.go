@@ -3,7 +3,6 @@ package sagemaker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -13,15 +12,7 @@ import (
 	"time"
 
 	"github.com/mdlc/mdlc/localaws/algorithm"
-)
-
-// Job statuses, shared by training and transform jobs.
-const (
-	statusInProgress = "InProgress"
-	statusCompleted  = "Completed"
-	statusFailed     = "Failed"
-	statusStopping   = "Stopping"
-	statusStopped    = "Stopped"
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 // Secondary statuses of training jobs.
@@ -39,8 +30,6 @@ const (
 	maxMaxRuntime     = 28 * 86400
 )
 
-var jobStatuses = []string{statusInProgress, statusCompleted, statusFailed, statusStopping, statusStopped}
-
 // transition ends the current secondary status and starts the next one.
 func (j *trainingJob) transition(status, message string, now time.Time) {
 	if n := len(j.SecondaryStatusTransitions); n > 0 && j.SecondaryStatusTransitions[n-1].EndTime == nil {
@@ -56,8 +45,51 @@ func (j *trainingJob) transition(status, message string, now time.Time) {
 	j.LastModifiedTime = stamp(now)
 }
 
-// end sets the job's final status and times.
-func (j *trainingJob) end(status, secondary, message string, now time.Time) {
+// trainingJobs is the kind of training jobs.
+var trainingJobs = &jobKind[trainingJob, *trainingJob]{
+	dir:    kindTraining,
+	member: "trainingJobName",
+	noun:   "training job",
+	notFound: func(string) error {
+		return awserr.New(awserr.SageMakerValidation, "Requested resource not found.")
+	},
+	jobs:          func(s *Service) map[string]*record[trainingJob] { return s.training },
+	workingCopies: trainingWorkingCopies,
+	algorithmDir:  func(jobDir string) string { return jobDir },
+	list:          listSpec{sortKeys: []string{"CreationTime", "Name", "Status"}, defaultOrder: "Ascending", statuses: jobStatuses},
+	listMember:    "TrainingJobSummaries",
+	summary: func(j *trainingJob) listItem {
+		return listItem{name: j.TrainingJobName, created: tsTime(j.CreationTime), modified: tsTime(j.LastModifiedTime), status: j.TrainingJobStatus,
+			summary: trainingJobSummary{TrainingJobName: j.TrainingJobName, TrainingJobArn: j.TrainingJobArn, TrainingJobStatus: j.TrainingJobStatus,
+				SecondaryStatus: j.SecondaryStatus, CreationTime: j.CreationTime, TrainingEndTime: j.TrainingEndTime, LastModifiedTime: j.LastModifiedTime}}
+	},
+}
+
+func (j *trainingJob) name() string   { return j.TrainingJobName }
+func (j *trainingJob) status() string { return j.TrainingJobStatus }
+
+func (j *trainingJob) stop(now time.Time) {
+	j.TrainingJobStatus = statusStopping
+	j.transition(statusStopping, "Stopping the training job", now)
+}
+
+// end records how the job ended, with the secondary status and message AWS gives each outcome.
+func (j *trainingJob) end(o outcome, reason string, now time.Time) {
+	switch o {
+	case outcomeCompleted:
+		j.endWith(statusCompleted, statusCompleted, "Training job completed", now)
+	case outcomeStopped:
+		j.endWith(statusStopped, statusStopped, "Training job stopped", now)
+	case outcomeMaxRuntime:
+		j.endWith(statusStopped, secondaryMaxRuntimeExceeded, "Training job runtime exceeded MaxRuntimeInSeconds provided", now)
+	default:
+		j.FailureReason = reason
+		j.endWith(statusFailed, statusFailed, reason, now)
+	}
+}
+
+// endWith sets the job's final status and times.
+func (j *trainingJob) endWith(status, secondary, message string, now time.Time) {
 	j.TrainingJobStatus = status
 	j.transition(secondary, message, now)
 	j.TrainingEndTime = stamp(now)
@@ -66,12 +98,6 @@ func (j *trainingJob) end(status, secondary, message string, now time.Time) {
 		j.TrainingTimeInSeconds = &secs
 		j.BillableTimeInSeconds = &secs
 	}
-}
-
-// fail ends the job Failed with reason.
-func (j *trainingJob) fail(reason string, now time.Time) {
-	j.FailureReason = reason
-	j.end(statusFailed, statusFailed, reason, now)
 }
 
 func (s *Service) createTrainingJob(in *createTrainingJobInput) (any, error) {
@@ -86,7 +112,7 @@ func (s *Service) createTrainingJob(in *createTrainingJobInput) (any, error) {
 	key := strings.ToLower(in.TrainingJobName)
 	arn := s.arn("training-job/" + in.TrainingJobName)
 	if _, ok := s.training[key]; ok {
-		return nil, apiErrorf(ErrResourceInUse, "Training job names must be unique within an AWS account and region, and a training job with this name already exists (%s)", arn)
+		return nil, awserr.New(awserr.SageMakerResourceInUse, "Training job names must be unique within an AWS account and region, and a training job with this name already exists (%s)", arn)
 	}
 	for _, c := range in.InputDataConfig {
 		if err := s.checkInputPrefix(c.DataSource.S3DataSource.S3Uri, in.RoleArn); err != nil {
@@ -117,11 +143,9 @@ func (s *Service) createTrainingJob(in *createTrainingJobInput) (any, error) {
 		CreationTime:           stamp(now),
 	}}
 	r.Resource.transition(secondaryStarting, "Launching requested ML instances", now)
-	if err := s.save(kindTraining, key, r); err != nil {
+	if err := trainingJobs.add(s, key, r, s.runTraining); err != nil {
 		return nil, err
 	}
-	s.training[key] = r
-	s.start("training/"+key, func(ctx context.Context) { s.runTraining(ctx, key) })
 	return map[string]string{"TrainingJobArn": arn}, nil
 }
 
@@ -191,7 +215,7 @@ func validateTrainingJob(in *createTrainingJobInput) error {
 	case a.AlgorithmName != "":
 		return unsupported("AlgorithmName (marketplace or custom algorithms); give a TrainingImage")
 	case a.TrainingImage == "":
-		return apiErrorf(ErrValidation, "Either TrainingImage or AlgorithmName must be specified in AlgorithmSpecification.")
+		return awserr.New(awserr.SageMakerValidation, "Either TrainingImage or AlgorithmName must be specified in AlgorithmSpecification.")
 	case a.TrainingInputMode != "File":
 		return unsupported("TrainingInputMode %s; use File", a.TrainingInputMode)
 	}
@@ -199,7 +223,7 @@ func validateTrainingJob(in *createTrainingJobInput) error {
 	for _, c := range in.InputDataConfig {
 		switch {
 		case seen[c.ChannelName]:
-			return apiErrorf(ErrValidation, "Channel names must be unique: %s appears more than once.", c.ChannelName)
+			return awserr.New(awserr.SageMakerValidation, "Channel names must be unique: %s appears more than once.", c.ChannelName)
 		case c.DataSource.S3DataSource == nil:
 			return unsupported("channel %s's data source; give an S3DataSource", c.ChannelName)
 		case c.DataSource.S3DataSource.S3DataType != "S3Prefix":
@@ -231,99 +255,24 @@ func (s *Service) checkInputPrefix(uri, role string) error {
 		return err
 	}
 	if len(objs) == 0 {
-		return apiErrorf(ErrValidation, "No S3 objects found under S3 URL %q given in input data source. Please ensure that the bucket exists in the selected region (%s), that objects exist under that S3 prefix, and that the role %q has \"s3:ListBucket\" permissions on bucket %q.", uri, s.opts.Region, role, loc.Bucket)
+		return awserr.New(awserr.SageMakerValidation, "No S3 objects found under S3 URL %q given in input data source. Please ensure that the bucket exists in the selected region (%s), that objects exist under that S3 prefix, and that the role %q has \"s3:ListBucket\" permissions on bucket %q.", uri, s.opts.Region, role, loc.Bucket)
 	}
 	return nil
 }
 
 func (s *Service) describeTrainingJob(in *jobNameInput) (any, error) {
-	var v violations
-	v.name("trainingJobName", in.TrainingJobName)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.training[strings.ToLower(in.TrainingJobName)]
-	if !ok {
-		return nil, apiErrorf(ErrValidation, "Requested resource not found.")
-	}
-	return clone(&r.Resource), nil
+	return trainingJobs.describe(s, in.TrainingJobName)
 }
 
 func (s *Service) stopTrainingJob(in *jobNameInput) (any, error) {
-	var v violations
-	v.name("trainingJobName", in.TrainingJobName)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := strings.ToLower(in.TrainingJobName)
-	r, ok := s.training[key]
-	if !ok {
-		return nil, apiErrorf(ErrValidation, "Requested resource not found.")
-	}
-	if st := r.Resource.TrainingJobStatus; st != statusInProgress {
-		return nil, apiErrorf(ErrValidation, "The request was rejected because the training job is in status %s.", st)
-	}
-	now := s.now()
-	if err := update(s, kindTraining, key, r, func(j *trainingJob) {
-		j.TrainingJobStatus = statusStopping
-		j.transition(statusStopping, "Stopping the training job", now)
-	}); err != nil {
-		return nil, err
-	}
-	if run, ok := s.runs["training/"+key]; ok {
-		run.cancel(errStopRequested)
-	}
-	return struct{}{}, nil
+	return trainingJobs.stopJob(s, in.TrainingJobName)
 }
 
-var trainingListSpec = listSpec{sortKeys: []string{"CreationTime", "Name", "Status"}, defaultOrder: "Ascending", statuses: jobStatuses}
-
-func (s *Service) listTrainingJobs(in *listInput) (any, error) {
-	var v violations
-	validateList(in, trainingListSpec, &v)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	items := make([]listItem, 0, len(s.training))
-	for _, r := range s.training {
-		j := r.Resource
-		items = append(items, listItem{name: j.TrainingJobName, created: tsTime(j.CreationTime), modified: tsTime(j.LastModifiedTime), status: j.TrainingJobStatus,
-			summary: trainingJobSummary{TrainingJobName: j.TrainingJobName, TrainingJobArn: j.TrainingJobArn, TrainingJobStatus: j.TrainingJobStatus,
-				SecondaryStatus: j.SecondaryStatus, CreationTime: j.CreationTime, TrainingEndTime: j.TrainingEndTime, LastModifiedTime: j.LastModifiedTime}})
-	}
-	s.mu.Unlock()
-	out, next, err := page(in, trainingListSpec, items)
-	if err != nil {
-		return nil, err
-	}
-	return listAnswer("TrainingJobSummaries", out, next), nil
-}
-
-// updateTraining changes a job's state (see update) and reports whether it was saved; it does nothing once
-// the job is gone (Reset).
-func (s *Service) updateTraining(key string, f func(j *trainingJob, now time.Time)) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.training[key]
-	if !ok {
-		return true
-	}
-	now := s.now()
-	if err := update(s, kindTraining, key, r, func(j *trainingJob) { f(j, now) }); err != nil {
-		s.opts.Logger.Error("save training job", "job", key, "error", err)
-		return false
-	}
-	return true
-}
+func (s *Service) listTrainingJobs(in *listInput) (any, error) { return trainingJobs.listJobs(s, in) }
 
 // progress moves a job that is still InProgress to the next secondary status.
 func (s *Service) progress(key, secondary, message string) {
-	s.updateTraining(key, func(j *trainingJob, now time.Time) {
+	trainingJobs.update(s, key, func(j *trainingJob, now time.Time) {
 		if j.TrainingJobStatus == statusInProgress {
 			j.transition(secondary, message, now)
 		}
@@ -344,7 +293,7 @@ func (s *Service) runTraining(ctx context.Context, key string) {
 	defer s.release()
 	runCtx, cancel := context.WithTimeoutCause(ctx, time.Duration(*job.StoppingCondition.MaxRuntimeInSeconds)*time.Second, errMaxRuntime)
 	defer cancel()
-	s.updateTraining(key, func(j *trainingJob, now time.Time) {
+	trainingJobs.update(s, key, func(j *trainingJob, now time.Time) {
 		j.TrainingStartTime = stamp(now)
 		if n := len(j.SecondaryStatusTransitions); j.TrainingJobStatus == statusInProgress && n > 0 {
 			// Still Starting: AWS updates the message of the Starting transition rather than adding one.
@@ -358,16 +307,11 @@ func (s *Service) runTraining(ctx context.Context, key string) {
 	if err != nil {
 		log.Info("training job ended", "error", err)
 	}
-	if rerr := removeWorkingCopies(root, trainingWorkingCopies); rerr != nil {
+	if rerr := removeWorkingCopies(trainingWorkingCopies(root)); rerr != nil {
 		log.Error("training job ended", "error", rerr)
 	}
 	s.endTraining(key, metrics, artifacts, err)
 }
-
-// jobError is a job's failure with the FailureReason to report.
-type jobError struct{ reason string }
-
-func (e *jobError) Error() string { return e.reason }
 
 func clientError(format string, args ...any) error {
 	return &jobError{reason: "ClientError: " + fmt.Sprintf(format, args...)}
@@ -385,8 +329,9 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 	if err := os.RemoveAll(root); err != nil {
 		return nil, "", fmt.Errorf("clean %s: %w", root, err)
 	}
-	for _, d := range []string{"input/config", "input/data", "model", "output"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+	layout := algorithm.Root(root)
+	for _, d := range []string{layout.ConfigDir(), layout.DataDir(), layout.ModelDir(), layout.OutputDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, "", fmt.Errorf("prepare %s: %w", root, err)
 		}
 	}
@@ -407,7 +352,7 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 			if ctx.Err() != nil {
 				return nil, "", ctx.Err()
 			}
-			dst := filepath.Join(root, "input", "data", c.ChannelName, filepath.FromSlash(o.Rel))
+			dst := filepath.Join(layout.Channel(c.ChannelName), filepath.FromSlash(o.Rel))
 			if err := download(s.opts.Objects, loc.Bucket, o.Key, dst); err != nil {
 				return nil, "", clientError("Data download failed: %v", err)
 			}
@@ -422,14 +367,14 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 	if hp == nil {
 		hp = map[string]string{}
 	}
-	for name, v := range map[string]any{
-		"hyperparameters.json": hp,
-		"inputdataconfig.json": channels,
-		"resourceconfig.json":  map[string]any{"current_host": "algo-1", "hosts": []string{"algo-1"}},
+	for file, v := range map[string]any{
+		layout.Hyperparameters(): hp,
+		layout.InputDataConfig(): channels,
+		layout.ResourceConfig():  map[string]any{"current_host": "algo-1", "hosts": []string{"algo-1"}},
 	} {
 		b, _ := json.Marshal(v) // maps of strings always encode
-		if err := os.WriteFile(filepath.Join(root, "input", "config", name), b, 0o644); err != nil {
-			return nil, "", fmt.Errorf("write %s: %w", name, err)
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			return nil, "", fmt.Errorf("write %s: %w", filepath.Base(file), err)
 		}
 	}
 	alg, err := s.opts.Algorithms.Resolve(job.AlgorithmSpecification.TrainingImage)
@@ -454,15 +399,15 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 		return nil, "", &jobError{reason: trainErr.Error()}
 	}
 	s.progress(key, secondaryUploading, "Uploading generated training model")
-	tarball := filepath.Join(root, "output", "model.tar.gz")
-	if err := tarGz(filepath.Join(root, "model"), tarball); err != nil {
+	tarball := filepath.Join(layout.OutputDir(), modelArchive)
+	if err := tarGz(layout.ModelDir(), tarball); err != nil {
 		return nil, "", err
 	}
 	out, err := parseS3URI(job.OutputDataConfig.S3OutputPath)
 	if err != nil {
 		return nil, "", clientError("%v", err)
 	}
-	dst := out.join(job.TrainingJobName, "output", "model.tar.gz")
+	dst := out.join(job.TrainingJobName, "output", modelArchive)
 	if err := upload(s.opts.Objects, tarball, dst); err != nil {
 		return nil, "", clientError("Failed to upload model artifacts: %v", err)
 	}
@@ -494,35 +439,11 @@ func orDefault(v, def string) string {
 
 // endTraining records how a training job ended: err nil is success, otherwise a context cause or a failure.
 func (s *Service) endTraining(key string, metrics []metricData, artifacts string, err error) {
-	if errors.Is(err, errReset) {
-		return
-	}
-	saved := s.updateTraining(key, func(j *trainingJob, now time.Time) {
-		switch {
-		case errors.Is(err, errShutdown):
-			j.fail(reasonStopped, now)
-		case j.TrainingJobStatus == statusStopping || errors.Is(err, errStopRequested):
-			j.end(statusStopped, statusStopped, "Training job stopped", now)
-		case errors.Is(err, errMaxRuntime):
-			j.end(statusStopped, secondaryMaxRuntimeExceeded, "Training job runtime exceeded MaxRuntimeInSeconds provided", now)
-		case err != nil:
-			var je *jobError
-			if errors.As(err, &je) {
-				j.fail(je.reason, now)
-			} else {
-				j.fail("InternalServerError: "+err.Error(), now)
-			}
-		default:
-			for i := range metrics {
-				metrics[i].Timestamp = stamp(now)
-			}
-			j.FinalMetricDataList = metrics
-			j.ModelArtifacts = &modelArtifacts{S3ModelArtifacts: artifacts}
-			j.end(statusCompleted, statusCompleted, "Training job completed", now)
+	trainingJobs.finish(s, key, err, func(j *trainingJob, now time.Time) {
+		for i := range metrics {
+			metrics[i].Timestamp = stamp(now)
 		}
+		j.FinalMetricDataList = metrics
+		j.ModelArtifacts = &modelArtifacts{S3ModelArtifacts: artifacts}
 	})
-	if !saved {
-		// Nothing changed; end the job in a state that can be saved rather than leave it InProgress.
-		s.updateTraining(key, func(j *trainingJob, now time.Time) { j.fail(reasonUnsaved, now) })
-	}
 }

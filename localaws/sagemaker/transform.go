@@ -11,17 +11,52 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
-func (j *transformJob) end(status string, now time.Time) {
-	j.TransformJobStatus = status
-	j.TransformEndTime = stamp(now)
+// transformJobs is the kind of transform jobs.
+var transformJobs = &jobKind[transformJob, *transformJob]{
+	dir:    kindTransform,
+	member: "transformJobName",
+	noun:   "transform job",
+	notFound: func(name string) error {
+		return awserr.New(awserr.SageMakerValidation, "Could not find requested job with name %s", name)
+	},
+	jobs:          func(s *Service) map[string]*record[transformJob] { return s.transforms },
+	workingCopies: transformWorkingCopies,
+	// A transform's algorithm runs in the job's model directory.
+	algorithmDir: func(jobDir string) string { return filepath.Join(jobDir, "model") },
+	list:         listSpec{sortKeys: []string{"CreationTime", "Name", "Status"}, defaultOrder: "Descending", statuses: jobStatuses},
+	listMember:   "TransformJobSummaries",
+	summary: func(j *transformJob) listItem {
+		return listItem{name: j.TransformJobName, created: tsTime(j.CreationTime), modified: tsTime(j.LastModifiedTime), status: j.TransformJobStatus,
+			summary: transformJobSummary{TransformJobName: j.TransformJobName, TransformJobArn: j.TransformJobArn, TransformJobStatus: j.TransformJobStatus,
+				FailureReason: j.FailureReason, CreationTime: j.CreationTime, TransformEndTime: j.TransformEndTime, LastModifiedTime: j.LastModifiedTime}}
+	},
+}
+
+func (j *transformJob) name() string   { return j.TransformJobName }
+func (j *transformJob) status() string { return j.TransformJobStatus }
+
+func (j *transformJob) stop(now time.Time) {
+	j.TransformJobStatus = statusStopping
 	j.LastModifiedTime = stamp(now)
 }
 
-func (j *transformJob) fail(reason string, now time.Time) {
-	j.FailureReason = reason
-	j.end(statusFailed, now)
+// end records how the job ended (a transform job has no MaxRuntimeInSeconds nor secondary statuses).
+func (j *transformJob) end(o outcome, reason string, now time.Time) {
+	switch o {
+	case outcomeCompleted:
+		j.TransformJobStatus = statusCompleted
+	case outcomeStopped, outcomeMaxRuntime:
+		j.TransformJobStatus = statusStopped
+	default:
+		j.FailureReason = reason
+		j.TransformJobStatus = statusFailed
+	}
+	j.TransformEndTime = stamp(now)
+	j.LastModifiedTime = stamp(now)
 }
 
 func (s *Service) createTransformJob(in *createTransformJobInput) (any, error) {
@@ -36,10 +71,10 @@ func (s *Service) createTransformJob(in *createTransformJobInput) (any, error) {
 	key := strings.ToLower(in.TransformJobName)
 	arn := s.arn("transform-job/" + in.TransformJobName)
 	if _, ok := s.transforms[key]; ok {
-		return nil, apiErrorf(ErrResourceInUse, "Job name must be unique within an AWS account and region, and a job with this name already exists (%s)", arn)
+		return nil, awserr.New(awserr.SageMakerResourceInUse, "Job name must be unique within an AWS account and region, and a job with this name already exists (%s)", arn)
 	}
 	if _, ok := s.models[strings.ToLower(in.ModelName)]; !ok {
-		return nil, apiErrorf(ErrValidation, "Could not find model %q.", s.arn("model/"+in.ModelName))
+		return nil, awserr.New(awserr.SageMakerValidation, "Could not find model %q.", s.arn("model/"+in.ModelName))
 	}
 	if err := s.checkInputPrefix(in.TransformInput.DataSource.S3DataSource.S3Uri, ""); err != nil {
 		return nil, err
@@ -60,11 +95,9 @@ func (s *Service) createTransformJob(in *createTransformJobInput) (any, error) {
 		CreationTime:            stamp(now),
 		LastModifiedTime:        stamp(now),
 	}}
-	if err := s.save(kindTransform, key, r); err != nil {
+	if err := transformJobs.add(s, key, r, s.runTransform); err != nil {
 		return nil, err
 	}
-	s.transforms[key] = r
-	s.start("transform/"+key, func(ctx context.Context) { s.runTransform(ctx, key) })
 	return map[string]string{"TransformJobArn": arn}, nil
 }
 
@@ -129,18 +162,11 @@ func validateTransformJob(in *createTransformJobInput) error {
 }
 
 func (s *Service) describeTransformJob(in *jobNameInput) (any, error) {
-	var v violations
-	v.name("transformJobName", in.TransformJobName)
-	if err := v.err(); err != nil {
+	j, err := transformJobs.describe(s, in.TransformJobName)
+	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.transforms[strings.ToLower(in.TransformJobName)]
-	if !ok {
-		return nil, apiErrorf(ErrValidation, "Could not find requested job with name %s", in.TransformJobName)
-	}
-	return transformJobDescription{transformJob: clone(&r.Resource)}, nil
+	return transformJobDescription{transformJob: j}, nil
 }
 
 // transformJobDescription is the DescribeTransformJob answer: the stored job without LastModifiedTime, which
@@ -151,74 +177,10 @@ type transformJobDescription struct {
 }
 
 func (s *Service) stopTransformJob(in *jobNameInput) (any, error) {
-	var v violations
-	v.name("transformJobName", in.TransformJobName)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	key := strings.ToLower(in.TransformJobName)
-	r, ok := s.transforms[key]
-	if !ok {
-		return nil, apiErrorf(ErrValidation, "Could not find requested job with name %s", in.TransformJobName)
-	}
-	if st := r.Resource.TransformJobStatus; st != statusInProgress {
-		return nil, apiErrorf(ErrValidation, "The request was rejected because the transform job is in status %s.", st)
-	}
-	now := s.now()
-	if err := update(s, kindTransform, key, r, func(j *transformJob) {
-		j.TransformJobStatus = statusStopping
-		j.LastModifiedTime = stamp(now)
-	}); err != nil {
-		return nil, err
-	}
-	if run, ok := s.runs["transform/"+key]; ok {
-		run.cancel(errStopRequested)
-	}
-	return struct{}{}, nil
+	return transformJobs.stopJob(s, in.TransformJobName)
 }
 
-var transformListSpec = listSpec{sortKeys: []string{"CreationTime", "Name", "Status"}, defaultOrder: "Descending", statuses: jobStatuses}
-
-func (s *Service) listTransformJobs(in *listInput) (any, error) {
-	var v violations
-	validateList(in, transformListSpec, &v)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	items := make([]listItem, 0, len(s.transforms))
-	for _, r := range s.transforms {
-		j := r.Resource
-		items = append(items, listItem{name: j.TransformJobName, created: tsTime(j.CreationTime), modified: tsTime(j.LastModifiedTime), status: j.TransformJobStatus,
-			summary: transformJobSummary{TransformJobName: j.TransformJobName, TransformJobArn: j.TransformJobArn, TransformJobStatus: j.TransformJobStatus,
-				FailureReason: j.FailureReason, CreationTime: j.CreationTime, TransformEndTime: j.TransformEndTime, LastModifiedTime: j.LastModifiedTime}})
-	}
-	s.mu.Unlock()
-	out, next, err := page(in, transformListSpec, items)
-	if err != nil {
-		return nil, err
-	}
-	return listAnswer("TransformJobSummaries", out, next), nil
-}
-
-// updateTransform changes a job's state (see update) and reports whether it was saved; it does nothing once
-// the job is gone (Reset).
-func (s *Service) updateTransform(key string, f func(j *transformJob, now time.Time)) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.transforms[key]
-	if !ok {
-		return true
-	}
-	now := s.now()
-	if err := update(s, kindTransform, key, r, func(j *transformJob) { f(j, now) }); err != nil {
-		s.opts.Logger.Error("save transform job", "job", key, "error", err)
-		return false
-	}
-	return true
-}
+func (s *Service) listTransformJobs(in *listInput) (any, error) { return transformJobs.listJobs(s, in) }
 
 // runTransform runs one transform job to its end.
 func (s *Service) runTransform(ctx context.Context, key string) {
@@ -232,40 +194,18 @@ func (s *Service) runTransform(ctx context.Context, key string) {
 
 	err := s.acquire(ctx)
 	if err == nil {
-		s.updateTransform(key, func(j *transformJob, now time.Time) { j.TransformStartTime = stamp(now) })
+		transformJobs.update(s, key, func(j *transformJob, now time.Time) { j.TransformStartTime = stamp(now) })
 		dir := s.jobDir(kindTransform, key)
 		err = s.transform(ctx, dir, job, m)
 		s.release()
-		if rerr := removeWorkingCopies(dir, transformWorkingCopies); rerr != nil {
+		if rerr := removeWorkingCopies(transformWorkingCopies(dir)); rerr != nil {
 			s.opts.Logger.Error("transform job ended", "transform_job", job.TransformJobName, "error", rerr)
 		}
 	}
-	if errors.Is(err, errReset) {
-		return
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errReset) {
 		s.opts.Logger.Info("transform job ended", "transform_job", job.TransformJobName, "error", err)
 	}
-	saved := s.updateTransform(key, func(j *transformJob, now time.Time) {
-		switch {
-		case errors.Is(err, errShutdown):
-			j.fail(reasonStopped, now)
-		case j.TransformJobStatus == statusStopping || errors.Is(err, errStopRequested):
-			j.end(statusStopped, now)
-		case err != nil:
-			var je *jobError
-			if errors.As(err, &je) {
-				j.fail(je.reason, now)
-			} else {
-				j.fail("InternalServerError: "+err.Error(), now)
-			}
-		default:
-			j.end(statusCompleted, now)
-		}
-	})
-	if !saved {
-		s.updateTransform(key, func(j *transformJob, now time.Time) { j.fail(reasonUnsaved, now) })
-	}
+	transformJobs.finish(s, key, err, nil)
 }
 
 // transform does the work of a transform job. A context error comes back as the context's cause.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/mdlc/mdlc/localaws/awserr"
 )
 
 // AWS's patterns, in AWS's spelling (error messages quote them) and compiled.
@@ -90,10 +92,10 @@ func checkTagKeys(tags []tag) error {
 	seen := map[string]bool{}
 	for _, t := range tags {
 		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
-			return apiErrorf(ErrValidation, "Tag keys beginning with 'aws:' are reserved for system use: %s", t.Key)
+			return awserr.New(awserr.SageMakerValidation, "Tag keys beginning with 'aws:' are reserved for system use: %s", t.Key)
 		}
 		if seen[t.Key] {
-			return apiErrorf(ErrValidation, "Duplicate tag key %q", t.Key)
+			return awserr.New(awserr.SageMakerValidation, "Duplicate tag key %q", t.Key)
 		}
 		seen[t.Key] = true
 	}
@@ -101,5 +103,5 @@ func checkTagKeys(tags []tag) error {
 }
 
 func unsupported(format string, args ...any) error {
-	return apiErrorf(ErrValidation, "localaws does not support "+format, args...)
+	return awserr.New(awserr.SageMakerValidation, "localaws does not support "+format, args...)
 }

@@ -35,7 +35,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "localaws:", err)
 		os.Exit(1)
 	}
@@ -58,14 +58,21 @@ type config struct {
 	shutdownTimeout time.Duration
 }
 
-func parseFlags(args []string, stderr io.Writer) (*config, error) {
+// parseFlags reads flags (args) over environment (getenv) over defaults and validates the result.
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	envOr := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
 	cfg := &config{imageCommands: map[string]string{}}
 	fs := flag.NewFlagSet("localaws", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", envOr("LOCALAWS_ADDR", "127.0.0.1:4570"), "listen address (env LOCALAWS_ADDR)")
 	fs.StringVar(&cfg.dataDir, "data-dir", envOr("LOCALAWS_DATA_DIR", ".data/localaws"), "directory for all state (env LOCALAWS_DATA_DIR)")
 	fs.StringVar(&cfg.region, "region", envOr("AWS_REGION", localaws.DefaultRegion), "region in ARNs (env AWS_REGION)")
-	fs.StringVar(&cfg.xgboost, "xgboost", os.Getenv("LOCALAWS_XGBOOST"), "path of the xgboost program; looked up on PATH when empty (env LOCALAWS_XGBOOST)")
+	fs.StringVar(&cfg.xgboost, "xgboost", getenv("LOCALAWS_XGBOOST"), "path of the xgboost program; looked up on PATH when empty (env LOCALAWS_XGBOOST)")
 	fs.Func("image-command", "IMAGE_REGEX=COMMAND: run COMMAND for training images matching IMAGE_REGEX (repeatable)", func(v string) error {
 		re, cmd, ok := strings.Cut(v, "=")
 		if !ok || re == "" || cmd == "" {
@@ -81,12 +88,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	level := envOr("LOCALAWS_LOG_LEVEL", "info")
 	fs.StringVar(&level, "log-level", level, "log level: debug, info, warn, error (env LOCALAWS_LOG_LEVEL)")
 	fs.BoolVar(&cfg.allowRemote, "allow-remote", false, "allow a non-loopback --addr (localaws has no authentication)")
-	cfg.allowHosts = envList("LOCALAWS_ALLOW_HOSTS")
+	cfg.allowHosts = envList(getenv, "LOCALAWS_ALLOW_HOSTS")
 	fs.Func("allow-host", "also answer requests whose Host is `NAME` (besides loopback ones and the listen address), e.g. a compose service name (repeatable; env LOCALAWS_ALLOW_HOSTS)", func(v string) error {
 		cfg.allowHosts = append(cfg.allowHosts, v)
 		return nil
 	})
-	cfg.corsOrigins = envList("LOCALAWS_CORS_ORIGINS")
+	cfg.corsOrigins = envList(getenv, "LOCALAWS_CORS_ORIGINS")
 	fs.Func("cors-origin", "grant the browser `ORIGIN` (scheme://host[:port]) cross-origin access to the AWS APIs (repeatable; env LOCALAWS_CORS_ORIGINS); none by default", func(v string) error {
 		cfg.corsOrigins = append(cfg.corsOrigins, v)
 		return nil
@@ -133,9 +140,9 @@ func checkLoopback(addr string) error {
 }
 
 // envList splits a comma-separated environment variable.
-func envList(name string) []string {
+func envList(getenv func(string) string, name string) []string {
 	var out []string
-	for _, v := range strings.Split(os.Getenv(name), ",") {
+	for _, v := range strings.Split(getenv(name), ",") {
 		if v = strings.TrimSpace(v); v != "" {
 			out = append(out, v)
 		}
@@ -169,15 +176,9 @@ func selfEndpoint(addr net.Addr) string {
 	return "http://" + a.String()
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseFlags(args, stderr)
+// run serves until ctx ends, configured by args and the environment getenv reads.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, getenv, stderr)
 	if err != nil {
 		return err
 	}

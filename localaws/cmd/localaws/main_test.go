@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/localaws"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -44,7 +46,7 @@ func TestParseFlags(t *testing.T) {
 			for _, env := range []string{"LOCALAWS_ADDR", "LOCALAWS_DATA_DIR", "LOCALAWS_FUNCTION_TIMEOUT", "LOCALAWS_LOG_FORMAT", "LOCALAWS_LOG_LEVEL", "LOCALAWS_ALLOW_HOSTS", "LOCALAWS_CORS_ORIGINS"} {
 				t.Setenv(env, "")
 			}
-			_, err := parseFlags(tt.args, io.Discard)
+			_, err := parseFlags(tt.args, os.Getenv, io.Discard)
 			if tt.wantErr == "" && err != nil {
 				t.Errorf("parse %q: %v", tt.args, err)
 			}
@@ -60,7 +62,7 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	t.Setenv("LOCALAWS_DATA_DIR", "/tmp/somewhere")
 	t.Setenv("AWS_REGION", "eu-west-1")
 	t.Setenv("LOCALAWS_FUNCTION_TIMEOUT", "30s")
-	cfg, err := parseFlags(nil, io.Discard)
+	cfg, err := parseFlags(nil, os.Getenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +71,29 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	}
 }
 
+// TestFlagsFromInjectedEnvironment checks that the environment is read only through the getenv run is
+// given: the process's own variables are not consulted.
+func TestFlagsFromInjectedEnvironment(t *testing.T) {
+	t.Setenv("LOCALAWS_XGBOOST", "/from/process")
+	t.Setenv("LOCALAWS_ALLOW_HOSTS", "from-process")
+	env := map[string]string{
+		"LOCALAWS_ADDR": "127.0.0.1:9998", "LOCALAWS_XGBOOST": "/from/getenv", "LOCALAWS_ALLOW_HOSTS": "from-getenv",
+		"LOCALAWS_LOG_LEVEL": "debug",
+	}
+	cfg, err := parseFlags(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.addr != "127.0.0.1:9998" || cfg.xgboost != "/from/getenv" || strings.Join(cfg.allowHosts, ",") != "from-getenv" ||
+		cfg.logLevel != slog.LevelDebug || cfg.region != localaws.DefaultRegion {
+		t.Errorf("config from injected environment: %+v", cfg)
+	}
+}
+
 func TestAllowHostAndCORSOriginFlags(t *testing.T) {
 	t.Setenv("LOCALAWS_ALLOW_HOSTS", "localaws, worker-side")
 	t.Setenv("LOCALAWS_CORS_ORIGINS", "http://127.0.0.1:5173")
-	cfg, err := parseFlags([]string{"--allow-host", "other:4570", "--cors-origin", "http://localhost:3000"}, io.Discard)
+	cfg, err := parseFlags([]string{"--allow-host", "other:4570", "--cors-origin", "http://localhost:3000"}, os.Getenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +133,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	stderr := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--xgboost", "/usr/bin/xgboost", "--log-format", "json"}, stdoutW, stderr)
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--xgboost", "/usr/bin/xgboost", "--log-format", "json"}, os.Getenv, stdoutW, stderr)
 		stdoutW.Close()
 	}()
 
@@ -173,7 +194,7 @@ func TestStartupErrorSaysLocalawsOnce(t *testing.T) {
 		{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--cors-origin", "*"},
 		{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--allow-host", "http://localaws/"},
 	} {
-		err := run(context.Background(), args, io.Discard, io.Discard)
+		err := run(context.Background(), args, os.Getenv, io.Discard, io.Discard)
 		if err == nil || strings.HasPrefix(err.Error(), "localaws:") {
 			t.Errorf("run %q: %v, want an error without the prefix main adds", args, err)
 		}
@@ -188,7 +209,7 @@ func TestWildcardListenerServesItsFunctions(t *testing.T) {
 	stdoutR, stdoutW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", "0.0.0.0:0", "--allow-remote", "--data-dir", t.TempDir()}, stdoutW, io.Discard)
+		done <- run(ctx, []string{"--addr", "0.0.0.0:0", "--allow-remote", "--data-dir", t.TempDir()}, os.Getenv, stdoutW, io.Discard)
 		stdoutW.Close()
 	}()
 	lines := bufio.NewScanner(stdoutR)
