@@ -1,7 +1,6 @@
 package reliability_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -32,8 +31,7 @@ func workerKilledAtRandomPoints(t *testing.T, backend stack.Backend, workers, pe
 	h := startWith(t, harness.Options{Data: harness.SmallData(), WorkerArgs: []string{"--hyperparameters", "num_round=100"},
 		Backend: backend, Workers: workers})
 	rng := seeded(t)
-	// 12 minutes for 2 waves of 8 pairs of runs on the dev server; more runs take proportionally longer.
-	ctx, cancel := context.WithTimeout(context.Background(), max(12*time.Minute, time.Duration(perWave*waves)*12*time.Minute/16))
+	ctx, cancel := progressContext(3*time.Minute, 45*time.Minute, runsProgress(h))
 	defer cancel()
 
 	// Base models for the batch-inference runs, trained without faults.

@@ -2,11 +2,13 @@ package reliability_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,7 +89,11 @@ func waitAll(ctx context.Context, runs []client.WorkflowRun) []outcome {
 	var wg sync.WaitGroup
 	for i, r := range runs {
 		wg.Go(func() {
-			out[i] = outcome{id: r.GetID(), err: r.Get(ctx, nil)}
+			err := r.Get(ctx, nil)
+			if err != nil && ctx.Err() != nil {
+				err = fmt.Errorf("%w: %w", err, context.Cause(ctx))
+			}
+			out[i] = outcome{id: r.GetID(), err: err}
 		})
 	}
 	wg.Wait()
@@ -125,4 +131,74 @@ func runAWSCLI(ctx context.Context, endpoint string, args ...string) (string, er
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials")}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// progressContext returns the context a test waits on its runs with: deadlines follow progress, not the
+// wall clock. It ends when progress (e.g. runsProgress) has not changed for stall — a busy machine slows the
+// runs down but they still move, a stuck run does not — or after limit whatever happens, so that a test
+// never hangs. context.Cause says which.
+func progressContext(stall, limit time.Duration, progress func() (int, error)) (context.Context, context.CancelFunc) {
+	ctx, cancelTimeout := context.WithTimeoutCause(context.Background(), limit, fmt.Errorf("test still running after %s", limit))
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		last, since := -1, time.Now()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			n, err := progress()
+			if err == nil && n != last {
+				last, since = n, time.Now()
+				continue
+			}
+			if time.Since(since) > stall {
+				cancel(fmt.Errorf("no progress for %s (progress count %d)", stall, last))
+				return
+			}
+		}
+	}()
+	return ctx, func() { close(done); cancel(nil); cancelTimeout() }
+}
+
+// runsProgress counts the requests localaws has answered that change something: anything but the Describe
+// and List calls that a waiting activity keeps sending while nothing moves.
+func runsProgress(h *harness.Harness) func() (int, error) {
+	return func() (int, error) { return changingRequests(h) }
+}
+
+func changingRequests(h *harness.Harness) (int, error) {
+	reqs, err := h.Requests()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range reqs {
+		if !strings.HasPrefix(r.Operation, "Describe") && !strings.HasPrefix(r.Operation, "List") {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func TestProgressContext(t *testing.T) {
+	t.Run("ends when nothing moves", func(t *testing.T) {
+		ctx, cancel := progressContext(2*time.Second, time.Minute, func() (int, error) { return 7, nil })
+		defer cancel()
+		<-ctx.Done()
+		require.ErrorContains(t, context.Cause(ctx), "no progress for 2s")
+	})
+	t.Run("lives while things move, up to its limit", func(t *testing.T) {
+		var n int
+		ctx, cancel := progressContext(2*time.Second, 6*time.Second, func() (int, error) { n++; return n, nil })
+		defer cancel()
+		<-ctx.Done()
+		require.ErrorContains(t, context.Cause(ctx), "still running after 6s")
+	})
 }

@@ -30,7 +30,7 @@ func TestTemporalServerRestart(t *testing.T) {
 func temporalServerRestart(t *testing.T, backend stack.Backend, workers int) {
 	h := startWith(t, harness.Options{Data: harness.SmallData(), Backend: backend, Workers: workers})
 	rng := seeded(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	ctx, cancel := progressContext(3*time.Minute, 30*time.Minute, runsProgress(h))
 	defer cancel()
 
 	base, err := h.Train(ctx, "rbase", "rbase", "2019-10-01")
