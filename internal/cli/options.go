@@ -13,6 +13,7 @@ import (
 
 	"github.com/mdlc/mdlc/internal/awsconf"
 	"github.com/mdlc/mdlc/internal/temporalconn"
+	"github.com/mdlc/mdlc/workflows"
 )
 
 // Defaults of the shared flags (each can also come from the environment variable named in its help).
@@ -164,6 +165,55 @@ func (r *requestFlags) require() error {
 	}
 	if len(missing) > 0 {
 		return usagef("%s required, e.g. --model churn --data-date 2019-10-01", strings.Join(missing, " and ")+map[bool]string{true: " is", false: " are"}[len(missing) == 1])
+	}
+	return nil
+}
+
+// temporalAction is the action of a command that talks to Temporal: it checks --output, the Temporal flags
+// and then checks, in that order, connects, runs act with the client and closes the client.
+func temporalAction(tf *temporalFlags, out *outputFlag, act func(ctx context.Context, e *env, c client.Client, arg string) error, checks ...func() error) action {
+	return func(ctx context.Context, e *env, arg string) error {
+		if err := validateAll(append([]func() error{out.validate, tf.validate}, checks...)...); err != nil {
+			return err
+		}
+		c, err := tf.dial(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return act(ctx, e, c, arg)
+	}
+}
+
+// awsAction is the action of a command that calls AWS (or localaws): it checks --output, the AWS flags and
+// then checks, in that order, loads the SDK configuration and runs act with it.
+func awsAction(af *awsFlags, out *outputFlag, act func(ctx context.Context, e *env, cfg aws.Config, arg string) error, checks ...func() error) action {
+	return func(ctx context.Context, e *env, arg string) error {
+		if err := validateAll(append([]func() error{out.validate, af.validate}, checks...)...); err != nil {
+			return err
+		}
+		cfg, err := af.load(ctx)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		return act(ctx, e, cfg, arg)
+	}
+}
+
+// validateAll returns the first error of the validators.
+func validateAll(validators ...func() error) error {
+	for _, v := range validators {
+		if err := v(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateModelName checks --model by the workflows' own rules for a model name.
+func validateModelName(model string) error {
+	if err := (workflows.TrainingInput{ModelName: model, DataDate: "2000-01-01"}).Validate(); err != nil {
+		return usagef("--model: %v", err)
 	}
 	return nil
 }

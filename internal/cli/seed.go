@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/mdlc/mdlc/internal/awsconf"
@@ -38,10 +39,7 @@ The same flags give byte-identical files.`,
 			fs.IntVar(&cfg.HoldoutRows, "holdout-rows", cfg.HoldoutRows, "rows of the holdout split, per date")
 			fs.IntVar(&cfg.Features, "features", cfg.Features, "feature columns")
 			noCreate := fs.Bool("no-create-bucket", false, "fail instead of creating a missing bucket")
-			return func(ctx context.Context, e *env, _ string) error {
-				if err := validateAll(out.validate, af.validate); err != nil {
-					return err
-				}
+			checkConfig := func() error {
 				cfg.Bucket, cfg.CreateBucket = *bucket, !*noCreate
 				if cfg.Bucket == "" {
 					if af.target != awsconf.TargetLocal {
@@ -56,10 +54,9 @@ The same flags give byte-identical files.`,
 				if err := cfg.ValidateBucket(); err != nil {
 					return usagef("%v", err)
 				}
-				awsCfg, err := af.load(ctx)
-				if err != nil {
-					return usagef("%v", err)
-				}
+				return nil
+			}
+			return awsAction(af, out, func(ctx context.Context, e *env, awsCfg aws.Config, _ string) error {
 				client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 					// localaws serves S3 path-style; real S3 prefers virtual-hosted buckets.
 					o.UsePathStyle = af.target == awsconf.TargetLocal
@@ -90,7 +87,7 @@ The same flags give byte-identical files.`,
 				}
 				fmt.Fprintf(e.stdout, "Seeded %d files for %s into s3://%s (seed %d)\n", len(files), strings.Join(cfg.Dates, ", "), cfg.Bucket, cfg.Seed)
 				return nil
-			}
+			}, checkConfig)
 		},
 	}
 }
