@@ -12,15 +12,15 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/mdlc/mdlc/internal/awsconf"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/temporalconn"
 	"github.com/mdlc/mdlc/workflows"
 )
 
 // Defaults of the shared flags (each can also come from the environment variable named in its help).
 const (
-	DefaultNamespace   = "default"
-	DefaultUIAddress   = "http://127.0.0.1:8233"
-	DefaultLocalBucket = "mdlc-local"
+	DefaultNamespace = "default"
+	DefaultUIAddress = "http://127.0.0.1:8233"
 )
 
 // Output formats.
@@ -101,13 +101,14 @@ func (t *temporalFlags) runURL(workflowID, runID string) string {
 // awsFlags say which AWS (or localaws) to call.
 type awsFlags struct {
 	target, endpoint, region string
+	getenv                   func(string) string
 }
 
 func addAWSFlags(fs *flag.FlagSet, e *env) *awsFlags {
-	a := &awsFlags{}
+	a := &awsFlags{getenv: e.getenv}
 	fs.StringVar(&a.target, "target", envOr(e, "MDLC_TARGET", awsconf.TargetLocal), "local (localaws) or aws [MDLC_TARGET]")
 	fs.StringVar(&a.endpoint, "endpoint-url", e.getenv("AWS_ENDPOINT_URL"), "endpoint of every AWS service; "+awsconf.DefaultLocalEndpoint+" for local [AWS_ENDPOINT_URL]")
-	fs.StringVar(&a.region, "region", envOr(e, "AWS_REGION", e.getenv("AWS_DEFAULT_REGION")), "AWS region; us-east-1 for local [AWS_REGION]")
+	fs.StringVar(&a.region, "region", envOr(e, "AWS_REGION", e.getenv("AWS_DEFAULT_REGION")), "AWS region; "+localdefaults.Region+" for local [AWS_REGION]")
 	return a
 }
 
@@ -137,12 +138,7 @@ func (a *awsFlags) endpointName() string {
 }
 
 func (a *awsFlags) load(ctx context.Context) (aws.Config, error) {
-	endpoint := a.endpoint
-	if endpoint == "" && a.target == awsconf.TargetLocal {
-		// Explicit, so that awsconf does not read the process environment behind the caller's getenv.
-		endpoint = awsconf.DefaultLocalEndpoint
-	}
-	return awsconf.Load(ctx, awsconf.Options{Target: a.target, Region: a.region, Endpoint: endpoint})
+	return awsconf.Load(ctx, awsconf.Options{Target: a.target, Region: a.region, Endpoint: a.endpoint, Getenv: a.getenv})
 }
 
 // requestFlags are --model and --data-date.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mdlc/mdlc/internal/awsconf"
 	"github.com/mdlc/mdlc/internal/demodata"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 )
 
 func seedCommand() *command {
@@ -31,7 +32,7 @@ The same flags give byte-identical files.`,
 		setup: func(fs *flag.FlagSet, e *env) action {
 			af, out := addAWSFlags(fs, e), addOutputFlag(fs)
 			cfg := demodata.DefaultConfig()
-			bucket := fs.String("bucket", e.getenv("MDLC_BUCKET"), "bucket to upload to; "+DefaultLocalBucket+" for local [MDLC_BUCKET]")
+			bucket := fs.String("bucket", e.getenv("MDLC_BUCKET"), "bucket to upload to; "+localdefaults.Bucket+" for local [MDLC_BUCKET]")
 			dates := fs.String("dates", strings.Join(cfg.Dates, ","), "comma-separated data dates (YYYY-MM-DD)")
 			fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 			fs.IntVar(&cfg.TrainRows, "train-rows", cfg.TrainRows, "rows of the training split, per date")
@@ -45,7 +46,7 @@ The same flags give byte-identical files.`,
 					if af.target != awsconf.TargetLocal {
 						return usagef("--bucket (MDLC_BUCKET) is required with --target aws")
 					}
-					cfg.Bucket = DefaultLocalBucket
+					cfg.Bucket = localdefaults.Bucket
 				}
 				cfg.Dates = splitList(*dates)
 				if err := cfg.Validate(); err != nil {
