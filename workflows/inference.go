@@ -92,7 +92,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): retrain", res.AUC, res.Threshold, res.ThresholdSource))
 
 	res.RetrainWorkflowID = RetrainWorkflowID(info.WorkflowExecution.ID)
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+	retrained, err := runChildStep(ctx, t, StepRetrain, workflow.ChildWorkflowOptions{
 		WorkflowID:    res.RetrainWorkflowID,
 		TaskQueue:     info.TaskQueueName,
 		StaticSummary: fmt.Sprintf("Re-train %s on %s (AUC %.4f < %.4f)", in.ModelName, in.DataDate, res.AUC, res.Threshold),
@@ -101,11 +101,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: childSearchAttributes(ctx),
-	})
-	retrained, err := runStep(ctx, t, StepRetrain, res.RetrainWorkflowID,
-		func(workflow.Context) workflow.Future {
-			return workflow.ExecuteChildWorkflow(cctx, Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate})
-		},
+	}, Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate},
 		func(retrained TrainingResult) string {
 			return fmt.Sprintf("registered version %d", retrained.ModelPackageVersion)
 		})

@@ -23,6 +23,14 @@ func runActivityStep[In, Out any](ctx workflow.Context, t *tracker, s step, fn f
 	}, detail)
 }
 
+// runChildStep runs one step that is a child workflow run of fn, started with opts; the step's job is the
+// child's workflow ID.
+func runChildStep[In, Out any](ctx workflow.Context, t *tracker, name string, opts workflow.ChildWorkflowOptions, fn func(workflow.Context, In) (Out, error), in In, detail func(Out) string) (Out, error) {
+	return runStep(ctx, t, name, opts.WorkflowID, func(ctx workflow.Context) workflow.Future {
+		return workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), fn, in)
+	}, detail)
+}
+
 // runStep runs one step of a run whose work execute starts (an activity or a child workflow): start, wait,
 // record the failure naming the step or mark it done with detail(out).
 func runStep[Out any](ctx workflow.Context, t *tracker, name, job string, execute func(workflow.Context) workflow.Future, detail func(Out) string) (Out, error) {
