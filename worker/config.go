@@ -9,6 +9,7 @@ import (
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/awsconf"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/pipelineflags"
 	"github.com/mdlc/mdlc/internal/temporalconn"
 	"github.com/mdlc/mdlc/workflows"
@@ -41,7 +42,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.namespace, "namespace", pipelineflags.Env(getenv, "TEMPORAL_NAMESPACE", "default"), "Temporal namespace [TEMPORAL_NAMESPACE]")
 	fs.StringVar(&c.taskQueue, "task-queue", pipelineflags.Env(getenv, "MDLC_TASK_QUEUE", workflows.TaskQueue), "task queue [MDLC_TASK_QUEUE]")
 	fs.StringVar(&c.target, "target", pipelineflags.Env(getenv, "MDLC_TARGET", awsconf.TargetLocal), "local (localaws) or aws [MDLC_TARGET]")
-	fs.StringVar(&c.region, "region", pipelineflags.Env(getenv, "AWS_REGION", ""), "AWS region; us-east-1 for local [AWS_REGION]")
+	fs.StringVar(&c.region, "region", pipelineflags.Env(getenv, "AWS_REGION", ""), "AWS region; "+localdefaults.Region+" for local [AWS_REGION]")
 	fs.StringVar(&c.endpoint, "endpoint-url", pipelineflags.Env(getenv, "AWS_ENDPOINT_URL", ""), "endpoint of every AWS service; "+awsconf.DefaultLocalEndpoint+" for local [AWS_ENDPOINT_URL]")
 	var pollJitter float64
 	fs.StringVar(&pollInterval, "poll-interval", pipelineflags.Env(getenv, "MDLC_POLL_INTERVAL", ""), "how often to describe a running SageMaker job; 1s for local, 30s for aws [MDLC_POLL_INTERVAL]")

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer stopMetrics()
 
-	awsCfg, err := awsconf.Load(ctx, awsconf.Options{Target: cfg.target, Region: cfg.region, Endpoint: cfg.endpoint})
+	awsCfg, err := awsconf.Load(ctx, awsconf.Options{Target: cfg.target, Region: cfg.region, Endpoint: cfg.endpoint, Getenv: getenv})
 	if err != nil {
 		return err
 	}

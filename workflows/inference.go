@@ -37,73 +37,62 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 	res := BatchInferenceResult{ModelName: in.ModelName, DataDate: in.DataDate}
 
-	var def defaults
-	if err := setSearchAttributes(ctx, &def, in.ModelName, in.DataDate); err != nil {
-		return res, t.fail(ctx, StepInitialize, err)
+	def, err := runDefaults(ctx, t, in.ModelName, in.DataDate, in.Threshold == nil)
+	if err != nil {
+		return res, err
 	}
 	if in.Threshold != nil {
 		res.Threshold, res.ThresholdSource = *in.Threshold, "input"
 	} else {
-		d, err := def.get(ctx)
-		if err != nil {
-			return res, t.fail(ctx, StepInitialize, err)
-		}
-		res.Threshold, res.ThresholdSource = d.Threshold, "default"
+		res.Threshold, res.ThresholdSource = def.Threshold, "default"
 	}
 
-	t.start(ctx, StepInitialize, "")
-	var plan activities.InferencePlan
-	err := workflow.ExecuteActivity(with(ctx, lambdaOptions, "Initialize: invoke initialize-inference"), a.InitializeInference,
-		activities.InitializeInput{ModelName: in.ModelName, DataDate: in.DataDate, IdempotencyKey: key, RunTime: info.WorkflowStartTime}).Get(ctx, &plan)
+	plan, err := runActivityStep(ctx, t, step{name: StepInitialize, opts: lambdaOptions, summary: "Initialize: invoke initialize-inference"},
+		a.InitializeInference, activities.InitializeInput{ModelName: in.ModelName, DataDate: in.DataDate, IdempotencyKey: key, RunTime: info.WorkflowStartTime},
+		func(plan activities.InferencePlan) string { return "holdout data " + plan.InferenceInput.S3Uri })
 	if err != nil {
-		return res, t.fail(ctx, StepInitialize, err)
+		return res, err
 	}
-	t.done(ctx, StepInitialize, "holdout data "+plan.InferenceInput.S3Uri)
 
-	t.start(ctx, StepFindModel, in.ModelName)
-	var model activities.FindModelOutput
-	err = workflow.ExecuteActivity(with(ctx, apiOptions, "Find Model: newest approved in group "+in.ModelName), a.FindModel,
-		activities.FindModelInput{ModelName: in.ModelName}).Get(ctx, &model)
+	model, err := runActivityStep(ctx, t, step{name: StepFindModel, job: in.ModelName, opts: apiOptions, summary: "Find Model: newest approved in group " + in.ModelName},
+		a.FindModel, activities.FindModelInput{ModelName: in.ModelName},
+		func(model activities.FindModelOutput) string {
+			return fmt.Sprintf("version %d: %s", model.ModelPackageVersion, model.SageMakerModelName)
+		})
 	if err != nil {
-		return res, t.fail(ctx, StepFindModel, err)
+		return res, err
 	}
 	res.ModelPackageArn, res.SageMakerModelName = model.ModelPackageArn, model.SageMakerModelName
-	t.done(ctx, StepFindModel, fmt.Sprintf("version %d: %s", model.ModelPackageVersion, model.SageMakerModelName))
 
-	t.start(ctx, StepInference, plan.InferenceJobName)
-	var transform activities.TransformOutput
-	err = workflow.ExecuteActivity(with(ctx, jobOptions, "Inference: transform job "+plan.InferenceJobName), a.BatchTransform,
-		activities.TransformInput{Plan: plan, ModelName: model.SageMakerModelName, RunKey: key}).Get(ctx, &transform)
+	transform, err := runActivityStep(ctx, t, step{name: StepInference, job: plan.InferenceJobName, opts: jobOptions, summary: "Inference: transform job " + plan.InferenceJobName},
+		a.BatchTransform, activities.TransformInput{Plan: plan, ModelName: model.SageMakerModelName, RunKey: key},
+		func(activities.TransformOutput) string { return "predictions " + plan.PredictionS3Uri })
 	if err != nil {
-		return res, t.fail(ctx, StepInference, err)
+		return res, err
 	}
 	res.TransformJobName, res.PredictionS3Uri = transform.TransformJobName, plan.PredictionS3Uri
-	t.done(ctx, StepInference, "predictions "+plan.PredictionS3Uri)
 
-	t.start(ctx, StepMonitor, "")
-	var perf activities.MonitorOutput
-	err = workflow.ExecuteActivity(with(ctx, lambdaOptions, "Monitor Model Performance: invoke monitor-performance"), a.MonitorPerformance,
-		activities.MonitorInput{PredictionS3Uri: plan.PredictionS3Uri, TargetS3Uri: plan.TargetS3Uri}).Get(ctx, &perf)
+	perf, err := runActivityStep(ctx, t, step{name: StepMonitor, opts: lambdaOptions, summary: "Monitor Model Performance: invoke monitor-performance"},
+		a.MonitorPerformance, activities.MonitorInput{PredictionS3Uri: plan.PredictionS3Uri, TargetS3Uri: plan.TargetS3Uri},
+		func(perf activities.MonitorOutput) string { return fmt.Sprintf("AUC %.4f", perf.AUC) })
 	if err != nil {
-		return res, t.fail(ctx, StepMonitor, err)
+		return res, err
 	}
 	res.AUC = perf.AUC
-	t.done(ctx, StepMonitor, fmt.Sprintf("AUC %.4f", perf.AUC))
 
 	t.start(ctx, StepDecide, "")
 	if !NeedsRetraining(res.AUC, res.Threshold) {
-		res.Decision, t.p.Decision = DecisionKeep, DecisionKeep
-		t.done(ctx, StepDecide, fmt.Sprintf("AUC %.4f >= threshold %.4f (%s): keep the model", res.AUC, res.Threshold, res.ThresholdSource))
+		res.Decision = DecisionKeep
+		t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f >= threshold %.4f (%s): keep the model", res.AUC, res.Threshold, res.ThresholdSource))
 		t.skip(ctx, StepRetrain, "not needed")
 		logger.Info("Model kept", "AUC", res.AUC, "Threshold", res.Threshold)
 		return res, nil
 	}
-	res.Decision, t.p.Decision = DecisionRetrain, DecisionRetrain
-	t.done(ctx, StepDecide, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): retrain", res.AUC, res.Threshold, res.ThresholdSource))
+	res.Decision = DecisionRetrain
+	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): retrain", res.AUC, res.Threshold, res.ThresholdSource))
 
 	res.RetrainWorkflowID = RetrainWorkflowID(info.WorkflowExecution.ID)
-	t.start(ctx, StepRetrain, res.RetrainWorkflowID)
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+	retrained, err := runChildStep(ctx, t, StepRetrain, workflow.ChildWorkflowOptions{
 		WorkflowID:    res.RetrainWorkflowID,
 		TaskQueue:     info.TaskQueueName,
 		StaticSummary: fmt.Sprintf("Re-train %s on %s (AUC %.4f < %.4f)", in.ModelName, in.DataDate, res.AUC, res.Threshold),
@@ -112,14 +101,14 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: childSearchAttributes(ctx),
-	})
-	var retrained TrainingResult
-	err = workflow.ExecuteChildWorkflow(cctx, Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate}).Get(ctx, &retrained)
+	}, Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate},
+		func(retrained TrainingResult) string {
+			return fmt.Sprintf("registered version %d", retrained.ModelPackageVersion)
+		})
 	if err != nil {
-		return res, t.fail(ctx, StepRetrain, err)
+		return res, err
 	}
 	res.Retrain = &retrained
-	t.done(ctx, StepRetrain, fmt.Sprintf("registered version %d", retrained.ModelPackageVersion))
 	logger.Info("Model retrained", "AUC", res.AUC, "Threshold", res.Threshold, "ModelPackageArn", retrained.ModelPackageArn)
 	return res, nil
 }

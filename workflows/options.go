@@ -67,9 +67,3 @@ var (
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 	}
 )
-
-// with returns ctx carrying opts with a summary for the web UI.
-func with(ctx workflow.Context, opts workflow.ActivityOptions, summary string) workflow.Context {
-	opts.Summary = summary
-	return workflow.WithActivityOptions(ctx, opts)
-}

@@ -92,6 +92,13 @@ func (t *tracker) done(ctx workflow.Context, name, detail string) {
 	t.publish(ctx)
 }
 
+// decide records the batch-inference decision (DecisionKeep or DecisionRetrain) and completes the decision
+// step with detail.
+func (t *tracker) decide(ctx workflow.Context, decision, detail string) {
+	t.p.Decision = decision
+	t.done(ctx, StepDecide, detail)
+}
+
 func (t *tracker) skip(ctx workflow.Context, name, detail string) {
 	s := t.step(name)
 	s.State, s.Detail = StepSkipped, detail

@@ -27,6 +27,24 @@ func (d *defaults) get(ctx workflow.Context) (activities.DefaultsOutput, error) 
 	return out, nil
 }
 
+// runDefaults is the first part of Initialize, before its Lambda call: it sets the run's search attributes
+// and, when need is true (the request leaves a setting to the worker), returns the worker's pipeline defaults,
+// with one local activity at most for both. Its error fails Initialize.
+func runDefaults(ctx workflow.Context, t *tracker, model, date string, need bool) (activities.DefaultsOutput, error) {
+	var def defaults
+	if err := setSearchAttributes(ctx, &def, model, date); err != nil {
+		return activities.DefaultsOutput{}, t.fail(ctx, StepInitialize, err)
+	}
+	if !need {
+		return activities.DefaultsOutput{}, nil
+	}
+	d, err := def.get(ctx)
+	if err != nil {
+		return d, t.fail(ctx, StepInitialize, err)
+	}
+	return d, nil
+}
+
 // setSearchAttributes gives a run whose start request did not carry its ModelName and DataDate search
 // attributes (or carried other values) the request's own, so that `ModelName="X"` in the web UI and
 // `starter list` find runs started from the Temporal CLI, the web UI or another SDK too. The starter sets them

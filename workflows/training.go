@@ -35,57 +35,47 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 	info := workflow.GetInfo(ctx)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 
-	var def defaults
-	if err := setSearchAttributes(ctx, &def, in.ModelName, in.DataDate); err != nil {
-		return TrainingResult{}, t.fail(ctx, StepInitialize, err)
+	def, err := runDefaults(ctx, t, in.ModelName, in.DataDate, in.ApprovalStatus == "")
+	if err != nil {
+		return TrainingResult{}, err
 	}
 	approval := in.ApprovalStatus
 	if approval == "" {
-		d, err := def.get(ctx)
-		if err != nil {
-			return TrainingResult{}, t.fail(ctx, StepInitialize, err)
-		}
-		approval = d.ApprovalStatus
+		approval = def.ApprovalStatus
 	}
 
-	t.start(ctx, StepInitialize, "")
-	var plan activities.TrainingPlan
-	err := workflow.ExecuteActivity(with(ctx, lambdaOptions, "Initialize: invoke initialize-training"), a.InitializeTraining,
-		activities.InitializeInput{ModelName: in.ModelName, DataDate: in.DataDate, IdempotencyKey: key, RunTime: info.WorkflowStartTime}).Get(ctx, &plan)
+	plan, err := runActivityStep(ctx, t, step{name: StepInitialize, opts: lambdaOptions, summary: "Initialize: invoke initialize-training"},
+		a.InitializeTraining, activities.InitializeInput{ModelName: in.ModelName, DataDate: in.DataDate, IdempotencyKey: key, RunTime: info.WorkflowStartTime},
+		func(plan activities.TrainingPlan) string { return "training data " + plan.TrainingInput.S3Uri })
 	if err != nil {
-		return TrainingResult{}, t.fail(ctx, StepInitialize, err)
+		return TrainingResult{}, err
 	}
-	t.done(ctx, StepInitialize, "training data "+plan.TrainingInput.S3Uri)
 
-	t.start(ctx, StepTrainModel, plan.TrainingJobName)
-	var trained activities.TrainModelOutput
-	err = workflow.ExecuteActivity(with(ctx, jobOptions, "Train Model: training job "+plan.TrainingJobName), a.TrainModel,
-		activities.TrainModelInput{Plan: plan, RunKey: key}).Get(ctx, &trained)
+	trained, err := runActivityStep(ctx, t, step{name: StepTrainModel, job: plan.TrainingJobName, opts: jobOptions, summary: "Train Model: training job " + plan.TrainingJobName},
+		a.TrainModel, activities.TrainModelInput{Plan: plan, RunKey: key},
+		func(trained activities.TrainModelOutput) string { return "artifacts " + trained.ModelArtifacts })
 	if err != nil {
-		return TrainingResult{}, t.fail(ctx, StepTrainModel, err)
+		return TrainingResult{}, err
 	}
-	t.done(ctx, StepTrainModel, "artifacts "+trained.ModelArtifacts)
 
-	t.start(ctx, StepCreateModel, trained.TrainingJobName)
-	var model activities.CreateModelOutput
-	err = workflow.ExecuteActivity(with(ctx, apiOptions, "Create Model: "+trained.TrainingJobName), a.CreateModel,
-		activities.CreateModelInput{ModelName: trained.TrainingJobName, ModelDataURL: trained.ModelArtifacts, RunKey: key}).Get(ctx, &model)
+	model, err := runActivityStep(ctx, t, step{name: StepCreateModel, job: trained.TrainingJobName, opts: apiOptions, summary: "Create Model: " + trained.TrainingJobName},
+		a.CreateModel, activities.CreateModelInput{ModelName: trained.TrainingJobName, ModelDataURL: trained.ModelArtifacts, RunKey: key},
+		func(model activities.CreateModelOutput) string { return model.ModelArn })
 	if err != nil {
-		return TrainingResult{}, t.fail(ctx, StepCreateModel, err)
+		return TrainingResult{}, err
 	}
-	t.done(ctx, StepCreateModel, model.ModelArn)
 
-	t.start(ctx, StepRegister, in.ModelName)
-	var pkg activities.RegisterModelOutput
-	err = workflow.ExecuteActivity(with(ctx, apiOptions, "Register Model: group "+in.ModelName), a.RegisterModel,
-		activities.RegisterModelInput{
+	pkg, err := runActivityStep(ctx, t, step{name: StepRegister, job: in.ModelName, opts: apiOptions, summary: "Register Model: group " + in.ModelName},
+		a.RegisterModel, activities.RegisterModelInput{
 			Group: in.ModelName, SageMakerModelName: model.ModelName, ModelDataURL: trained.ModelArtifacts,
 			TrainingJobName: trained.TrainingJobName, DataDate: in.DataDate, ApprovalStatus: approval, RunKey: key,
-		}).Get(ctx, &pkg)
+		},
+		func(pkg activities.RegisterModelOutput) string {
+			return fmt.Sprintf("version %d (%s)", pkg.ModelPackageVersion, pkg.ApprovalStatus)
+		})
 	if err != nil {
-		return TrainingResult{}, t.fail(ctx, StepRegister, err)
+		return TrainingResult{}, err
 	}
-	t.done(ctx, StepRegister, fmt.Sprintf("version %d (%s)", pkg.ModelPackageVersion, pkg.ApprovalStatus))
 
 	logger.Info("Training complete", "ModelName", in.ModelName, "TrainingJobName", trained.TrainingJobName, "ModelPackageArn", pkg.ModelPackageArn)
 	return TrainingResult{

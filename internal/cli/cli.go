@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 )
 
@@ -130,15 +129,21 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// commands returns the subcommands by name.
-func commands() map[string]*command {
-	cmds := []*command{trainCommand(), inferCommand(), watchCommand(), statusCommand(), listCommand(),
-		modelsCommand(), cancelCommand(), seedCommand(), parityCommand()}
-	m := make(map[string]*command, len(cmds))
+// commands is the starter's table of subcommands, in the order a user meets them: Run dispatches through it
+// and the help lists it.
+func commands() []*command {
+	return []*command{seedCommand(), trainCommand(), inferCommand(), watchCommand(), statusCommand(),
+		listCommand(), modelsCommand(), cancelCommand(), parityCommand()}
+}
+
+// lookup returns the subcommand called name, or nil.
+func lookup(cmds []*command, name string) *command {
 	for _, c := range cmds {
-		m[c.name] = c
+		if c.name == name {
+			return c
+		}
 	}
-	return m
+	return nil
 }
 
 // Run runs the starter with args (without the program name), reading defaults from getenv, writing results
@@ -158,7 +163,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch name {
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
-			if c, ok := cmds[rest[0]]; ok {
+			if c := lookup(cmds, rest[0]); c != nil {
 				return c.run(ctx, e, []string{"--help"})
 			}
 			return usagef("unknown subcommand %q: run `starter help` for the list of subcommands", rest[0])
@@ -166,8 +171,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		printUsage(stdout, cmds)
 		return nil
 	}
-	c, ok := cmds[name]
-	if !ok {
+	c := lookup(cmds, name)
+	if c == nil {
 		if strings.HasPrefix(name, "-") {
 			return usagef("flag %s before the subcommand: flags go after it, e.g. `starter train --model churn ...`; run `starter help` for the list of subcommands", name)
 		}
@@ -176,7 +181,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return c.run(ctx, e, rest)
 }
 
-func printUsage(w io.Writer, cmds map[string]*command) {
+func printUsage(w io.Writer, cmds []*command) {
 	fmt.Fprint(w, `starter starts and follows the mdlc pipelines (Temporal workflows over SageMaker).
 
 Usage:
@@ -184,13 +189,8 @@ Usage:
 
 Subcommands:
 `)
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool { return order(names[i]) < order(names[j]) })
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Examples:
@@ -205,16 +205,6 @@ Run `+"`starter <subcommand> --help`"+` for a subcommand's flags. Flags take the
 
 Exit codes: 0 success, 1 error, 2 bad usage, 3 the workflow run failed or was canceled.
 `)
-}
-
-// order puts the subcommands in the order a user meets them.
-func order(name string) int {
-	for i, n := range []string{"seed", "train", "infer", "watch", "status", "list", "models", "cancel", "parity"} {
-		if n == name {
-			return i
-		}
-	}
-	return 100
 }
 
 // printCommandHelp prints a subcommand's help: synopsis, description, examples and flags with "--" names.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -306,5 +307,37 @@ func TestRunURL(t *testing.T) {
 	want := "http://127.0.0.1:8233/namespaces/default/workflows/training-churn-2019-10-01/r-1/history"
 	if got := tf.runURL("training-churn-2019-10-01", "r-1"); got != want {
 		t.Errorf("runURL = %q, want %q", got, want)
+	}
+}
+
+// TestEveryCommandIsListedAndRuns holds the one command table to its two readers: each subcommand has a
+// unique name, the command list shows it with its summary in table order, and dispatch reaches its help.
+func TestEveryCommandIsListedAndRuns(t *testing.T) {
+	cmds := commands()
+	help, _, err := run(t, nil, "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	last := -1
+	for _, c := range cmds {
+		if seen[c.name] {
+			t.Errorf("subcommand %q is in the table twice", c.name)
+		}
+		seen[c.name] = true
+		line := fmt.Sprintf("  %-8s %s\n", c.name, c.summary)
+		i := strings.Index(help, line)
+		if i < 0 {
+			t.Errorf("help does not list %q as %q:\n%s", c.name, line, help)
+			continue
+		}
+		if i < last {
+			t.Errorf("help lists %q out of the table's order", c.name)
+		}
+		last = i
+		out, _, err := run(t, nil, c.name, "--help")
+		if err != nil || !strings.HasPrefix(out, "Usage: starter "+c.name+" ") {
+			t.Errorf("starter %s --help: error %v, output %q", c.name, err, out)
+		}
 	}
 }

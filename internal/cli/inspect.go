@@ -12,6 +12,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/mdlc/mdlc/workflows"
@@ -33,15 +34,7 @@ that has already ended is replayed from its progress. Exits 3 when the run faile
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
-			return func(ctx context.Context, e *env, id string) error {
-				if err := validateAll(out.validate, tf.validate); err != nil {
-					return err
-				}
-				c, err := tf.dial(ctx)
-				if err != nil {
-					return err
-				}
-				defer c.Close()
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, id string) error {
 				live := e.stdout
 				if out.json() {
 					live = e.stderr
@@ -51,7 +44,7 @@ that has already ended is replayed from its progress. Exits 3 when the run faile
 					return err
 				}
 				return reportSummary(e, out, s, false)
-			}
+			})
 		},
 	}
 }
@@ -71,16 +64,9 @@ status of a SageMaker job it waits on), and its result or error. Exits 3 when th
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
-			return func(ctx context.Context, e *env, id string) error {
-				if err := validateAll(out.validate, tf.validate); err != nil {
-					return err
-				}
-				c, err := tf.dial(ctx)
-				if err != nil {
-					return err
-				}
-				defer c.Close()
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, id string) error {
 				w := newWatched(id, *runID, "")
+				var err error
 				if w.desc, err = c.DescribeWorkflowExecution(ctx, id, *runID); err != nil {
 					return explainTemporal(err, tf, id)
 				}
@@ -93,7 +79,7 @@ status of a SageMaker job it waits on), and its result or error. Exits 3 when th
 					return err
 				}
 				return reportSummary(e, out, s, true)
-			}
+			})
 		},
 	}
 }
@@ -113,15 +99,7 @@ The run then ends Canceled; follow it with ` + "`starter watch WORKFLOW_ID`" + `
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
-			return func(ctx context.Context, e *env, id string) error {
-				if err := validateAll(out.validate, tf.validate); err != nil {
-					return err
-				}
-				c, err := tf.dial(ctx)
-				if err != nil {
-					return err
-				}
-				defer c.Close()
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, id string) error {
 				desc, err := c.DescribeWorkflowExecution(ctx, id, *runID)
 				if err != nil {
 					return explainTemporal(err, tf, id)
@@ -143,7 +121,7 @@ The run then ends Canceled; follow it with ` + "`starter watch WORKFLOW_ID`" + `
 				}
 				fmt.Fprintf(e.stdout, "Cancellation requested for %s (run ID %s); its running SageMaker job will be stopped.\nFollow it with: starter watch %s\n", id, rid, id)
 				return nil
-			}
+			})
 		},
 	}
 }
@@ -167,23 +145,19 @@ filters on the ModelName search attribute, as the web UI can (ModelName="churn")
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			model := fs.String("model", "", "only runs of the model `NAME` (the ModelName search attribute)")
 			limit := fs.Int("limit", 20, "at most this many runs")
-			return func(ctx context.Context, e *env, _ string) error {
-				if err := validateAll(out.validate, tf.validate); err != nil {
-					return err
-				}
+			checkLimit := func() error {
 				if *limit < 1 || *limit > listLimitMax {
 					return usagef("--limit %d must be between 1 and %d", *limit, listLimitMax)
 				}
-				if *model != "" {
-					if err := (workflows.TrainingInput{ModelName: *model, DataDate: "2000-01-01"}).Validate(); err != nil {
-						return usagef("--model: %v", err)
-					}
+				return nil
+			}
+			checkModel := func() error {
+				if *model == "" {
+					return nil
 				}
-				c, err := tf.dial(ctx)
-				if err != nil {
-					return err
-				}
-				defer c.Close()
+				return validateModelName(*model)
+			}
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ string) error {
 				runs, err := listRuns(ctx, c.WorkflowService(), tf.namespace, *model, *limit)
 				if err != nil {
 					return explainTemporal(err, tf, "")
@@ -197,7 +171,7 @@ filters on the ModelName search attribute, as the web UI can (ModelName="churn")
 				}
 				fmt.Fprint(e.stdout, formatRuns(runs))
 				return nil
-			}
+			}, checkLimit, checkModel)
 		},
 	}
 }
@@ -285,14 +259,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// validateAll returns the first error of the validators.
-func validateAll(validators ...func() error) error {
-	for _, v := range validators {
-		if err := v(); err != nil {
-			return err
-		}
-	}
-	return nil
 }

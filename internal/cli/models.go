@@ -16,7 +16,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/mdlc/mdlc/activities"
-	"github.com/mdlc/mdlc/workflows"
 )
 
 // RegistryAPI is the part of the SageMaker client `models` calls.
@@ -42,20 +41,13 @@ Approved version.`,
 		setup: func(fs *flag.FlagSet, e *env) action {
 			af, out := addAWSFlags(fs, e), addOutputFlag(fs)
 			model := fs.String("model", "", "model `NAME`: the model package group (required)")
-			return func(ctx context.Context, e *env, _ string) error {
-				if err := validateAll(out.validate, af.validate); err != nil {
-					return err
-				}
+			checkModel := func() error {
 				if *model == "" {
 					return usagef("--model is required, e.g. --model churn")
 				}
-				if err := (workflows.TrainingInput{ModelName: *model, DataDate: "2000-01-01"}).Validate(); err != nil {
-					return usagef("--model: %v", err)
-				}
-				cfg, err := af.load(ctx)
-				if err != nil {
-					return usagef("%v", err)
-				}
+				return validateModelName(*model)
+			}
+			return awsAction(af, out, func(ctx context.Context, e *env, cfg aws.Config, _ string) error {
 				versions, err := listVersions(ctx, sagemaker.NewFromConfig(cfg), af, *model)
 				if err != nil {
 					return err
@@ -69,7 +61,7 @@ Approved version.`,
 				}
 				fmt.Fprint(e.stdout, formatVersions(versions))
 				return nil
-			}
+			}, checkModel)
 		},
 	}
 }

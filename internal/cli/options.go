@@ -12,14 +12,15 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/mdlc/mdlc/internal/awsconf"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/temporalconn"
+	"github.com/mdlc/mdlc/workflows"
 )
 
 // Defaults of the shared flags (each can also come from the environment variable named in its help).
 const (
-	DefaultNamespace   = "default"
-	DefaultUIAddress   = "http://127.0.0.1:8233"
-	DefaultLocalBucket = "mdlc-local"
+	DefaultNamespace = "default"
+	DefaultUIAddress = "http://127.0.0.1:8233"
 )
 
 // Output formats.
@@ -100,13 +101,14 @@ func (t *temporalFlags) runURL(workflowID, runID string) string {
 // awsFlags say which AWS (or localaws) to call.
 type awsFlags struct {
 	target, endpoint, region string
+	getenv                   func(string) string
 }
 
 func addAWSFlags(fs *flag.FlagSet, e *env) *awsFlags {
-	a := &awsFlags{}
+	a := &awsFlags{getenv: e.getenv}
 	fs.StringVar(&a.target, "target", envOr(e, "MDLC_TARGET", awsconf.TargetLocal), "local (localaws) or aws [MDLC_TARGET]")
 	fs.StringVar(&a.endpoint, "endpoint-url", e.getenv("AWS_ENDPOINT_URL"), "endpoint of every AWS service; "+awsconf.DefaultLocalEndpoint+" for local [AWS_ENDPOINT_URL]")
-	fs.StringVar(&a.region, "region", envOr(e, "AWS_REGION", e.getenv("AWS_DEFAULT_REGION")), "AWS region; us-east-1 for local [AWS_REGION]")
+	fs.StringVar(&a.region, "region", envOr(e, "AWS_REGION", e.getenv("AWS_DEFAULT_REGION")), "AWS region; "+localdefaults.Region+" for local [AWS_REGION]")
 	return a
 }
 
@@ -136,12 +138,7 @@ func (a *awsFlags) endpointName() string {
 }
 
 func (a *awsFlags) load(ctx context.Context) (aws.Config, error) {
-	endpoint := a.endpoint
-	if endpoint == "" && a.target == awsconf.TargetLocal {
-		// Explicit, so that awsconf does not read the process environment behind the caller's getenv.
-		endpoint = awsconf.DefaultLocalEndpoint
-	}
-	return awsconf.Load(ctx, awsconf.Options{Target: a.target, Region: a.region, Endpoint: endpoint})
+	return awsconf.Load(ctx, awsconf.Options{Target: a.target, Region: a.region, Endpoint: a.endpoint, Getenv: a.getenv})
 }
 
 // requestFlags are --model and --data-date.
@@ -164,6 +161,55 @@ func (r *requestFlags) require() error {
 	}
 	if len(missing) > 0 {
 		return usagef("%s required, e.g. --model churn --data-date 2019-10-01", strings.Join(missing, " and ")+map[bool]string{true: " is", false: " are"}[len(missing) == 1])
+	}
+	return nil
+}
+
+// temporalAction is the action of a command that talks to Temporal: it checks --output, the Temporal flags
+// and then checks, in that order, connects, runs act with the client and closes the client.
+func temporalAction(tf *temporalFlags, out *outputFlag, act func(ctx context.Context, e *env, c client.Client, arg string) error, checks ...func() error) action {
+	return func(ctx context.Context, e *env, arg string) error {
+		if err := validateAll(append([]func() error{out.validate, tf.validate}, checks...)...); err != nil {
+			return err
+		}
+		c, err := tf.dial(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return act(ctx, e, c, arg)
+	}
+}
+
+// awsAction is the action of a command that calls AWS (or localaws): it checks --output, the AWS flags and
+// then checks, in that order, loads the SDK configuration and runs act with it.
+func awsAction(af *awsFlags, out *outputFlag, act func(ctx context.Context, e *env, cfg aws.Config, arg string) error, checks ...func() error) action {
+	return func(ctx context.Context, e *env, arg string) error {
+		if err := validateAll(append([]func() error{out.validate, af.validate}, checks...)...); err != nil {
+			return err
+		}
+		cfg, err := af.load(ctx)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		return act(ctx, e, cfg, arg)
+	}
+}
+
+// validateAll returns the first error of the validators.
+func validateAll(validators ...func() error) error {
+	for _, v := range validators {
+		if err := v(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateModelName checks --model by the workflows' own rules for a model name.
+func validateModelName(model string) error {
+	if err := (workflows.TrainingInput{ModelName: model, DataDate: "2000-01-01"}).Validate(); err != nil {
+		return usagef("--model: %v", err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/mdlc/mdlc/internal/awsconf"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/pipelineflags"
 	"github.com/mdlc/mdlc/parity"
 )
@@ -22,8 +23,6 @@ const (
 )
 
 // localAccount is the account ID localaws uses, and the placeholder in ARNs emitted for --target local.
-const localAccount = "000000000000"
-
 var accountPattern = regexp.MustCompile(`^\d{12}$`)
 
 func parityCommand() *command {
@@ -50,7 +49,7 @@ ARNs are built from --region and --account-id (with --target local, a placeholde
 			af := addAWSFlags(fs, e)
 			pf := pipelineflags.Add(fs, e.getenv)
 			pipeline := fs.String("pipeline", "", "`PIPELINE` to emit or print the policy of: training or batch-inference")
-			account := fs.String("account-id", e.getenv("AWS_ACCOUNT_ID"), "AWS account `ID` of the state machines and Lambda functions; 000000000000 for local [AWS_ACCOUNT_ID]")
+			account := fs.String("account-id", e.getenv("AWS_ACCOUNT_ID"), "AWS account `ID` of the state machines and Lambda functions; "+localdefaults.AccountID+" for local [AWS_ACCOUNT_ID]")
 			sfnRole := fs.String("state-machine-role-arn", e.getenv("MDLC_SFN_ROLE_ARN"), "execution role `ARN` of the state machines, for deploy [MDLC_SFN_ROLE_ARN]")
 			trainingName := fs.String("training-state-machine", parity.DefaultTrainingStateMachine, "`NAME` of the training state machine")
 			inferenceName := fs.String("batch-inference-state-machine", parity.DefaultBatchInferenceStateMachine, "`NAME` of the batch-inference state machine")
@@ -71,10 +70,10 @@ ARNs are built from --region and --account-id (with --target local, a placeholde
 				}
 				if af.target == awsconf.TargetLocal {
 					if cfg.Region == "" {
-						cfg.Region = "us-east-1"
+						cfg.Region = localdefaults.Region
 					}
 					if cfg.AccountID == "" {
-						cfg.AccountID = localAccount
+						cfg.AccountID = localdefaults.AccountID
 					}
 				}
 				if cfg.Region == "" {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/pipelineflags"
 	"github.com/mdlc/mdlc/parity"
 )
@@ -27,7 +28,7 @@ func TestParityEmitUsesThePipelineSettings(t *testing.T) {
 	ac.Hyperparameters["max_depth"] = "6"
 	ac.MaxRuntime = 3600e9
 	var want bytes.Buffer
-	require.NoError(t, parity.Emit(&want, parity.BatchInferencePipeline, parity.Config{Activities: ac, Region: "us-east-1", AccountID: localAccount}))
+	require.NoError(t, parity.Emit(&want, parity.BatchInferencePipeline, parity.Config{Activities: ac, Region: localdefaults.Region, AccountID: localdefaults.AccountID}))
 	require.JSONEq(t, want.String(), out)
 	require.Contains(t, out, `0.65`)
 	require.Contains(t, out, `arn:aws:lambda:us-east-1:000000000000:function:monitor-performance`)

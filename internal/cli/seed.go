@@ -7,10 +7,12 @@ import (
 	"io"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/mdlc/mdlc/internal/awsconf"
 	"github.com/mdlc/mdlc/internal/demodata"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 )
 
 func seedCommand() *command {
@@ -30,7 +32,7 @@ The same flags give byte-identical files.`,
 		setup: func(fs *flag.FlagSet, e *env) action {
 			af, out := addAWSFlags(fs, e), addOutputFlag(fs)
 			cfg := demodata.DefaultConfig()
-			bucket := fs.String("bucket", e.getenv("MDLC_BUCKET"), "bucket to upload to; "+DefaultLocalBucket+" for local [MDLC_BUCKET]")
+			bucket := fs.String("bucket", e.getenv("MDLC_BUCKET"), "bucket to upload to; "+localdefaults.Bucket+" for local [MDLC_BUCKET]")
 			dates := fs.String("dates", strings.Join(cfg.Dates, ","), "comma-separated data dates (YYYY-MM-DD)")
 			fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 			fs.IntVar(&cfg.TrainRows, "train-rows", cfg.TrainRows, "rows of the training split, per date")
@@ -38,16 +40,13 @@ The same flags give byte-identical files.`,
 			fs.IntVar(&cfg.HoldoutRows, "holdout-rows", cfg.HoldoutRows, "rows of the holdout split, per date")
 			fs.IntVar(&cfg.Features, "features", cfg.Features, "feature columns")
 			noCreate := fs.Bool("no-create-bucket", false, "fail instead of creating a missing bucket")
-			return func(ctx context.Context, e *env, _ string) error {
-				if err := validateAll(out.validate, af.validate); err != nil {
-					return err
-				}
+			checkConfig := func() error {
 				cfg.Bucket, cfg.CreateBucket = *bucket, !*noCreate
 				if cfg.Bucket == "" {
 					if af.target != awsconf.TargetLocal {
 						return usagef("--bucket (MDLC_BUCKET) is required with --target aws")
 					}
-					cfg.Bucket = DefaultLocalBucket
+					cfg.Bucket = localdefaults.Bucket
 				}
 				cfg.Dates = splitList(*dates)
 				if err := cfg.Validate(); err != nil {
@@ -56,10 +55,9 @@ The same flags give byte-identical files.`,
 				if err := cfg.ValidateBucket(); err != nil {
 					return usagef("%v", err)
 				}
-				awsCfg, err := af.load(ctx)
-				if err != nil {
-					return usagef("%v", err)
-				}
+				return nil
+			}
+			return awsAction(af, out, func(ctx context.Context, e *env, awsCfg aws.Config, _ string) error {
 				client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 					// localaws serves S3 path-style; real S3 prefers virtual-hosted buckets.
 					o.UsePathStyle = af.target == awsconf.TargetLocal
@@ -90,7 +88,7 @@ The same flags give byte-identical files.`,
 				}
 				fmt.Fprintf(e.stdout, "Seeded %d files for %s into s3://%s (seed %d)\n", len(files), strings.Join(cfg.Dates, ", "), cfg.Bucket, cfg.Seed)
 				return nil
-			}
+			}, checkConfig)
 		},
 	}
 }

@@ -46,18 +46,19 @@ starts and ends, then prints a summary (model version, training job, metrics) an
 			tf, out, req := addTemporalFlags(fs, e), addOutputFlag(fs), addRequestFlags(fs)
 			approval := fs.String("approval-status", "", "`STATUS` of the registered version: Approved or PendingManualApproval (default: the worker's)")
 			wait := fs.Bool("wait", false, "follow the run until it ends and print its summary")
-			return func(ctx context.Context, e *env, _ string) error {
-				in := workflows.TrainingInput{ModelName: req.model, DataDate: req.dataDate, ApprovalStatus: *approval}
-				if err := validateStart(tf, out, req, in.Validate); err != nil {
-					return err
-				}
-				return startAndReport(ctx, e, tf, out, *wait, startRequest{
+			var in workflows.TrainingInput
+			build := func() error {
+				in = workflows.TrainingInput{ModelName: req.model, DataDate: req.dataDate, ApprovalStatus: *approval}
+				return nil
+			}
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ string) error {
+				return startAndReport(ctx, e, c, tf, out, *wait, startRequest{
 					workflowType: workflows.TrainingWorkflow,
 					workflowID:   workflows.TrainingWorkflowID(in.ModelName, in.DataDate),
 					model:        in.ModelName, dataDate: in.DataDate, input: in,
 					mismatches: decodeInput(in, trainingMismatches),
 				})
-			}
+			}, req.require, build, func() error { return invalidRequest(in.Validate()) })
 		},
 	}
 }
@@ -84,8 +85,9 @@ prints the AUC, the threshold and where it came from, the decision, and the retr
 			tf, out, req := addTemporalFlags(fs, e), addOutputFlag(fs), addRequestFlags(fs)
 			threshold := fs.String("threshold", "", "AUC in [0, 1] below which the model is retrained, e.g. 0.8 (default: the worker's)")
 			wait := fs.Bool("wait", false, "follow the run (and its retrain child) until it ends and print its summary")
-			return func(ctx context.Context, e *env, _ string) error {
-				in := workflows.BatchInferenceInput{ModelName: req.model, DataDate: req.dataDate}
+			var in workflows.BatchInferenceInput
+			build := func() error {
+				in = workflows.BatchInferenceInput{ModelName: req.model, DataDate: req.dataDate}
 				if *threshold != "" {
 					t, err := parseThreshold(*threshold)
 					if err != nil {
@@ -93,16 +95,16 @@ prints the AUC, the threshold and where it came from, the decision, and the retr
 					}
 					in.Threshold = &t
 				}
-				if err := validateStart(tf, out, req, in.Validate); err != nil {
-					return err
-				}
-				return startAndReport(ctx, e, tf, out, *wait, startRequest{
+				return nil
+			}
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ string) error {
+				return startAndReport(ctx, e, c, tf, out, *wait, startRequest{
 					workflowType: workflows.BatchInferenceWorkflow,
 					workflowID:   workflows.BatchInferenceWorkflowID(in.ModelName, in.DataDate),
 					model:        in.ModelName, dataDate: in.DataDate, input: in,
 					mismatches: decodeInput(in, batchInferenceMismatches),
 				})
-			}
+			}, req.require, build, func() error { return invalidRequest(in.Validate()) })
 		},
 	}
 }
@@ -116,19 +118,10 @@ func parseThreshold(s string) (float64, error) {
 	return t, nil
 }
 
-// validateStart checks the flags of train and infer, the request last (with the workflows' own Validate, so
-// the CLI and the workflow agree on what a valid request is).
-func validateStart(tf *temporalFlags, out *outputFlag, req *requestFlags, validate func() error) error {
-	if err := out.validate(); err != nil {
-		return err
-	}
-	if err := tf.validate(); err != nil {
-		return err
-	}
-	if err := req.require(); err != nil {
-		return err
-	}
-	if err := validate(); err != nil {
+// invalidRequest turns the workflows' own Validate error (so the CLI and the workflow agree on what a valid
+// request is) into a usage error.
+func invalidRequest(err error) error {
+	if err != nil {
 		return usagef("invalid request: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	return nil
@@ -152,12 +145,7 @@ type Started struct {
 	URL      string
 }
 
-func startAndReport(ctx context.Context, e *env, tf *temporalFlags, out *outputFlag, wait bool, req startRequest) error {
-	c, err := tf.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+func startAndReport(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out *outputFlag, wait bool, req startRequest) error {
 	runID, started, err := startWorkflow(ctx, c, tf.namespace, req)
 	if err != nil {
 		return explainTemporal(err, tf, req.workflowID)

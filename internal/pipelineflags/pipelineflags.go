@@ -14,11 +14,12 @@ import (
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/awsconf"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 )
 
 // Local defaults: with target local, the bucket and role need no configuration.
 const (
-	LocalBucket = "mdlc-local"
+	LocalBucket = localdefaults.Bucket
 	LocalRole   = "arn:aws:iam::000000000000:role/mdlc-local"
 )
 

@@ -1,0 +1,50 @@
+package workflows
+
+import (
+	"context"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// step is one step of a run that executes an activity: its name in the progress, the job it runs once known
+// (shown beside the step), the activity's options and the summary the web UI shows for the activity.
+type step struct {
+	name, job string
+	opts      workflow.ActivityOptions
+	summary   string
+}
+
+// runActivityStep runs one activity step: it marks the step running, executes fn with the step's options
+// and input in, and marks the step done with detail(out) or records its failure (see tracker.fail), whose
+// error the run then fails with.
+func runActivityStep[In, Out any](ctx workflow.Context, t *tracker, s step, fn func(context.Context, In) (Out, error), in In, detail func(Out) string) (Out, error) {
+	return runStep(ctx, t, s.name, s.job, func(ctx workflow.Context) workflow.Future {
+		return workflow.ExecuteActivity(withActivityOptions(ctx, s.opts, s.summary), fn, in)
+	}, detail)
+}
+
+// runChildStep runs one step that is a child workflow run of fn, started with opts; the step's job is the
+// child's workflow ID.
+func runChildStep[In, Out any](ctx workflow.Context, t *tracker, name string, opts workflow.ChildWorkflowOptions, fn func(workflow.Context, In) (Out, error), in In, detail func(Out) string) (Out, error) {
+	return runStep(ctx, t, name, opts.WorkflowID, func(ctx workflow.Context) workflow.Future {
+		return workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), fn, in)
+	}, detail)
+}
+
+// runStep runs one step of a run whose work execute starts (an activity or a child workflow): start, wait,
+// record the failure naming the step or mark it done with detail(out).
+func runStep[Out any](ctx workflow.Context, t *tracker, name, job string, execute func(workflow.Context) workflow.Future, detail func(Out) string) (Out, error) {
+	t.start(ctx, name, job)
+	var out Out
+	if err := execute(ctx).Get(ctx, &out); err != nil {
+		return out, t.fail(ctx, name, err)
+	}
+	t.done(ctx, name, detail(out))
+	return out, nil
+}
+
+// withActivityOptions returns ctx carrying opts, with summary as the activity's summary in the web UI.
+func withActivityOptions(ctx workflow.Context, opts workflow.ActivityOptions, summary string) workflow.Context {
+	opts.Summary = summary
+	return workflow.WithActivityOptions(ctx, opts)
+}
