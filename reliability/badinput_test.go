@@ -22,8 +22,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/activities"
-	"github.com/mdlc/mdlc/internal/benchmark/harness"
 	"github.com/mdlc/mdlc/internal/stack"
+	"github.com/mdlc/mdlc/internal/stack/harness"
 	"github.com/mdlc/mdlc/workflows"
 )
 

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/mdlc/mdlc/internal/benchmark/harness"
+	"github.com/mdlc/mdlc/internal/stack/harness"
 	"github.com/mdlc/mdlc/workflows"
 )
 

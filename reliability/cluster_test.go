@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/mdlc/mdlc/internal/benchmark/harness"
 	"github.com/mdlc/mdlc/internal/stack"
+	"github.com/mdlc/mdlc/internal/stack/harness"
 	"github.com/mdlc/mdlc/workflows"
 )
 

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mdlc/mdlc/internal/benchmark/harness"
 	"github.com/mdlc/mdlc/internal/stack"
+	"github.com/mdlc/mdlc/internal/stack/harness"
 	"github.com/mdlc/mdlc/workflows"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mdlc/mdlc/internal/benchmark/harness"
+	"github.com/mdlc/mdlc/internal/stack/harness"
 )
 
 // TestThrottlingAndServerErrors has localaws answer 20% of all SageMaker, Lambda and S3 requests with the

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mdlc/mdlc/internal/benchmark/harness"
 	"github.com/mdlc/mdlc/internal/demodata"
 	"github.com/mdlc/mdlc/internal/stack"
+	"github.com/mdlc/mdlc/internal/stack/harness"
 )
 
 // start starts a stack (dev server, one worker) for one test, printing the tails of its logs when the test fails.

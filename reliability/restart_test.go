@@ -14,9 +14,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/activities"
-	"github.com/mdlc/mdlc/internal/benchmark/harness"
 	"github.com/mdlc/mdlc/internal/demodata"
 	"github.com/mdlc/mdlc/internal/stack"
+	"github.com/mdlc/mdlc/internal/stack/harness"
 )
 
 // TestTemporalServerRestart kills the dev server (SIGKILL) twice while runs of both workflows wait on

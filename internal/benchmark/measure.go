@@ -13,8 +13,8 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mdlc/mdlc/internal/benchmark/harness"
 	"github.com/mdlc/mdlc/internal/demodata"
+	"github.com/mdlc/mdlc/internal/stack/harness"
 )
 
 // Worker flags of every stack: 20 boosting rounds keep XGBoost's share of a run small.

@@ -10,7 +10,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/mdlc/mdlc/internal/benchmark/harness"
+	"github.com/mdlc/mdlc/internal/stack/harness"
 )
 
 func TestPercentile(t *testing.T) {
