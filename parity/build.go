@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
 	"github.com/mdlc/mdlc/activities"
-	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -52,12 +52,10 @@ const (
 	jobTimeoutSeconds    = 48 * 60 * 60
 )
 
-// permanentLambdaErrors are the function error types that say the input is wrong (the lambdas package's
-// permanent errors, which the activities make non-retryable) and the Lambda service errors no retry fixes.
-var permanentLambdaErrors = []string{
-	lambdas.ErrorInvalidInput, lambdas.ErrorDataNotFound, lambdas.ErrorInvalidData, lambdas.ErrorUndefinedMetric,
-	"Lambda.ResourceNotFoundException", "Lambda.InvalidRequestContentException", "Lambda.RequestTooLargeException",
-}
+// permanentLambdaErrors are the function error types that say the input is wrong (the contract's permanent
+// errors, which the activities make non-retryable) and the Lambda service errors no retry fixes.
+var permanentLambdaErrors = append(contract.PermanentErrors(),
+	"Lambda.ResourceNotFoundException", "Lambda.InvalidRequestContentException", "Lambda.RequestTooLargeException")
 
 // transientSageMakerErrors are the SageMaker errors that prove the request was not carried out: only these
 // are retried on SageMaker tasks. Temporal's activities retry more (any error but a request error) because a
@@ -146,11 +144,11 @@ func (b *builder) lambdaTask(function string, payload any, result selector, resu
 
 // initializeEvent is the Initialize functions' event, with the run's identity from the context object so
 // that job names stay the same when the state is retried. Its WorkflowInput carries every request field a rule
-// of lambdas.RequestRules checks for kind (defaults filled in by then), so that the function checks the
+// of contract.RequestRules checks for kind (defaults filled in by then), so that the function checks the
 // request as the workflow does.
-func initializeEvent(bucket string, kind lambdas.RequestKind) any {
+func initializeEvent(bucket string, kind contract.RequestKind) any {
 	input := map[string]string{}
-	for _, r := range lambdas.RequestRules() {
+	for _, r := range contract.RequestRules() {
 		if r.AppliesTo(kind) {
 			input[r.Field] = ref("$." + r.Field)
 		}
@@ -215,7 +213,7 @@ func Training(cfg Config) (*StateMachine, error) {
 	b.add(StateApprovalGiven, whenUnset("Absent, null or empty means the default.", "$.ApprovalStatus", StateDefaultApproval, workflows.StepInitialize, true))
 	b.add(StateDefaultApproval, &Pass{Result: b.lit(ac.ApprovalStatus), ResultPath: "$.ApprovalStatus", Next: workflows.StepInitialize})
 
-	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, lambdas.TrainingRequest),
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, contract.TrainingRequest),
 		selector{"TrainingConfig": "$.Payload.TrainingConfig", "RunDate": "$.Payload.RunDate"}, "$.Plan", workflows.StepTrainModel))
 
 	const tc = "$.Plan.TrainingConfig."
@@ -327,7 +325,7 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	b.add(StateThresholdGiven, whenUnset("Absent or null means the default.", "$.Threshold", StateDefaultThreshold, workflows.StepInitialize, false))
 	b.add(StateDefaultThreshold, &Pass{Result: b.lit(ac.DefaultThreshold), ResultPath: "$.Threshold", Next: workflows.StepInitialize})
 
-	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket, lambdas.InferenceRequest),
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket, contract.InferenceRequest),
 		selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"},
 		"$.Plan", workflows.StepFindModel))
 
@@ -436,7 +434,7 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 
 	const mi = "$.Plan.MonitorConfig.MonitorInput."
 	b.add(workflows.StepMonitor, b.lambdaTask(ac.Functions.MonitorPerformance,
-		struct{ PredictionInput, TargetInput string }{ref(mi + "PredictionS3Uri"), ref(mi + "TargetS3Uri")},
+		contract.MonitorEvent{PredictionInput: ref(mi + "PredictionS3Uri"), TargetInput: ref(mi + "TargetS3Uri")},
 		selector{"ModelPerformance": "$.Payload.ModelPerformance"}, "$.Monitor", workflows.StepDecide))
 
 	b.add(workflows.StepDecide, &Choice{
