@@ -27,6 +27,26 @@ func TestContractIsDependencyFree(t *testing.T) {
 	}
 }
 
+// TestCallersDoNotLinkTheHandlers: the activities, the workflows, parity and the pipeline flags speak to
+// the functions through the contract alone, without the handler package or aws-lambda-go.
+func TestCallersDoNotLinkTheHandlers(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("this test lists the callers' dependencies with the go command: %v", err)
+	}
+	for _, pkg := range []string{"activities", "workflows", "parity", "internal/pipelineflags"} {
+		out, err := exec.Command(goTool, "list", "-deps", "github.com/mdlc/mdlc/"+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == "github.com/mdlc/mdlc/lambdas" || strings.HasPrefix(dep, "github.com/aws/aws-lambda-go") {
+				t.Errorf("%s depends on %s; use package lambdas/contract instead", pkg, dep)
+			}
+		}
+	}
+}
+
 func TestPermanent(t *testing.T) {
 	for _, typ := range PermanentErrors() {
 		if !Permanent(typ) {
