@@ -14,8 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"go.temporal.io/sdk/activity"
-
-	"github.com/mdlc/mdlc/lambdas"
 )
 
 // SageMakerAPI is the part of the SageMaker client the activities call.
@@ -101,9 +99,6 @@ func (a *Activities) keepAlive(ctx context.Context) (stop func()) {
 	}()
 	return func() { close(done) }
 }
-
-// ValidThreshold reports whether t can be used as an AUC threshold (the rule of the requests' Threshold).
-func ValidThreshold(t float64) bool { return lambdas.ValidThreshold(t) }
 
 // poll returns how long to wait before Describe call number n+1 (n counts from 0): the first calls come
 // faster — 1/8, 1/4, 1/2 of the interval — so that a short job is noticed soon after it ends, then every

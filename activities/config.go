@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // Config is what the activities need to know about the target account; the worker fills it from flags and
@@ -48,7 +50,8 @@ type Config struct {
 	SearchAttributes bool
 }
 
-// Functions are the names (or ARNs) of the pipelines' Lambda functions.
+// Functions are the names (or ARNs) of the pipelines' Lambda functions; WithDefaults fills in the contract's
+// names.
 type Functions struct {
 	InitializeTraining  string
 	InitializeInference string
@@ -110,13 +113,13 @@ func (c Config) WithDefaults() Config {
 		c.TransformInstanceCount = DefaultTransformInstanceCount
 	}
 	if c.Functions.InitializeTraining == "" {
-		c.Functions.InitializeTraining = "initialize-training"
+		c.Functions.InitializeTraining = contract.InitializeTrainingFunction
 	}
 	if c.Functions.InitializeInference == "" {
-		c.Functions.InitializeInference = "initialize-inference"
+		c.Functions.InitializeInference = contract.InitializeInferenceFunction
 	}
 	if c.Functions.MonitorPerformance == "" {
-		c.Functions.MonitorPerformance = "monitor-performance"
+		c.Functions.MonitorPerformance = contract.MonitorPerformanceFunction
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = 30 * time.Second
@@ -128,7 +131,7 @@ func (c Config) WithDefaults() Config {
 		c.StopTimeout = 10 * time.Minute
 	}
 	if c.ApprovalStatus == "" {
-		c.ApprovalStatus = "Approved"
+		c.ApprovalStatus = contract.ApprovalApproved
 	}
 	return c
 }
@@ -165,10 +168,10 @@ func (c Config) Validate() error {
 	if c.HeartbeatInterval <= 0 {
 		errs = append(errs, errors.New("heartbeat interval must be positive"))
 	}
-	if !ValidThreshold(c.DefaultThreshold) {
+	if !contract.ValidThreshold(c.DefaultThreshold) {
 		errs = append(errs, fmt.Errorf("default threshold %v must be a number in [0, 1]", c.DefaultThreshold))
 	}
-	if c.ApprovalStatus != "Approved" && c.ApprovalStatus != "PendingManualApproval" {
+	if c.ApprovalStatus != contract.ApprovalApproved && c.ApprovalStatus != contract.ApprovalPending {
 		errs = append(errs, fmt.Errorf("approval status %q must be Approved or PendingManualApproval", c.ApprovalStatus))
 	}
 	if _, ok := c.Hyperparameters["num_round"]; !ok {

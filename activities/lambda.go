@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,22 +13,15 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/internal/quote"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
-
-// nonRetryableFunctionErrors are the errorTypes of the pipelines' Lambda functions that say the input is wrong;
-// any other function error (S3 trouble, runtime errors) is retried.
-var nonRetryableFunctionErrors = map[string]bool{
-	"InvalidInput":    true,
-	"DataNotFound":    true,
-	"InvalidData":     true,
-	"UndefinedMetric": true,
-}
 
 // maxFunctionErrorBytes bounds the part of a function's errorMessage an activity error repeats.
 const maxFunctionErrorBytes = 2048
 
 // invoke calls a Lambda function synchronously with event and decodes its output into out. A function error
-// comes back as an application error typed with the function's errorType.
+// comes back as an application error typed with the function's errorType, non-retryable when the contract
+// says the error is permanent (the input is wrong); any other (S3 trouble, runtime errors) is retried.
 func (a *Activities) invoke(ctx context.Context, function string, event, out any) error {
 	payload, err := json.Marshal(event)
 	if err != nil {
@@ -43,23 +37,20 @@ func (a *Activities) invoke(ctx context.Context, function string, event, out any
 		return awsError(fmt.Sprintf("invoke lambda function %q", function), err)
 	}
 	if res.FunctionError != nil {
-		var fe struct {
-			ErrorMessage string `json:"errorMessage"`
-			ErrorType    string `json:"errorType"`
+		var fe contract.FunctionError
+		if err := json.Unmarshal(res.Payload, &fe); err != nil || fe.Type == "" {
+			fe.Type, fe.Message = "Lambda."+aws.ToString(res.FunctionError), string(res.Payload)
 		}
-		if err := json.Unmarshal(res.Payload, &fe); err != nil || fe.ErrorType == "" {
-			fe.ErrorType, fe.ErrorMessage = "Lambda."+aws.ToString(res.FunctionError), string(res.Payload)
-		}
-		if len(fe.ErrorMessage) > maxFunctionErrorBytes {
+		if len(fe.Message) > maxFunctionErrorBytes {
 			// A function that echoes an oversized value (an older deployment, another implementation) must not
 			// make the failure exceed Temporal's size limit, which would terminate the run instead of failing it.
-			fe.ErrorMessage = fmt.Sprintf("%s… (%d bytes)", quote.Prefix(fe.ErrorMessage, maxFunctionErrorBytes), len(fe.ErrorMessage))
+			fe.Message = fmt.Sprintf("%s… (%d bytes)", quote.Prefix(fe.Message, maxFunctionErrorBytes), len(fe.Message))
 		}
-		msg := fmt.Sprintf("lambda function %q: %s", function, fe.ErrorMessage)
-		if nonRetryableFunctionErrors[fe.ErrorType] {
-			return temporal.NewNonRetryableApplicationError(msg, fe.ErrorType, nil)
+		msg := fmt.Sprintf("lambda function %q: %s", function, fe.Message)
+		if contract.Permanent(fe.Type) {
+			return temporal.NewNonRetryableApplicationError(msg, fe.Type, nil)
 		}
-		return temporal.NewApplicationError(msg, fe.ErrorType)
+		return temporal.NewApplicationError(msg, fe.Type)
 	}
 	if err := json.Unmarshal(res.Payload, out); err != nil {
 		return temporal.NewNonRetryableApplicationError(
@@ -80,26 +71,13 @@ type InitializeInput struct {
 }
 
 // S3Location is an S3 prefix or object, as the Lambda functions return them.
-type S3Location struct {
-	S3Key string
-	S3Uri string
-}
+type S3Location = contract.S3Location
 
-type initializeEvent struct {
-	WorkflowInput  workflowInput
-	S3RootBucket   string
-	IdempotencyKey string `json:",omitempty"`
-	RunTime        string `json:",omitempty"`
-}
-
-type workflowInput struct {
-	ModelName string
-	DataDate  string
-}
-
-func (a *Activities) initializeEvent(in InitializeInput) initializeEvent {
-	ev := initializeEvent{
-		WorkflowInput:  workflowInput{ModelName: in.ModelName, DataDate: in.DataDate},
+// initializeEvent is the Initialize functions' event for in. The workflows check the request's rules
+// themselves and send only ModelName and DataDate.
+func (a *Activities) initializeEvent(in InitializeInput) contract.InitializeEvent {
+	ev := contract.InitializeEvent{
+		WorkflowInput:  contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate},
 		S3RootBucket:   a.cfg.Bucket,
 		IdempotencyKey: in.IdempotencyKey,
 	}
@@ -121,16 +99,7 @@ type TrainingPlan struct {
 
 // InitializeTraining invokes the initialize-training function.
 func (a *Activities) InitializeTraining(ctx context.Context, in InitializeInput) (TrainingPlan, error) {
-	var out struct {
-		DataDate       string
-		RunDate        string
-		TrainingConfig struct {
-			TrainingJobName string
-			TrainingInput   S3Location
-			ValidationInput S3Location
-			TrainingOutput  S3Location
-		}
-	}
+	var out contract.InitializeTrainingOutput
 	if err := a.invoke(ctx, a.cfg.Functions.InitializeTraining, a.initializeEvent(in), &out); err != nil {
 		return TrainingPlan{}, err
 	}
@@ -158,21 +127,7 @@ type InferencePlan struct {
 
 // InitializeInference invokes the initialize-inference function.
 func (a *Activities) InitializeInference(ctx context.Context, in InitializeInput) (InferencePlan, error) {
-	var out struct {
-		DataDate        string
-		RunDate         string
-		InferenceConfig struct {
-			InferenceJobName string
-			InferenceInput   S3Location
-			InferenceOutput  S3Location
-		}
-		MonitorConfig struct {
-			MonitorInput struct {
-				TargetS3Uri     string
-				PredictionS3Uri string
-			}
-		}
-	}
+	var out contract.InitializeInferenceOutput
 	if err := a.invoke(ctx, a.cfg.Functions.InitializeInference, a.initializeEvent(in), &out); err != nil {
 		return InferencePlan{}, err
 	}
@@ -202,14 +157,15 @@ type MonitorOutput struct {
 
 // MonitorPerformance invokes the monitor-performance function.
 func (a *Activities) MonitorPerformance(ctx context.Context, in MonitorInput) (MonitorOutput, error) {
-	event := struct{ PredictionInput, TargetInput string }{in.PredictionS3Uri, in.TargetS3Uri}
-	var out struct{ ModelPerformance *float64 }
+	event := contract.MonitorEvent{PredictionInput: in.PredictionS3Uri, TargetInput: in.TargetS3Uri}
+	// JSON has no NaN: a ModelPerformance still NaN after decoding was absent (or null).
+	out := contract.MonitorOutput{ModelPerformance: math.NaN()}
 	if err := a.invoke(ctx, a.cfg.Functions.MonitorPerformance, event, &out); err != nil {
 		return MonitorOutput{}, err
 	}
-	if out.ModelPerformance == nil || !ValidThreshold(*out.ModelPerformance) {
+	if !contract.ValidThreshold(out.ModelPerformance) {
 		return MonitorOutput{}, temporal.NewNonRetryableApplicationError(
 			"monitor-performance returned no ModelPerformance in [0, 1]", "InvalidFunctionOutput", nil)
 	}
-	return MonitorOutput{AUC: *out.ModelPerformance}, nil
+	return MonitorOutput{AUC: out.ModelPerformance}, nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // benchS3 serves the same two bodies for every GetObject; the rest of S3API is unused by the monitor.
@@ -48,7 +50,7 @@ func BenchmarkMonitorPerformance(b *testing.B) {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
 			pred, target := benchFiles(rows)
 			h := New(benchS3{pred: pred, target: target})
-			event := MonitorEvent{PredictionInput: predURI, TargetInput: targetURI}
+			event := contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI}
 			b.SetBytes(int64(len(pred) + len(target)))
 			b.ReportAllocs()
 			for b.Loop() {

@@ -6,31 +6,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
-)
 
-// Error types, reported as errorType. All but ErrorS3 and ErrorInternal are permanent: retrying the same
-// event gives the same error.
-const (
-	// ErrorInvalidInput: the event is malformed — bad JSON, a WorkflowInput that breaks a rule of
-	// RequestRules, an invalid bucket name or S3 URI, a RunTime that is not RFC 3339.
-	ErrorInvalidInput = "InvalidInput"
-	// ErrorDataNotFound: an S3 object, prefix or bucket the run needs does not exist.
-	ErrorDataNotFound = "DataNotFound"
-	// ErrorInvalidData: a prediction or target file cannot be scored — not one number per line, NaN or
-	// Inf, a target not 0/1, an empty file, or prediction and target counts that differ.
-	ErrorInvalidData = "InvalidData"
-	// ErrorUndefinedMetric: the target holds a single class, so the ROC AUC does not exist.
-	ErrorUndefinedMetric = "UndefinedMetric"
-	// ErrorS3 is any other S3 failure (throttling, 5xx, access denied, network); worth retrying.
-	ErrorS3 = "S3Error"
-	// ErrorInternal is a bug in the function; it should never be seen.
-	ErrorInternal = "InternalError"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // Error is a handler failure with its errorType. Handlers methods return *Error; Functions turns it into a
 // messages.InvokeResponse_Error.
 type Error struct {
-	// Type is one of the Error* constants.
+	// Type is one of contract's Error* constants.
 	Type string
 	// Message is the errorMessage: what failed, naming the object (an S3 URI, a field, a line).
 	Message string
@@ -45,7 +28,7 @@ func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Err }
 
 func invalidInput(format string, args ...any) error {
-	return &Error{Type: ErrorInvalidInput, Message: fmt.Sprintf(format, args...)}
+	return &Error{Type: contract.ErrorInvalidInput, Message: fmt.Sprintf(format, args...)}
 }
 
 // s3Error classifies an S3 failure of op on uri: a missing bucket or object is DataNotFound, the rest S3Error.
@@ -63,9 +46,9 @@ func s3Error(op, uri string, err error) error {
 			missing = true
 		}
 	}
-	typ := ErrorS3
+	typ := contract.ErrorS3
 	if missing {
-		typ = ErrorDataNotFound
+		typ = contract.ErrorDataNotFound
 	}
 	return &Error{Type: typ, Message: fmt.Sprintf("%s %s: %v", op, uri, err), Err: err}
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 func TestFunctionsNames(t *testing.T) {
@@ -27,7 +29,7 @@ func TestFunctionsJSON(t *testing.T) {
 	fns := Functions(newFakeS3(testBucket, data), WithClock(fixedClock))
 	ctx := context.Background()
 
-	out, err := fns[InitializeTrainingFunction].Invoke(ctx, []byte(`{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-01"},"S3RootBucket":"mdlc-data","IdempotencyKey":"k","RunTime":"2019-10-02T00:00:00Z"}`))
+	out, err := fns[contract.InitializeTrainingFunction].Invoke(ctx, []byte(`{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-01"},"S3RootBucket":"mdlc-data","IdempotencyKey":"k","RunTime":"2019-10-02T00:00:00Z"}`))
 	require.NoError(t, err)
 	run := "20191002T000000-" + suffix("training", "k", "m", "2019-10-01")
 	assert.JSONEq(t, `{
@@ -40,13 +42,13 @@ func TestFunctionsJSON(t *testing.T) {
 			"TrainingOutput": {"S3Key": "model/2019-10-01/`+run+`", "S3Uri": "s3://mdlc-data/model/2019-10-01/`+run+`"}
 		}}`, string(out))
 
-	out, err = fns[MonitorPerformanceFunction].Invoke(ctx, []byte(`{"PredictionInput":"`+predURI+`","TargetInput":"`+targetURI+`"}`))
+	out, err = fns[contract.MonitorPerformanceFunction].Invoke(ctx, []byte(`{"PredictionInput":"`+predURI+`","TargetInput":"`+targetURI+`"}`))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"ModelPerformance": 0.75}`, string(out))
 
 	// The inference output's field names, on a decoded value (its shape is checked field by field in
 	// TestInitializeInference).
-	b, err := json.Marshal(InitializeInferenceOutput{})
+	b, err := json.Marshal(contract.InitializeInferenceOutput{})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"WorkflowRequest":{"ModelName":"","DataDate":""},"S3RootBucket":"","DataDate":"","RunDate":"",
 		"InferenceConfig":{"InferenceJobName":"","InferenceInput":{"S3Key":"","S3Uri":""},"InferenceOutput":{"S3Key":"","S3Uri":""}},
@@ -60,12 +62,12 @@ func TestFunctionsErrors(t *testing.T) {
 	tests := []struct {
 		name, function, payload, wantType string
 	}{
-		{"malformed json", InitializeTrainingFunction, `{"WorkflowInput":`, ErrorInvalidInput},
-		{"wrong field type", InitializeInferenceFunction, `{"WorkflowInput":"m"}`, ErrorInvalidInput},
-		{"empty payload", MonitorPerformanceFunction, ``, ErrorInvalidInput},
-		{"null payload", InitializeTrainingFunction, `null`, ErrorInvalidInput},
-		{"missing data", InitializeTrainingFunction, `{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-01"},"S3RootBucket":"mdlc-data"}`, ErrorDataNotFound},
-		{"missing bucket", MonitorPerformanceFunction, `{"PredictionInput":"s3://none/p","TargetInput":"s3://none/t"}`, ErrorDataNotFound},
+		{"malformed json", contract.InitializeTrainingFunction, `{"WorkflowInput":`, contract.ErrorInvalidInput},
+		{"wrong field type", contract.InitializeInferenceFunction, `{"WorkflowInput":"m"}`, contract.ErrorInvalidInput},
+		{"empty payload", contract.MonitorPerformanceFunction, ``, contract.ErrorInvalidInput},
+		{"null payload", contract.InitializeTrainingFunction, `null`, contract.ErrorInvalidInput},
+		{"missing data", contract.InitializeTrainingFunction, `{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-01"},"S3RootBucket":"mdlc-data"}`, contract.ErrorDataNotFound},
+		{"missing bucket", contract.MonitorPerformanceFunction, `{"PredictionInput":"s3://none/p","TargetInput":"s3://none/t"}`, contract.ErrorDataNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +77,12 @@ func TestFunctionsErrors(t *testing.T) {
 			require.True(t, ok, "error %T %v is not a messages.InvokeResponse_Error", err, err)
 			assert.Equal(t, tt.wantType, lambdaErr.Type)
 			assert.NotEmpty(t, lambdaErr.Message)
+			// Callers decode the payload the runtime writes for this error as the contract's FunctionError.
+			b, err := json.Marshal(lambdaErr)
+			require.NoError(t, err)
+			var fe contract.FunctionError
+			require.NoError(t, json.Unmarshal(b, &fe))
+			assert.Equal(t, contract.FunctionError{Message: lambdaErr.Message, Type: lambdaErr.Type}, fe, "payload %s", b)
 		})
 	}
 }

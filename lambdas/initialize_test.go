@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 const testBucket = "mdlc-data"
@@ -34,18 +36,18 @@ func suffix(kind, key, model, date string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-func trainingEvent() InitializeEvent {
-	return InitializeEvent{
-		WorkflowInput:  WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-10-01"},
+func trainingEvent() contract.InitializeEvent {
+	return contract.InitializeEvent{
+		WorkflowInput:  contract.WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-10-01"},
 		S3RootBucket:   testBucket,
 		IdempotencyKey: "training-ReInventTestModel-2019-10-01",
 		RunTime:        "2019-10-02T03:04:05.678+02:00",
 	}
 }
 
-func inferenceEvent() InitializeEvent {
-	return InitializeEvent{
-		WorkflowInput:  WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-11-01"},
+func inferenceEvent() contract.InitializeEvent {
+	return contract.InitializeEvent{
+		WorkflowInput:  contract.WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-11-01"},
 		S3RootBucket:   testBucket,
 		IdempotencyKey: "inference-1",
 		RunTime:        "2019-11-02T00:00:00Z",
@@ -60,16 +62,16 @@ func TestInitializeTraining(t *testing.T) {
 		t.Fatalf("InitializeTraining: %v", err)
 	}
 	run := "20191002T010405-" + suffix("training", "training-ReInventTestModel-2019-10-01", "ReInventTestModel", "2019-10-01")
-	want := InitializeTrainingOutput{
-		WorkflowRequest: WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-10-01"},
+	want := contract.InitializeTrainingOutput{
+		WorkflowRequest: contract.WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-10-01"},
 		S3RootBucket:    testBucket,
 		DataDate:        "2019-10-01",
 		RunDate:         "2019-10-02T01:04:05Z",
-		TrainingConfig: TrainingConfig{
+		TrainingConfig: contract.TrainingConfig{
 			TrainingJobName: "ReInventTestModel-" + run,
-			TrainingInput:   S3Location{"input-data/2019-10-01/train", "s3://mdlc-data/input-data/2019-10-01/train"},
-			ValidationInput: S3Location{"input-data/2019-10-01/validation", "s3://mdlc-data/input-data/2019-10-01/validation"},
-			TrainingOutput:  S3Location{"model/2019-10-01/" + run, "s3://mdlc-data/model/2019-10-01/" + run},
+			TrainingInput:   contract.S3Location{S3Key: "input-data/2019-10-01/train", S3Uri: "s3://mdlc-data/input-data/2019-10-01/train"},
+			ValidationInput: contract.S3Location{S3Key: "input-data/2019-10-01/validation", S3Uri: "s3://mdlc-data/input-data/2019-10-01/validation"},
+			TrainingOutput:  contract.S3Location{S3Key: "model/2019-10-01/" + run, S3Uri: "s3://mdlc-data/model/2019-10-01/" + run},
 		},
 	}
 	assert.Equal(t, want, got, "output")
@@ -91,17 +93,17 @@ func TestInitializeInference(t *testing.T) {
 	}
 	run := "20191102T000000-" + suffix("inference", "inference-1", "ReInventTestModel", "2019-11-01")
 	out := "s3://mdlc-data/output-data/2019-11-01/" + run
-	want := InitializeInferenceOutput{
-		WorkflowRequest: WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-11-01"},
+	want := contract.InitializeInferenceOutput{
+		WorkflowRequest: contract.WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-11-01"},
 		S3RootBucket:    testBucket,
 		DataDate:        "2019-11-01",
 		RunDate:         "2019-11-02T00:00:00Z",
-		InferenceConfig: InferenceConfig{
+		InferenceConfig: contract.InferenceConfig{
 			InferenceJobName: "ReInventTestModel-" + run,
-			InferenceInput:   S3Location{"input-data/2019-11-01/holdout_data", "s3://mdlc-data/input-data/2019-11-01/holdout_data"},
-			InferenceOutput:  S3Location{"output-data/2019-11-01/" + run, out},
+			InferenceInput:   contract.S3Location{S3Key: "input-data/2019-11-01/holdout_data", S3Uri: "s3://mdlc-data/input-data/2019-11-01/holdout_data"},
+			InferenceOutput:  contract.S3Location{S3Key: "output-data/2019-11-01/" + run, S3Uri: out},
 		},
-		MonitorConfig: MonitorConfig{MonitorInput: MonitorInput{
+		MonitorConfig: contract.MonitorConfig{MonitorInput: contract.MonitorInput{
 			TargetS3Uri:     "s3://mdlc-data/input-data/2019-11-01/holdout_target/holdout_target.csv",
 			PredictionS3Uri: out + "/holdout_data.csv.out",
 		}},
@@ -121,12 +123,12 @@ func TestJobNames(t *testing.T) {
 	ctx := context.Background()
 	// Both clocks read the same second: only the key (or randomness) tells runs apart.
 	h := New(newFakeS3(testBucket, all), WithClock(fixedClock))
-	event := func(key string) InitializeEvent {
+	event := func(key string) contract.InitializeEvent {
 		e := trainingEvent()
 		e.IdempotencyKey, e.RunTime = key, ""
 		return e
 	}
-	train := func(e InitializeEvent) string {
+	train := func(e contract.InitializeEvent) string {
 		t.Helper()
 		out, err := h.InitializeTraining(ctx, e)
 		if err != nil {
@@ -134,7 +136,7 @@ func TestJobNames(t *testing.T) {
 		}
 		return out.TrainingConfig.TrainingJobName
 	}
-	infer := func(e InitializeEvent) string {
+	infer := func(e contract.InitializeEvent) string {
 		t.Helper()
 		out, err := h.InitializeInference(ctx, e)
 		if err != nil {
@@ -161,7 +163,7 @@ func TestJobNames(t *testing.T) {
 		e := event("k")
 		e.WorkflowInput.ModelName = model
 		name := train(e)
-		if ValidateRequest(TrainingRequest, WorkflowInput{ModelName: name, DataDate: "2019-10-01"}) != nil || strings.Contains(name, "--") {
+		if contract.ValidateRequest(contract.TrainingRequest, contract.WorkflowInput{ModelName: name, DataDate: "2019-10-01"}) != nil || strings.Contains(name, "--") {
 			t.Errorf("model %q: job name %q (%d characters) is not a valid SageMaker name", model, name, len(name))
 		}
 	}
@@ -179,8 +181,8 @@ func TestRandomSuffixUsesEntropy(t *testing.T) {
 		t.Errorf("job name %q, want %q", out.TrainingConfig.TrainingJobName, want)
 	}
 	h = New(newFakeS3(testBucket, trainingData), WithEntropy(bytes.NewReader(nil)))
-	if _, err := h.InitializeTraining(context.Background(), e); errorType(err) != ErrorInternal {
-		t.Errorf("exhausted entropy: error %v, want %s", err, ErrorInternal)
+	if _, err := h.InitializeTraining(context.Background(), e); errorType(err) != contract.ErrorInternal {
+		t.Errorf("exhausted entropy: error %v, want %s", err, contract.ErrorInternal)
 	}
 }
 
@@ -193,7 +195,7 @@ func errorType(err error) string {
 }
 
 func TestInitializeErrors(t *testing.T) {
-	type mutate func(*InitializeEvent, *fakeS3)
+	type mutate func(*contract.InitializeEvent, *fakeS3)
 	throttled := &smithy.GenericAPIError{Code: "SlowDown", Message: "Please reduce your request rate."}
 	tests := []struct {
 		name     string
@@ -201,33 +203,35 @@ func TestInitializeErrors(t *testing.T) {
 		wantType string
 		wantMsg  string
 	}{
-		{"empty model name", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "" }, ErrorInvalidInput, "must be 1-63 characters long, not 0"},
-		{"model name with underscore", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "my_model" }, ErrorInvalidInput, `"my_model"`},
-		{"model name starting with hyphen", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "-m" }, ErrorInvalidInput, "model name"},
-		{"model name of 64 characters", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = strings.Repeat("m", 64) }, ErrorInvalidInput, "model name"},
-		{"hyphenated model name of 65 characters", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = strings.Repeat("a-", 32) + "a" }, ErrorInvalidInput, "must be 1-63 characters long, not 65"},
-		{"empty date", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "" }, ErrorInvalidInput, "data date"},
-		{"february 30", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-02-30" }, ErrorInvalidInput, `"2019-02-30"`},
-		{"date without padding", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-1-5" }, ErrorInvalidInput, "data date"},
-		{"date with time", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-10-01T00:00:00Z" }, ErrorInvalidInput, "data date"},
-		{"path in date", func(e *InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "../2019-10-01" }, ErrorInvalidInput, "data date"},
-		{"empty bucket", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "" }, ErrorInvalidInput, "S3RootBucket"},
-		{"upper-case bucket", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "My-Bucket" }, ErrorInvalidInput, "lower-case"},
-		{"bucket with slash", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "bucket/prefix" }, ErrorInvalidInput, "S3RootBucket"},
-		{"bucket too short", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "ab" }, ErrorInvalidInput, "3 to 63"},
-		{"bucket ending in hyphen", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "bucket-" }, ErrorInvalidInput, "begin and end"},
-		{"bucket with adjacent dots", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "a..b" }, ErrorInvalidInput, "adjacent dots"},
-		{"bucket as ip address", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "192.168.5.4" }, ErrorInvalidInput, "IP address"},
-		{"bucket with reserved prefix", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "xn--bucket" }, ErrorInvalidInput, "xn--"},
-		{"bad run time", func(e *InitializeEvent, _ *fakeS3) { e.RunTime = "yesterday" }, ErrorInvalidInput, "RunTime"},
-		{"missing bucket", func(e *InitializeEvent, _ *fakeS3) { e.S3RootBucket = "other-bucket" }, ErrorDataNotFound, "s3://other-bucket/input-data/"},
-		{"throttled", func(_ *InitializeEvent, s *fakeS3) { s.fail = throttled }, ErrorS3, "SlowDown"},
+		{"empty model name", func(e *contract.InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "" }, contract.ErrorInvalidInput, "must be 1-63 characters long, not 0"},
+		{"model name with underscore", func(e *contract.InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "my_model" }, contract.ErrorInvalidInput, `"my_model"`},
+		{"model name starting with hyphen", func(e *contract.InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = "-m" }, contract.ErrorInvalidInput, "model name"},
+		{"model name of 64 characters", func(e *contract.InitializeEvent, _ *fakeS3) { e.WorkflowInput.ModelName = strings.Repeat("m", 64) }, contract.ErrorInvalidInput, "model name"},
+		{"hyphenated model name of 65 characters", func(e *contract.InitializeEvent, _ *fakeS3) {
+			e.WorkflowInput.ModelName = strings.Repeat("a-", 32) + "a"
+		}, contract.ErrorInvalidInput, "must be 1-63 characters long, not 65"},
+		{"empty date", func(e *contract.InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "" }, contract.ErrorInvalidInput, "data date"},
+		{"february 30", func(e *contract.InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-02-30" }, contract.ErrorInvalidInput, `"2019-02-30"`},
+		{"date without padding", func(e *contract.InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-1-5" }, contract.ErrorInvalidInput, "data date"},
+		{"date with time", func(e *contract.InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "2019-10-01T00:00:00Z" }, contract.ErrorInvalidInput, "data date"},
+		{"path in date", func(e *contract.InitializeEvent, _ *fakeS3) { e.WorkflowInput.DataDate = "../2019-10-01" }, contract.ErrorInvalidInput, "data date"},
+		{"empty bucket", func(e *contract.InitializeEvent, _ *fakeS3) { e.S3RootBucket = "" }, contract.ErrorInvalidInput, "S3RootBucket"},
+		{"upper-case bucket", func(e *contract.InitializeEvent, _ *fakeS3) { e.S3RootBucket = "My-Bucket" }, contract.ErrorInvalidInput, "lower-case"},
+		{"bucket with slash", func(e *contract.InitializeEvent, _ *fakeS3) { e.S3RootBucket = "bucket/prefix" }, contract.ErrorInvalidInput, "S3RootBucket"},
+		{"bucket too short", func(e *contract.InitializeEvent, _ *fakeS3) { e.S3RootBucket = "ab" }, contract.ErrorInvalidInput, "3 to 63"},
+		{"bucket ending in hyphen", func(e *contract.InitializeEvent, _ *fakeS3) { e.S3RootBucket = "bucket-" }, contract.ErrorInvalidInput, "begin and end"},
+		{"bucket with adjacent dots", func(e *contract.InitializeEvent, _ *fakeS3) { e.S3RootBucket = "a..b" }, contract.ErrorInvalidInput, "adjacent dots"},
+		{"bucket as ip address", func(e *contract.InitializeEvent, _ *fakeS3) { e.S3RootBucket = "192.168.5.4" }, contract.ErrorInvalidInput, "IP address"},
+		{"bucket with reserved prefix", func(e *contract.InitializeEvent, _ *fakeS3) { e.S3RootBucket = "xn--bucket" }, contract.ErrorInvalidInput, "xn--"},
+		{"bad run time", func(e *contract.InitializeEvent, _ *fakeS3) { e.RunTime = "yesterday" }, contract.ErrorInvalidInput, "RunTime"},
+		{"missing bucket", func(e *contract.InitializeEvent, _ *fakeS3) { e.S3RootBucket = "other-bucket" }, contract.ErrorDataNotFound, "s3://other-bucket/input-data/"},
+		{"throttled", func(_ *contract.InitializeEvent, s *fakeS3) { s.fail = throttled }, contract.ErrorS3, "SlowDown"},
 	}
 	for _, kind := range []string{"training", "inference"} {
 		for _, tt := range tests {
 			t.Run(kind+"/"+tt.name, func(t *testing.T) {
 				var s3 *fakeS3
-				var e InitializeEvent
+				var e contract.InitializeEvent
 				if kind == "training" {
 					s3, e = newFakeS3(testBucket, trainingData), trainingEvent()
 				} else {
@@ -275,7 +279,7 @@ func TestInitializeMissingData(t *testing.T) {
 				delete(s3.buckets[testBucket], tt.drop)
 				_, err = New(s3).InitializeInference(context.Background(), inferenceEvent())
 			}
-			checkError(t, err, ErrorDataNotFound, tt.wantMsg)
+			checkError(t, err, contract.ErrorDataNotFound, tt.wantMsg)
 			if len(s3.puts) != 0 {
 				t.Errorf("failed run wrote %v", s3.puts)
 			}
@@ -324,17 +328,17 @@ func TestOversizedValuesAreNotEchoed(t *testing.T) {
 			return err
 		},
 		"prediction uri key": func(h *Handlers) error {
-			_, err := h.MonitorPerformance(context.Background(), MonitorEvent{PredictionInput: "s3://" + testBucket + "/" + huge, TargetInput: targetURI})
+			_, err := h.MonitorPerformance(context.Background(), contract.MonitorEvent{PredictionInput: "s3://" + testBucket + "/" + huge, TargetInput: targetURI})
 			return err
 		},
 		"prediction uri scheme": func(h *Handlers) error {
-			_, err := h.MonitorPerformance(context.Background(), MonitorEvent{PredictionInput: huge, TargetInput: targetURI})
+			_, err := h.MonitorPerformance(context.Background(), contract.MonitorEvent{PredictionInput: huge, TargetInput: targetURI})
 			return err
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := call(New(newFakeS3(testBucket, trainingData), WithClock(fixedClock)))
-			checkError(t, err, ErrorInvalidInput, "bytes)")
+			checkError(t, err, contract.ErrorInvalidInput, "bytes)")
 			if n := len(err.Error()); n > 400 {
 				t.Errorf("errorMessage of %d bytes: %.300s", n, err.Error())
 			}

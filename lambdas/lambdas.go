@@ -3,9 +3,10 @@
 // under cmd/, built as `bootstrap` for the provided.al2023 runtime) and inside localaws behind the Lambda
 // Invoke API (see Functions).
 //
-// Events and outputs keep the field names of the original re:Invent 2019 workshop functions. A failed
-// invocation returns a messages.InvokeResponse_Error whose errorType is one of the Error* constants, so
-// callers (Temporal activities, Step Functions Catch/Retry) can branch on it.
+// The functions' names, events, outputs and error types are declared in package lambdas/contract, which
+// callers (the Temporal activities, the Step Functions state machines) use without linking these handlers. A
+// failed invocation returns a messages.InvokeResponse_Error whose errorType is one of contract's Error*
+// constants, so callers can branch on it.
 //
 // Job names. TrainingJobName and InferenceJobName are
 //
@@ -32,16 +33,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-)
 
-// Function names, as deployed and as registered in localaws.
-const (
-	// InitializeTrainingFunction validates a training request, checks its data and names the training job.
-	InitializeTrainingFunction = "initialize-training"
-	// InitializeInferenceFunction validates an inference request, checks its data and names the transform job.
-	InitializeInferenceFunction = "initialize-inference"
-	// MonitorPerformanceFunction computes the ROC AUC of batch-transform predictions against the target.
-	MonitorPerformanceFunction = "monitor-performance"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // S3API is the part of *s3.Client the functions use.
@@ -83,9 +76,9 @@ func New(client S3API, opts ...Option) *Handlers {
 func Functions(client S3API, opts ...Option) map[string]lambda.Handler {
 	h := New(client, opts...)
 	return map[string]lambda.Handler{
-		InitializeTrainingFunction:  lambda.NewHandler(jsonFunction[InitializeEvent, InitializeTrainingOutput](h.InitializeTraining)),
-		InitializeInferenceFunction: lambda.NewHandler(jsonFunction[InitializeEvent, InitializeInferenceOutput](h.InitializeInference)),
-		MonitorPerformanceFunction:  lambda.NewHandler(jsonFunction[MonitorEvent, MonitorOutput](h.MonitorPerformance)),
+		contract.InitializeTrainingFunction:  lambda.NewHandler(jsonFunction[contract.InitializeEvent, contract.InitializeTrainingOutput](h.InitializeTraining)),
+		contract.InitializeInferenceFunction: lambda.NewHandler(jsonFunction[contract.InitializeEvent, contract.InitializeInferenceOutput](h.InitializeInference)),
+		contract.MonitorPerformanceFunction:  lambda.NewHandler(jsonFunction[contract.MonitorEvent, contract.MonitorOutput](h.MonitorPerformance)),
 	}
 }
 
@@ -97,7 +90,7 @@ type jsonFunction[In, Out any] func(context.Context, In) (Out, error)
 func (f jsonFunction[In, Out]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var in In
 	if err := json.Unmarshal(payload, &in); err != nil {
-		return nil, lambdaError(&Error{Type: ErrorInvalidInput, Message: fmt.Sprintf("decode event: %v", err), Err: err})
+		return nil, lambdaError(&Error{Type: contract.ErrorInvalidInput, Message: fmt.Sprintf("decode event: %v", err), Err: err})
 	}
 	out, err := f(ctx, in)
 	if err != nil {
@@ -116,5 +109,5 @@ func lambdaError(err error) error {
 	if errors.As(err, &e) {
 		return messages.InvokeResponse_Error{Type: e.Type, Message: e.Message}
 	}
-	return messages.InvokeResponse_Error{Type: ErrorInternal, Message: err.Error()}
+	return messages.InvokeResponse_Error{Type: contract.ErrorInternal, Message: err.Error()}
 }

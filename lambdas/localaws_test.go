@@ -22,6 +22,8 @@ import (
 	"github.com/mdlc/mdlc/lambdas"
 	"github.com/mdlc/mdlc/localaws"
 	"github.com/mdlc/mdlc/localaws/algorithm"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // noAlgorithms keeps this test independent of XGBoost: it trains nothing.
@@ -76,14 +78,14 @@ func TestFunctionsInLocalAWS(t *testing.T) {
 		name, function, payload string
 		wantType                string // empty: success
 	}{
-		{"training", lambdas.InitializeTrainingFunction, initEvent, ""},
-		{"inference", lambdas.InitializeInferenceFunction, initEvent, ""},
-		{"monitor", lambdas.MonitorPerformanceFunction, `{"PredictionInput":"s3://mdlc-data/output-data/2019-10-01/run/holdout_data.csv.out","TargetInput":"s3://mdlc-data/input-data/2019-10-01/holdout_target/holdout_target.csv"}`, ""},
-		{"invalid input", lambdas.InitializeTrainingFunction, `{"WorkflowInput":{"ModelName":"bad_name","DataDate":"2019-10-01"},"S3RootBucket":"mdlc-data"}`, lambdas.ErrorInvalidInput},
-		{"malformed event", lambdas.MonitorPerformanceFunction, `[1,2]`, lambdas.ErrorInvalidInput},
-		{"data not found", lambdas.InitializeInferenceFunction, `{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-02"},"S3RootBucket":"mdlc-data"}`, lambdas.ErrorDataNotFound},
-		{"invalid data", lambdas.MonitorPerformanceFunction, `{"PredictionInput":"s3://mdlc-data/output-data/2019-10-01/short-run/holdout_data.csv.out","TargetInput":"s3://mdlc-data/input-data/2019-10-01/holdout_target/holdout_target.csv"}`, lambdas.ErrorInvalidData},
-		{"undefined metric", lambdas.MonitorPerformanceFunction, `{"PredictionInput":"s3://mdlc-data/output-data/2019-10-01/short-run/holdout_data.csv.out","TargetInput":"s3://mdlc-data/input-data/2019-10-01/holdout_target/single_class.csv"}`, lambdas.ErrorUndefinedMetric},
+		{"training", contract.InitializeTrainingFunction, initEvent, ""},
+		{"inference", contract.InitializeInferenceFunction, initEvent, ""},
+		{"monitor", contract.MonitorPerformanceFunction, `{"PredictionInput":"s3://mdlc-data/output-data/2019-10-01/run/holdout_data.csv.out","TargetInput":"s3://mdlc-data/input-data/2019-10-01/holdout_target/holdout_target.csv"}`, ""},
+		{"invalid input", contract.InitializeTrainingFunction, `{"WorkflowInput":{"ModelName":"bad_name","DataDate":"2019-10-01"},"S3RootBucket":"mdlc-data"}`, contract.ErrorInvalidInput},
+		{"malformed event", contract.MonitorPerformanceFunction, `[1,2]`, contract.ErrorInvalidInput},
+		{"data not found", contract.InitializeInferenceFunction, `{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-02"},"S3RootBucket":"mdlc-data"}`, contract.ErrorDataNotFound},
+		{"invalid data", contract.MonitorPerformanceFunction, `{"PredictionInput":"s3://mdlc-data/output-data/2019-10-01/short-run/holdout_data.csv.out","TargetInput":"s3://mdlc-data/input-data/2019-10-01/holdout_target/holdout_target.csv"}`, contract.ErrorInvalidData},
+		{"undefined metric", contract.MonitorPerformanceFunction, `{"PredictionInput":"s3://mdlc-data/output-data/2019-10-01/short-run/holdout_data.csv.out","TargetInput":"s3://mdlc-data/input-data/2019-10-01/holdout_target/single_class.csv"}`, contract.ErrorUndefinedMetric},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,33 +11,21 @@ import (
 
 	"github.com/mdlc/mdlc/lambdas/auc"
 	"github.com/mdlc/mdlc/lambdas/column"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
-
-// MonitorEvent is monitor-performance's event.
-type MonitorEvent struct {
-	// PredictionInput is the batch-transform output: one score per line (see package column for the format).
-	PredictionInput string `json:"PredictionInput"`
-	// TargetInput is the true class of each row, 0 or 1, one per line, in the same order.
-	TargetInput string `json:"TargetInput"`
-}
-
-// MonitorOutput is monitor-performance's result.
-type MonitorOutput struct {
-	// ModelPerformance is the ROC AUC of the predictions, as scikit-learn's roc_auc_score computes it.
-	ModelPerformance float64 `json:"ModelPerformance"`
-}
 
 // MonitorPerformance streams the target file, then the prediction file, and returns the ROC AUC. Memory is
 // about nine bytes per row (a class per row, then a float64 per prediction kept by class); neither file is
 // held as text.
-func (h *Handlers) MonitorPerformance(ctx context.Context, in MonitorEvent) (MonitorOutput, error) {
+func (h *Handlers) MonitorPerformance(ctx context.Context, in contract.MonitorEvent) (contract.MonitorOutput, error) {
 	predBucket, predKey, err := parseS3URI("PredictionInput", in.PredictionInput)
 	if err != nil {
-		return MonitorOutput{}, err
+		return contract.MonitorOutput{}, err
 	}
 	targetBucket, targetKey, err := parseS3URI("TargetInput", in.TargetInput)
 	if err != nil {
-		return MonitorOutput{}, err
+		return contract.MonitorOutput{}, err
 	}
 
 	var labels []bool
@@ -56,7 +44,7 @@ func (h *Handlers) MonitorPerformance(ctx context.Context, in MonitorEvent) (Mon
 		return sc.Err()
 	})
 	if err != nil {
-		return MonitorOutput{}, err
+		return contract.MonitorOutput{}, err
 	}
 
 	pos := make([]float64, 0, positives)
@@ -78,10 +66,10 @@ func (h *Handlers) MonitorPerformance(ctx context.Context, in MonitorEvent) (Mon
 		return sc.Err()
 	})
 	if err != nil {
-		return MonitorOutput{}, err
+		return contract.MonitorOutput{}, err
 	}
 	if predictions != len(labels) {
-		return MonitorOutput{}, &Error{Type: ErrorInvalidData, Message: fmt.Sprintf(
+		return contract.MonitorOutput{}, &Error{Type: contract.ErrorInvalidData, Message: fmt.Sprintf(
 			"predictions %s have %d rows but target %s has %d", in.PredictionInput, predictions, in.TargetInput, len(labels))}
 	}
 	labels = nil // let the collector reclaim it during the sort
@@ -89,11 +77,11 @@ func (h *Handlers) MonitorPerformance(ctx context.Context, in MonitorEvent) (Mon
 	v, err := auc.FromClasses(pos, neg)
 	switch {
 	case errors.Is(err, auc.ErrSingleClass):
-		return MonitorOutput{}, &Error{Type: ErrorUndefinedMetric, Message: fmt.Sprintf("target %s: %v", in.TargetInput, err), Err: err}
+		return contract.MonitorOutput{}, &Error{Type: contract.ErrorUndefinedMetric, Message: fmt.Sprintf("target %s: %v", in.TargetInput, err), Err: err}
 	case err != nil:
-		return MonitorOutput{}, &Error{Type: ErrorInvalidData, Message: fmt.Sprintf("predictions %s: %v", in.PredictionInput, err), Err: err}
+		return contract.MonitorOutput{}, &Error{Type: contract.ErrorInvalidData, Message: fmt.Sprintf("predictions %s: %v", in.PredictionInput, err), Err: err}
 	}
-	return MonitorOutput{ModelPerformance: v}, nil
+	return contract.MonitorOutput{ModelPerformance: v}, nil
 }
 
 // stream gets one object and hands its body and its length (0 if unknown) to read; what names the file in
@@ -111,9 +99,9 @@ func (h *Handlers) stream(ctx context.Context, bucket, key, what string, read fu
 	case err == nil:
 		return nil
 	case errors.As(err, &lineErr), errors.Is(err, column.ErrEmpty):
-		return &Error{Type: ErrorInvalidData, Message: fmt.Sprintf("%s %s: %v", what, uri, err), Err: err}
+		return &Error{Type: contract.ErrorInvalidData, Message: fmt.Sprintf("%s %s: %v", what, uri, err), Err: err}
 	default:
 		// The body broke off mid-stream: a transient S3 or network failure.
-		return &Error{Type: ErrorS3, Message: fmt.Sprintf("read %s %s: %v", what, uri, err), Err: err}
+		return &Error{Type: contract.ErrorS3, Message: fmt.Sprintf("read %s %s: %v", what, uri, err), Err: err}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 const (
@@ -34,7 +36,7 @@ func TestMonitorPerformance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, err := New(monitorS3(tt.pred, tt.target)).MonitorPerformance(context.Background(),
-				MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
+				contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
 			if err != nil {
 				t.Fatalf("MonitorPerformance: %v", err)
 			}
@@ -46,35 +48,35 @@ func TestMonitorPerformance(t *testing.T) {
 }
 
 func TestMonitorPerformanceErrors(t *testing.T) {
-	good := MonitorEvent{PredictionInput: predURI, TargetInput: targetURI}
+	good := contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI}
 	tests := []struct {
 		name         string
-		event        MonitorEvent
+		event        contract.MonitorEvent
 		pred, target string
 		fail         error
 		wantType     string
 		wantMsg      string
 	}{
-		{"empty prediction uri", MonitorEvent{TargetInput: targetURI}, "0.1\n0.9\n", "0\n1\n", nil, ErrorInvalidInput, "PredictionInput"},
-		{"http uri", MonitorEvent{PredictionInput: "https://example.com/p.csv", TargetInput: targetURI}, "0.1\n0.9\n", "0\n1\n", nil, ErrorInvalidInput, "want s3://bucket/key"},
-		{"uri without key", MonitorEvent{PredictionInput: predURI, TargetInput: "s3://mdlc-data/"}, "0.1\n0.9\n", "0\n1\n", nil, ErrorInvalidInput, "no object key"},
-		{"uri with bad bucket", MonitorEvent{PredictionInput: "s3://Bad_Bucket/p", TargetInput: targetURI}, "0.1\n0.9\n", "0\n1\n", nil, ErrorInvalidInput, "Bad_Bucket"},
-		{"missing prediction object", MonitorEvent{PredictionInput: predURI + "x", TargetInput: targetURI}, "0.1\n0.9\n", "0\n1\n", nil, ErrorDataNotFound, predURI + "x"},
-		{"missing target object", MonitorEvent{PredictionInput: predURI, TargetInput: targetURI + "x"}, "0.1\n0.9\n", "0\n1\n", nil, ErrorDataNotFound, targetURI + "x"},
-		{"missing bucket", MonitorEvent{PredictionInput: "s3://nobucket/p", TargetInput: "s3://nobucket/t"}, "", "", nil, ErrorDataNotFound, "s3://nobucket/t"},
-		{"more predictions", good, "0.1\n0.9\n0.5\n", "0\n1\n", nil, ErrorInvalidData, "have 3 rows but target " + targetURI + " has 2"},
-		{"fewer predictions", good, "0.1\n", "0\n1\n", nil, ErrorInvalidData, "have 1 rows but target " + targetURI + " has 2"},
-		{"non-numeric prediction", good, "0.1\nabc\n", "0\n1\n", nil, ErrorInvalidData, "predictions " + predURI + `: line 2: "abc" is not a number`},
-		{"two columns", good, "0.1\n0.9,0.1\n", "0\n1\n", nil, ErrorInvalidData, "line 2: want one value"},
-		{"header in target", good, "0.1\n0.9\n", "label\n0\n1\n", nil, ErrorInvalidData, "target " + targetURI + ": line 1"},
-		{"NaN prediction", good, "NaN\n0.9\n", "0\n1\n", nil, ErrorInvalidData, "line 1"},
-		{"Inf prediction", good, "0.1\ninf\n", "0\n1\n", nil, ErrorInvalidData, "line 2"},
-		{"target 2", good, "0.1\n0.9\n", "0\n2\n", nil, ErrorInvalidData, "line 2"},
-		{"empty predictions", good, "", "0\n1\n", nil, ErrorInvalidData, "predictions " + predURI + ": no values"},
-		{"empty target", good, "0.1\n", "\n", nil, ErrorInvalidData, "target " + targetURI + ": no values"},
-		{"only positives", good, "0.1\n0.9\n", "1\n1\n", nil, ErrorUndefinedMetric, "single class"},
-		{"only negatives", good, "0.1\n0.9\n", "0\n0.0\n", nil, ErrorUndefinedMetric, "single class"},
-		{"throttled", good, "0.1\n0.9\n", "0\n1\n", &smithy.GenericAPIError{Code: "SlowDown"}, ErrorS3, "SlowDown"},
+		{"empty prediction uri", contract.MonitorEvent{TargetInput: targetURI}, "0.1\n0.9\n", "0\n1\n", nil, contract.ErrorInvalidInput, "PredictionInput"},
+		{"http uri", contract.MonitorEvent{PredictionInput: "https://example.com/p.csv", TargetInput: targetURI}, "0.1\n0.9\n", "0\n1\n", nil, contract.ErrorInvalidInput, "want s3://bucket/key"},
+		{"uri without key", contract.MonitorEvent{PredictionInput: predURI, TargetInput: "s3://mdlc-data/"}, "0.1\n0.9\n", "0\n1\n", nil, contract.ErrorInvalidInput, "no object key"},
+		{"uri with bad bucket", contract.MonitorEvent{PredictionInput: "s3://Bad_Bucket/p", TargetInput: targetURI}, "0.1\n0.9\n", "0\n1\n", nil, contract.ErrorInvalidInput, "Bad_Bucket"},
+		{"missing prediction object", contract.MonitorEvent{PredictionInput: predURI + "x", TargetInput: targetURI}, "0.1\n0.9\n", "0\n1\n", nil, contract.ErrorDataNotFound, predURI + "x"},
+		{"missing target object", contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI + "x"}, "0.1\n0.9\n", "0\n1\n", nil, contract.ErrorDataNotFound, targetURI + "x"},
+		{"missing bucket", contract.MonitorEvent{PredictionInput: "s3://nobucket/p", TargetInput: "s3://nobucket/t"}, "", "", nil, contract.ErrorDataNotFound, "s3://nobucket/t"},
+		{"more predictions", good, "0.1\n0.9\n0.5\n", "0\n1\n", nil, contract.ErrorInvalidData, "have 3 rows but target " + targetURI + " has 2"},
+		{"fewer predictions", good, "0.1\n", "0\n1\n", nil, contract.ErrorInvalidData, "have 1 rows but target " + targetURI + " has 2"},
+		{"non-numeric prediction", good, "0.1\nabc\n", "0\n1\n", nil, contract.ErrorInvalidData, "predictions " + predURI + `: line 2: "abc" is not a number`},
+		{"two columns", good, "0.1\n0.9,0.1\n", "0\n1\n", nil, contract.ErrorInvalidData, "line 2: want one value"},
+		{"header in target", good, "0.1\n0.9\n", "label\n0\n1\n", nil, contract.ErrorInvalidData, "target " + targetURI + ": line 1"},
+		{"NaN prediction", good, "NaN\n0.9\n", "0\n1\n", nil, contract.ErrorInvalidData, "line 1"},
+		{"Inf prediction", good, "0.1\ninf\n", "0\n1\n", nil, contract.ErrorInvalidData, "line 2"},
+		{"target 2", good, "0.1\n0.9\n", "0\n2\n", nil, contract.ErrorInvalidData, "line 2"},
+		{"empty predictions", good, "", "0\n1\n", nil, contract.ErrorInvalidData, "predictions " + predURI + ": no values"},
+		{"empty target", good, "0.1\n", "\n", nil, contract.ErrorInvalidData, "target " + targetURI + ": no values"},
+		{"only positives", good, "0.1\n0.9\n", "1\n1\n", nil, contract.ErrorUndefinedMetric, "single class"},
+		{"only negatives", good, "0.1\n0.9\n", "0\n0.0\n", nil, contract.ErrorUndefinedMetric, "single class"},
+		{"throttled", good, "0.1\n0.9\n", "0\n1\n", &smithy.GenericAPIError{Code: "SlowDown"}, contract.ErrorS3, "SlowDown"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,8 +91,8 @@ func TestMonitorPerformanceErrors(t *testing.T) {
 func TestMonitorPerformanceBrokenBody(t *testing.T) {
 	// A body that breaks off mid-stream is a transient S3 failure, not bad data.
 	s3 := &brokenBodyS3{fakeS3: monitorS3("0.1\n0.9\n", "0\n1\n")}
-	_, err := New(s3).MonitorPerformance(context.Background(), MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
-	checkError(t, err, ErrorS3, "read target")
+	_, err := New(s3).MonitorPerformance(context.Background(), contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
+	checkError(t, err, contract.ErrorS3, "read target")
 	if !strings.Contains(err.Error(), "connection reset") {
 		t.Errorf("error %q does not name the cause", err)
 	}
@@ -106,9 +108,9 @@ func FuzzMonitorPerformance(f *testing.F) {
 	f.Add("0.3\n\n0.2\n", "0\n1\n1\n")
 	f.Fuzz(func(t *testing.T, pred, target string) {
 		out, err := New(monitorS3(pred, target)).MonitorPerformance(context.Background(),
-			MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
+			contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
 		if err != nil {
-			if typ := errorType(err); typ != ErrorInvalidData && typ != ErrorUndefinedMetric {
+			if typ := errorType(err); typ != contract.ErrorInvalidData && typ != contract.ErrorUndefinedMetric {
 				t.Fatalf("error type %q (%v)", typ, err)
 			}
 			return

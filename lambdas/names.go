@@ -10,15 +10,15 @@ import (
 	"time"
 
 	"github.com/mdlc/mdlc/internal/quote"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 const (
-	dateLayout     = "2006-01-02"
 	stampLayout    = "20060102T150405"
-	maxNameLength  = 63
 	suffixHexChars = 8
 	// stamp and suffix take 15 + 8 characters and two hyphens.
-	maxModelPart = maxNameLength - len(stampLayout) - suffixHexChars - 2
+	maxModelPart = contract.MaxNameLength - len(stampLayout) - suffixHexChars - 2
 )
 
 // validBucket checks name against the S3 general-purpose bucket naming rules.
@@ -102,7 +102,7 @@ func (h *Handlers) runTime(runTime string) (time.Time, error) {
 
 // runID returns "<yyyymmddTHHMMSS>-<8 hex digits>", the part of job names and output folders that tells runs
 // apart (see the package documentation).
-func (h *Handlers) runID(kind RequestKind, in InitializeEvent, at time.Time) (string, error) {
+func (h *Handlers) runID(kind contract.RequestKind, in contract.InitializeEvent, at time.Time) (string, error) {
 	var suffix string
 	if in.IdempotencyKey != "" {
 		sum := sha256.Sum256([]byte(strings.Join([]string{string(kind), in.IdempotencyKey, in.WorkflowInput.ModelName, in.WorkflowInput.DataDate}, "\x00")))
@@ -110,7 +110,7 @@ func (h *Handlers) runID(kind RequestKind, in InitializeEvent, at time.Time) (st
 	} else {
 		b := make([]byte, suffixHexChars/2)
 		if _, err := io.ReadFull(h.entropy, b); err != nil {
-			return "", &Error{Type: ErrorInternal, Message: fmt.Sprintf("read random job name suffix: %v", err), Err: err}
+			return "", &Error{Type: contract.ErrorInternal, Message: fmt.Sprintf("read random job name suffix: %v", err), Err: err}
 		}
 		suffix = hex.EncodeToString(b)
 	}

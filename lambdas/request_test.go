@@ -7,19 +7,21 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // TestInitializeChecksEveryRequestRule sends, for every rule, an event that breaks it to the Initialize
 // function of each kind of request the rule applies to, through the functions' JSON entry point: the state
 // machines rely on these checks. It also shows that the values meaning "the default" pass.
 func TestInitializeChecksEveryRequestRule(t *testing.T) {
-	invoke := func(kind RequestKind, in WorkflowInput) (messages.InvokeResponse_Error, bool, []string) {
-		data, function := trainingData, InitializeTrainingFunction
-		if kind == InferenceRequest {
-			data, function = inferenceData, InitializeInferenceFunction
+	invoke := func(kind contract.RequestKind, in contract.WorkflowInput) (messages.InvokeResponse_Error, bool, []string) {
+		data, function := trainingData, contract.InitializeTrainingFunction
+		if kind == contract.InferenceRequest {
+			data, function = inferenceData, contract.InitializeInferenceFunction
 		}
 		s3 := newFakeS3(testBucket, data)
-		event, err := json.Marshal(InitializeEvent{WorkflowInput: in, S3RootBucket: testBucket, IdempotencyKey: "k"})
+		event, err := json.Marshal(contract.InitializeEvent{WorkflowInput: in, S3RootBucket: testBucket, IdempotencyKey: "k"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,20 +36,20 @@ func TestInitializeChecksEveryRequestRule(t *testing.T) {
 		}
 		return e, false, puts
 	}
-	valid := func(kind RequestKind) WorkflowInput {
-		if kind == TrainingRequest {
-			return WorkflowInput{ModelName: "churn", DataDate: trainingEvent().WorkflowInput.DataDate}
+	valid := func(kind contract.RequestKind) contract.WorkflowInput {
+		if kind == contract.TrainingRequest {
+			return contract.WorkflowInput{ModelName: "churn", DataDate: trainingEvent().WorkflowInput.DataDate}
 		}
-		return WorkflowInput{ModelName: "churn", DataDate: inferenceEvent().WorkflowInput.DataDate}
+		return contract.WorkflowInput{ModelName: "churn", DataDate: inferenceEvent().WorkflowInput.DataDate}
 	}
-	for _, kind := range []RequestKind{TrainingRequest, InferenceRequest} {
+	for _, kind := range []contract.RequestKind{contract.TrainingRequest, contract.InferenceRequest} {
 		in := valid(kind)
-		in.ApprovalStatus, in.Threshold = ApprovalPending, new(0.0)
+		in.ApprovalStatus, in.Threshold = contract.ApprovalPending, new(0.0)
 		if e, ok, _ := invoke(kind, in); !ok {
 			t.Errorf("%s: valid request %+v failed: %+v", kind, in, e)
 		}
 		applied := 0
-		for _, r := range RequestRules() {
+		for _, r := range contract.RequestRules() {
 			if !r.AppliesTo(kind) {
 				continue
 			}
@@ -55,7 +57,7 @@ func TestInitializeChecksEveryRequestRule(t *testing.T) {
 			in := valid(kind)
 			r.Break(&in)
 			e, ok, puts := invoke(kind, in)
-			if ok || e.Type != ErrorInvalidInput || !strings.Contains(e.Message, "WorkflowInput."+r.Field) {
+			if ok || e.Type != contract.ErrorInvalidInput || !strings.Contains(e.Message, "WorkflowInput."+r.Field) {
 				t.Errorf("%s: rule %q: request %+v gave %+v (ok %v), want InvalidInput", kind, r.Name, in, e, ok)
 			}
 			if len(puts) != 0 {
@@ -72,23 +74,13 @@ func TestInitializeChecksEveryRequestRule(t *testing.T) {
 }
 
 // validateExcept checks in against every rule of kind but the one named skip.
-func validateExcept(kind RequestKind, in WorkflowInput, skip string) error {
-	for _, r := range RequestRules() {
+func validateExcept(kind contract.RequestKind, in contract.WorkflowInput, skip string) error {
+	for _, r := range contract.RequestRules() {
 		if r.AppliesTo(kind) && r.Name != skip {
-			if err := r.check(in); err != nil {
+			if err := r.Check(in); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-func TestRequestRulesHaveDistinctNames(t *testing.T) {
-	seen := map[string]bool{}
-	for _, r := range RequestRules() {
-		if seen[r.Name] || r.Field == "" || r.Break == nil || r.check == nil || len(r.Kinds) == 0 {
-			t.Errorf("rule %q is a duplicate or incomplete", r.Name)
-		}
-		seen[r.Name] = true
-	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // newS3Server serves an in-memory S3 (gofakes3) over loopback HTTP and returns a real SDK client for it, with
@@ -56,10 +58,10 @@ func TestHandlersOverRealS3(t *testing.T) {
 
 	t.Run("initialize-training", func(t *testing.T) {
 		payload := `{"WorkflowInput":{"ModelName":"ReInventTestModel","DataDate":"2019-10-01"},"S3RootBucket":"mdlc-data","IdempotencyKey":"wf"}`
-		out, err := fns[InitializeTrainingFunction].Invoke(ctx, []byte(payload))
+		out, err := fns[contract.InitializeTrainingFunction].Invoke(ctx, []byte(payload))
 		require.NoError(t, err)
 		assert.Contains(t, string(out), `"TrainingJobName":"ReInventTestModel-20191203T040506-`)
-		direct, err := h.InitializeTraining(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-10-01"}, S3RootBucket: testBucket, IdempotencyKey: "wf"})
+		direct, err := h.InitializeTraining(ctx, contract.InitializeEvent{WorkflowInput: contract.WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-10-01"}, S3RootBucket: testBucket, IdempotencyKey: "wf"})
 		require.NoError(t, err)
 		got, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(testBucket),
 			Key: aws.String("workflow-requests/" + direct.TrainingConfig.TrainingJobName + "/workflow_request.json")})
@@ -69,13 +71,13 @@ func TestHandlersOverRealS3(t *testing.T) {
 	})
 
 	t.Run("initialize-inference", func(t *testing.T) {
-		out, err := h.InitializeInference(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-11-01"}, S3RootBucket: testBucket})
+		out, err := h.InitializeInference(ctx, contract.InitializeEvent{WorkflowInput: contract.WorkflowInput{ModelName: "ReInventTestModel", DataDate: "2019-11-01"}, S3RootBucket: testBucket})
 		require.NoError(t, err)
 		assert.Equal(t, "s3://mdlc-data/input-data/2019-11-01/holdout_target/holdout_target.csv", out.MonitorConfig.MonitorInput.TargetS3Uri)
 	})
 
 	t.Run("monitor-performance", func(t *testing.T) {
-		out, err := h.MonitorPerformance(ctx, MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
+		out, err := h.MonitorPerformance(ctx, contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
 		require.NoError(t, err)
 		assert.Equal(t, 0.75, out.ModelPerformance)
 	})
@@ -87,26 +89,26 @@ func TestHandlersOverRealS3(t *testing.T) {
 		wantMsg  string
 	}{
 		{"training data missing for the date", func() error {
-			_, err := h.InitializeTraining(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "m", DataDate: "2020-01-01"}, S3RootBucket: testBucket})
+			_, err := h.InitializeTraining(ctx, contract.InitializeEvent{WorkflowInput: contract.WorkflowInput{ModelName: "m", DataDate: "2020-01-01"}, S3RootBucket: testBucket})
 			return err
-		}, ErrorDataNotFound, "no objects under s3://mdlc-data/input-data/2020-01-01/train"},
+		}, contract.ErrorDataNotFound, "no objects under s3://mdlc-data/input-data/2020-01-01/train"},
 		{"bucket missing (ListObjectsV2)", func() error {
-			_, err := h.InitializeTraining(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "m", DataDate: "2019-10-01"}, S3RootBucket: "no-such-bucket"})
+			_, err := h.InitializeTraining(ctx, contract.InitializeEvent{WorkflowInput: contract.WorkflowInput{ModelName: "m", DataDate: "2019-10-01"}, S3RootBucket: "no-such-bucket"})
 			return err
-		}, ErrorDataNotFound, "s3://no-such-bucket/input-data/2019-10-01/train"},
+		}, contract.ErrorDataNotFound, "s3://no-such-bucket/input-data/2019-10-01/train"},
 		{"target missing (HeadObject)", func() error {
 			c := newS3Server(t, map[string]string{"input-data/2019-11-01/holdout_data/holdout_data.csv": "1\n"})
-			_, err := New(c).InitializeInference(ctx, InitializeEvent{WorkflowInput: WorkflowInput{ModelName: "m", DataDate: "2019-11-01"}, S3RootBucket: testBucket})
+			_, err := New(c).InitializeInference(ctx, contract.InitializeEvent{WorkflowInput: contract.WorkflowInput{ModelName: "m", DataDate: "2019-11-01"}, S3RootBucket: testBucket})
 			return err
-		}, ErrorDataNotFound, "holdout_target.csv"},
+		}, contract.ErrorDataNotFound, "holdout_target.csv"},
 		{"prediction missing (GetObject)", func() error {
-			_, err := h.MonitorPerformance(ctx, MonitorEvent{PredictionInput: predURI + ".missing", TargetInput: targetURI})
+			_, err := h.MonitorPerformance(ctx, contract.MonitorEvent{PredictionInput: predURI + ".missing", TargetInput: targetURI})
 			return err
-		}, ErrorDataNotFound, predURI + ".missing"},
+		}, contract.ErrorDataNotFound, predURI + ".missing"},
 		{"bucket missing (GetObject)", func() error {
-			_, err := h.MonitorPerformance(ctx, MonitorEvent{PredictionInput: predURI, TargetInput: "s3://no-such-bucket/t.csv"})
+			_, err := h.MonitorPerformance(ctx, contract.MonitorEvent{PredictionInput: predURI, TargetInput: "s3://no-such-bucket/t.csv"})
 			return err
-		}, ErrorDataNotFound, "s3://no-such-bucket/t.csv"},
+		}, contract.ErrorDataNotFound, "s3://no-such-bucket/t.csv"},
 		{"endpoint down", func() error {
 			srv := httptest.NewServer(nil)
 			srv.Close()
@@ -114,9 +116,9 @@ func TestHandlersOverRealS3(t *testing.T) {
 				Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 1})
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			_, err := New(c).MonitorPerformance(cctx, MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
+			_, err := New(c).MonitorPerformance(cctx, contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
 			return err
-		}, ErrorS3, "get target " + targetURI},
+		}, contract.ErrorS3, "get target " + targetURI},
 	}
 	for _, tt := range errorCases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,7 +142,7 @@ func TestMonitorLargeFileOverRealS3(t *testing.T) {
 		}
 	}
 	client := newS3Server(t, map[string]string{predKey: pred.String(), targetKey: target.String()})
-	out, err := New(client).MonitorPerformance(context.Background(), MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
+	out, err := New(client).MonitorPerformance(context.Background(), contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI})
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, out.ModelPerformance)
 }

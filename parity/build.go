@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
-	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -43,21 +45,10 @@ const (
 	startedByExecutionField = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
 )
 
-// Timeouts of the Task states, the activities' StartToClose timeouts in workflows/options.go: a Lambda
-// function (16 minutes, above Lambda's own 15), one SageMaker API call (2 minutes), a SageMaker job
-// (48 hours).
-const (
-	lambdaTimeoutSeconds = 16 * 60
-	apiTimeoutSeconds    = 2 * 60
-	jobTimeoutSeconds    = 48 * 60 * 60
-)
-
-// permanentLambdaErrors are the function error types that say the input is wrong (the lambdas package's
-// permanent errors, which the activities make non-retryable) and the Lambda service errors no retry fixes.
-var permanentLambdaErrors = []string{
-	lambdas.ErrorInvalidInput, lambdas.ErrorDataNotFound, lambdas.ErrorInvalidData, lambdas.ErrorUndefinedMetric,
-	"Lambda.ResourceNotFoundException", "Lambda.InvalidRequestContentException", "Lambda.RequestTooLargeException",
-}
+// permanentLambdaErrors are the function error types that say the input is wrong (the contract's permanent
+// errors, which the activities make non-retryable) and the Lambda service errors no retry fixes.
+var permanentLambdaErrors = append(contract.PermanentErrors(),
+	"Lambda.ResourceNotFoundException", "Lambda.InvalidRequestContentException", "Lambda.RequestTooLargeException")
 
 // transientSageMakerErrors are the SageMaker errors that prove the request was not carried out: only these
 // are retried on SageMaker tasks. Temporal's activities retry more (any error but a request error) because a
@@ -70,25 +61,78 @@ var notFoundSageMakerErrors = []string{"SageMaker.ValidationException", "SageMak
 
 func ptr[T any](v T) *T { return &v }
 
-// backoff mirrors the workflows' retry policies: first retry after 1 s, doubling, at most 1 minute apart.
-// attempts is Temporal's MaximumAttempts, which counts the first attempt; ASL's MaxAttempts counts retries.
-func backoff(errs []string, attempts int) Retrier {
-	return Retrier{ErrorEquals: errs, IntervalSeconds: 1, BackoffRate: 2, MaxDelaySeconds: 60, MaxAttempts: ptr(attempts - 1)}
+// timing is how a kind of Task state is timed and retried: as the activities of the same kind are, from the
+// workflows' own activity options (workflows.LambdaOptions, APIOptions and JobOptions).
+type timing struct {
+	timeoutSeconds int
+	retry          []Retrier
 }
 
-var (
-	// lambdaRetry mirrors lambdaOptions (8 attempts): every error but the permanent ones.
-	lambdaRetry = []Retrier{{ErrorEquals: permanentLambdaErrors, MaxAttempts: ptr(0)}, backoff([]string{errorsAll}, 8)}
-	// apiRetry and jobRetry mirror apiOptions and jobOptions (10 attempts) for the errors a task can retry.
-	apiRetry = []Retrier{backoff(transientSageMakerErrors, 10)}
-	jobRetry = []Retrier{backoff(transientSageMakerErrors, 10)}
-)
+// timingOf derives a Task state's TimeoutSeconds and Retry from an activity's options. The timeout is one
+// attempt's StartToClose timeout. The errors in never are not retried; those in retried are, with the
+// options' backoff: first retry after InitialInterval, each wait BackoffCoefficient times the last, at most
+// MaximumInterval, MaximumAttempts in all (Temporal counts the first attempt, ASL's MaxAttempts counts
+// retries). A value ASL cannot express, or a default left to the Temporal server, is an error rather than an
+// approximation.
+func timingOf(kind string, opts workflow.ActivityOptions, never, retried []string) (timing, error) {
+	var errs []error
+	seconds := func(what string, d time.Duration) int {
+		if d < time.Second || d%time.Second != 0 {
+			errs = append(errs, fmt.Errorf("%s %s is not a whole number of seconds (at least 1)", what, d))
+		}
+		return int(d / time.Second)
+	}
+	t := timing{timeoutSeconds: seconds("StartToCloseTimeout", opts.StartToCloseTimeout)}
+	rp := opts.RetryPolicy
+	switch {
+	case rp == nil:
+		errs = append(errs, errors.New("no retry policy: the server's default retries forever, which ASL cannot express"))
+	case rp.MaximumAttempts < 1:
+		errs = append(errs, fmt.Errorf("MaximumAttempts %d: unlimited attempts cannot be expressed in ASL", rp.MaximumAttempts))
+	case rp.BackoffCoefficient < 1:
+		errs = append(errs, fmt.Errorf("BackoffCoefficient %v: set it (at least 1) rather than leave it to the server's default", rp.BackoffCoefficient))
+	case len(rp.NonRetryableErrorTypes) > 0:
+		errs = append(errs, fmt.Errorf("NonRetryableErrorTypes %v are not mirrored in ASL", rp.NonRetryableErrorTypes))
+	default:
+		if len(never) > 0 {
+			t.retry = append(t.retry, Retrier{ErrorEquals: never, MaxAttempts: ptr(0)})
+		}
+		t.retry = append(t.retry, Retrier{
+			ErrorEquals:     retried,
+			IntervalSeconds: seconds("InitialInterval", rp.InitialInterval),
+			BackoffRate:     rp.BackoffCoefficient,
+			MaxDelaySeconds: seconds("MaximumInterval", rp.MaximumInterval),
+			MaxAttempts:     ptr(int(rp.MaximumAttempts) - 1),
+		})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return timing{}, fmt.Errorf("%s activity options: %w", kind, err)
+	}
+	return t, nil
+}
 
 // builder collects the states of one state machine and the first error met building them.
 type builder struct {
 	cfg    Config
 	states States
 	err    error
+	// lambda, api and job time and retry the Task states as the workflows' lambdaOptions, apiOptions and
+	// jobOptions do their activities: lambda every error but the permanent ones (the activities make those
+	// non-retryable); api and job only the SageMaker errors that prove the request was not carried out.
+	lambda, api, job timing
+}
+
+// newBuilder returns a builder for cfg with the Task timings derived from the workflows' options.
+func newBuilder(cfg Config) *builder {
+	b := &builder{cfg: cfg}
+	var err error
+	b.lambda, err = timingOf("lambda", workflows.LambdaOptions(), permanentLambdaErrors, []string{errorsAll})
+	b.fail(err)
+	b.api, err = timingOf("api", workflows.APIOptions(), nil, transientSageMakerErrors)
+	b.fail(err)
+	b.job, err = timingOf("job", workflows.JobOptions(), nil, transientSageMakerErrors)
+	b.fail(err)
+	return b
 }
 
 func (b *builder) add(name string, s State) {
@@ -137,8 +181,8 @@ func (b *builder) lambdaTask(function string, payload any, result selector, resu
 		}{b.cfg.FunctionARN(function), payload}),
 		ResultSelector: b.sel(result),
 		ResultPath:     resultPath,
-		TimeoutSeconds: lambdaTimeoutSeconds,
-		Retry:          lambdaRetry,
+		TimeoutSeconds: b.lambda.timeoutSeconds,
+		Retry:          b.lambda.retry,
 		Catch:          []Catcher{catchAll()},
 		Next:           next,
 	}
@@ -146,11 +190,11 @@ func (b *builder) lambdaTask(function string, payload any, result selector, resu
 
 // initializeEvent is the Initialize functions' event, with the run's identity from the context object so
 // that job names stay the same when the state is retried. Its WorkflowInput carries every request field a rule
-// of lambdas.RequestRules checks for kind (defaults filled in by then), so that the function checks the
+// of contract.RequestRules checks for kind (defaults filled in by then), so that the function checks the
 // request as the workflow does.
-func initializeEvent(bucket string, kind lambdas.RequestKind) any {
+func initializeEvent(bucket string, kind contract.RequestKind) any {
 	input := map[string]string{}
-	for _, r := range lambdas.RequestRules() {
+	for _, r := range contract.RequestRules() {
 		if r.AppliesTo(kind) {
 			input[r.Field] = ref("$." + r.Field)
 		}
@@ -209,13 +253,13 @@ func Training(cfg Config) (*StateMachine, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{cfg: cfg}
+	b := newBuilder(cfg)
 	ac := cfg.Activities
 
 	b.add(StateApprovalGiven, whenUnset("Absent, null or empty means the default.", "$.ApprovalStatus", StateDefaultApproval, workflows.StepInitialize, true))
 	b.add(StateDefaultApproval, &Pass{Result: b.lit(ac.ApprovalStatus), ResultPath: "$.ApprovalStatus", Next: workflows.StepInitialize})
 
-	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, lambdas.TrainingRequest),
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, contract.TrainingRequest),
 		selector{"TrainingConfig": "$.Payload.TrainingConfig", "RunDate": "$.Payload.RunDate"}, "$.Plan", workflows.StepTrainModel))
 
 	const tc = "$.Plan.TrainingConfig."
@@ -233,8 +277,8 @@ func Training(cfg Config) (*StateMachine, error) {
 			"ModelArtifacts": "$.ModelArtifacts.S3ModelArtifacts",
 		}),
 		ResultPath:     "$.Training",
-		TimeoutSeconds: jobTimeoutSeconds,
-		Retry:          jobRetry,
+		TimeoutSeconds: b.job.timeoutSeconds,
+		Retry:          b.job.retry,
 		Catch:          []Catcher{catchAll()},
 		Next:           workflows.StepCreateModel,
 	})
@@ -244,8 +288,8 @@ func Training(cfg Config) (*StateMachine, error) {
 		Parameters:     b.tmpl(activities.ModelRequest(ac, ref("$.Training.TrainingJobName"), ref("$.Training.ModelArtifacts"), ref(executionIDPath))),
 		ResultSelector: b.sel(selector{"ModelArn": "$.ModelArn"}),
 		ResultPath:     "$.Model",
-		TimeoutSeconds: apiTimeoutSeconds,
-		Retry:          apiRetry,
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
 		Catch:          []Catcher{catchAll()},
 		Next:           workflows.StepRegister,
 	})
@@ -255,8 +299,8 @@ func Training(cfg Config) (*StateMachine, error) {
 		Resource:       cfg.serviceARN("aws-sdk:sagemaker:describeModelPackageGroup"),
 		Parameters:     b.tmpl(sagemaker.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String(ref("$.ModelName"))}),
 		ResultPath:     NullPath,
-		TimeoutSeconds: apiTimeoutSeconds,
-		Retry:          apiRetry,
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
 		Catch: []Catcher{
 			{ErrorEquals: notFoundSageMakerErrors, Next: StateCreateGroup, ResultPath: NullPath},
 			catchAll(),
@@ -270,8 +314,8 @@ func Training(cfg Config) (*StateMachine, error) {
 			ModelPackageGroupDescription: aws.String(ref("States.Format('Models of the {} pipeline, registered by mdlc', $.ModelName)")),
 		}),
 		ResultPath:     NullPath,
-		TimeoutSeconds: apiTimeoutSeconds,
-		Retry:          apiRetry,
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
 		Catch:          []Catcher{catchAll()},
 		Next:           StateCreatePackage,
 	})
@@ -280,8 +324,8 @@ func Training(cfg Config) (*StateMachine, error) {
 		Parameters:     b.tmpl(modelPackageRequest(ac)),
 		ResultSelector: b.sel(selector{"ModelPackageArn": "$.ModelPackageArn"}),
 		ResultPath:     "$.Package",
-		TimeoutSeconds: apiTimeoutSeconds,
-		Retry:          apiRetry,
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
 		Catch:          []Catcher{catchAll()},
 		Next:           StateFinalize,
 	})
@@ -321,13 +365,13 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{cfg: cfg}
+	b := newBuilder(cfg)
 	ac := cfg.Activities
 
 	b.add(StateThresholdGiven, whenUnset("Absent or null means the default.", "$.Threshold", StateDefaultThreshold, workflows.StepInitialize, false))
 	b.add(StateDefaultThreshold, &Pass{Result: b.lit(ac.DefaultThreshold), ResultPath: "$.Threshold", Next: workflows.StepInitialize})
 
-	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket, lambdas.InferenceRequest),
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket, contract.InferenceRequest),
 		selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"},
 		"$.Plan", workflows.StepFindModel))
 
@@ -337,8 +381,8 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		Resource:       cfg.serviceARN("aws-sdk:sagemaker:listModelPackages"),
 		Parameters:     b.tmpl(findModel),
 		ResultPath:     "$.Registry",
-		TimeoutSeconds: apiTimeoutSeconds,
-		Retry:          apiRetry,
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
 		Catch: []Catcher{
 			{ErrorEquals: notFoundSageMakerErrors, Next: StateNoneApproved, ResultPath: NullPath},
 			catchAll(),
@@ -393,8 +437,8 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		Resource:       cfg.serviceARN("aws-sdk:sagemaker:listModelPackages"),
 		Parameters:     b.tmpl(&more),
 		ResultPath:     "$.Registry",
-		TimeoutSeconds: apiTimeoutSeconds,
-		Retry:          apiRetry,
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
 		Catch:          []Catcher{catchAll()},
 		Next:           StateContinueScan,
 	})
@@ -411,8 +455,8 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 			"SageMakerModelName": "$.CustomerMetadataProperties." + activities.MetaSageMakerModelName,
 		}),
 		ResultPath:     "$.Model",
-		TimeoutSeconds: apiTimeoutSeconds,
-		Retry:          apiRetry,
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
 		Catch:          []Catcher{catchAll()},
 		Next:           workflows.StepInference,
 	})
@@ -428,15 +472,15 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		Parameters:     b.tmpl(activities.TransformJobRequest(ac, plan, ref("$.Model.SageMakerModelName"), ref(executionIDPath))),
 		ResultSelector: b.sel(selector{"TransformJobName": "$.TransformJobName", "TransformJobArn": "$.TransformJobArn"}),
 		ResultPath:     "$.Inference",
-		TimeoutSeconds: jobTimeoutSeconds,
-		Retry:          jobRetry,
+		TimeoutSeconds: b.job.timeoutSeconds,
+		Retry:          b.job.retry,
 		Catch:          []Catcher{catchAll()},
 		Next:           workflows.StepMonitor,
 	})
 
 	const mi = "$.Plan.MonitorConfig.MonitorInput."
 	b.add(workflows.StepMonitor, b.lambdaTask(ac.Functions.MonitorPerformance,
-		struct{ PredictionInput, TargetInput string }{ref(mi + "PredictionS3Uri"), ref(mi + "TargetS3Uri")},
+		contract.MonitorEvent{PredictionInput: ref(mi + "PredictionS3Uri"), TargetInput: ref(mi + "TargetS3Uri")},
 		selector{"ModelPerformance": "$.Payload.ModelPerformance"}, "$.Monitor", workflows.StepDecide))
 
 	b.add(workflows.StepDecide, &Choice{
@@ -462,7 +506,8 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		}),
 		ResultSelector: b.sel(selector{"ExecutionArn": "$.ExecutionArn", "Output": "$.Output"}),
 		ResultPath:     "$.Retrain",
-		TimeoutSeconds: jobTimeoutSeconds,
+		// The child workflow has no timeout of its own; the retraining is bounded as a job step is.
+		TimeoutSeconds: b.job.timeoutSeconds,
 		Catch:          []Catcher{catchAll()},
 		Next:           StateFinalize,
 	})

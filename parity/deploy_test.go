@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -252,5 +253,44 @@ func TestIAMPolicy(t *testing.T) {
 	}
 	if _, err := IAMPolicy("nightly", goldenConfig()); err == nil {
 		t.Error("IAMPolicy accepted an unknown pipeline")
+	}
+}
+
+// TestIAMPolicyFollowsTheTasks: the policy's statements are written by hand, to scope each action to its
+// resources; IAMPolicy checks them against the actions the built states need (TaskActions), so that a state
+// added, removed or changed without its permission fails here and in every emit.
+func TestIAMPolicyFollowsTheTasks(t *testing.T) {
+	for _, p := range Pipelines() {
+		m, err := Build(p, goldenConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := IAMPolicy(p, goldenConfig())
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if err := checkPolicy(m, doc); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+
+		// A new state whose API the policy does not allow.
+		extra := *m
+		extra.States = append(slices.Clone(m.States), NamedState{Name: "Delete Model", State: &Task{
+			Resource: goldenConfig().WithDefaults().serviceARN("aws-sdk:sagemaker:deleteModel"), Parameters: json.RawMessage(`{"ModelName":"m"}`), End: true}})
+		if err := checkPolicy(&extra, doc); err == nil || !strings.Contains(err.Error(), "a task needs sagemaker:DeleteModel") {
+			t.Errorf("%s: a state calling DeleteModel: error %v, want one naming sagemaker:DeleteModel", p, err)
+		}
+
+		// A statement that allows more than the states need, or an action a state needs taken away.
+		first := doc.Statement[0].Action[0]
+		wider := *doc
+		wider.Statement = slices.Clone(doc.Statement)
+		wider.Statement[0].Action = append(slices.Clone(doc.Statement[0].Action[1:]), "sagemaker:DeleteModel")
+		err = checkPolicy(m, &wider)
+		for _, want := range []string{"a statement allows sagemaker:DeleteModel, which no task needs", "a task needs " + first} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: policy without %s and with DeleteModel: error %v, want %q", p, first, err, want)
+			}
+		}
 	}
 }

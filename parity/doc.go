@@ -6,7 +6,10 @@
 // The state machines are typed Go values (StateMachine, Task, Choice, Pass, Fail, Succeed), built by pure
 // functions of Config (Training, BatchInference) and checked by StateMachine.Validate. Task parameters are
 // rendered from the worker's own request builders (activities.TrainingJobRequest, ModelRequest,
-// TransformJobRequest), so a change to a request reaches both engines.
+// TransformJobRequest), so a change to a request reaches both engines. The Lambda tasks pass and select the
+// fields of the functions' contract (package lambdas/contract). Timeouts and retries are computed from the
+// workflows' activity options (workflows.LambdaOptions, APIOptions, JobOptions), and IAMPolicy is checked
+// against the actions the Task states need (TaskActions).
 //
 // Error names. Function errors keep the functions' errorType (InvalidInput, DataNotFound, ...), as both the
 // Lambda integration and the activities report them. SageMaker errors are named "SageMaker.<AWS error

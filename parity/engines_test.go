@@ -107,6 +107,7 @@ func (w *world) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		name, _ := parsed.(map[string]any)["TrainingJobName"].(string)
 		stopReq := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(fmt.Sprintf(`{"TrainingJobName":%q}`, name)))
 		stopReq.Header = r.Header.Clone()
+		stopReq.Host = r.Host // localaws answers only its own host names (httptest.NewRequest says example.com)
 		stopReq.Header.Set("X-Amz-Target", "SageMaker.StopTrainingJob")
 		stopRec := httptest.NewRecorder()
 		w.inner.ServeHTTP(stopRec, stopReq)

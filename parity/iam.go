@@ -2,7 +2,10 @@ package parity
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // PolicyDocument is an IAM policy document: what a state machine's execution role must be allowed.
@@ -87,5 +90,105 @@ func IAMPolicy(p Pipeline, cfg Config) (*PolicyDocument, error) {
 	for i := range st {
 		st[i].Effect = "Allow"
 	}
-	return &PolicyDocument{Version: "2012-10-17", Statement: st}, nil
+	doc := &PolicyDocument{Version: "2012-10-17", Statement: st}
+	m, err := Build(p, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPolicy(m, doc); err != nil {
+		return nil, fmt.Errorf("iam policy of the %s state machine: %w", p, err)
+	}
+	return doc, nil
+}
+
+// syncActions are what a .sync integration calls besides the API its resource names, and the events
+// actions it needs for the EventBridge rule Step Functions manages to learn that the job or execution ended
+// (the Step Functions developer guide's IAM policies for SageMaker and Step Functions integrations).
+var syncActions = map[string][]string{
+	"sagemaker:createTrainingJob.sync":  {"sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"},
+	"sagemaker:createTransformJob.sync": {"sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob"},
+	"states:startExecution.sync:2":      {"states:DescribeExecution", "states:StopExecution"},
+}
+
+// TaskActions returns the IAM actions the Task states of m need, sorted: the API of each resource
+// (lambda:invoke is lambda:InvokeFunction; aws-sdk:<service>:<action> and <service>:<action> are
+// <service>:<Action>), what .sync integrations call besides and their EventBridge rule, sagemaker:AddTags
+// for a SageMaker request with Tags and iam:PassRole for one that passes a role.
+func TaskActions(m *StateMachine) ([]string, error) {
+	need := map[string]bool{}
+	for _, s := range m.States {
+		t, ok := s.State.(*Task)
+		if !ok {
+			continue
+		}
+		_, integration, ok := strings.Cut(t.Resource, ":states:::")
+		if !ok {
+			return nil, fmt.Errorf("task %q: resource %q is not a service integration", s.Name, t.Resource)
+		}
+		api := strings.TrimPrefix(integration, "aws-sdk:")
+		service, action, ok := strings.Cut(api, ":")
+		if !ok || action == "" {
+			return nil, fmt.Errorf("task %q: resource %q names no API", s.Name, t.Resource)
+		}
+		action, _, _ = strings.Cut(action, ".")
+		if integration == "lambda:invoke" {
+			action = "invokeFunction"
+		}
+		need[service+":"+strings.ToUpper(action[:1])+action[1:]] = true
+		if strings.Contains(integration, ".sync") {
+			extra, ok := syncActions[integration]
+			if !ok {
+				return nil, fmt.Errorf("task %q: the actions of integration %q are not known", s.Name, integration)
+			}
+			for _, a := range slices.Concat(extra, []string{"events:PutTargets", "events:PutRule", "events:DescribeRule"}) {
+				need[a] = true
+			}
+		}
+		var params map[string]json.RawMessage
+		if err := json.Unmarshal(t.Parameters, &params); err != nil {
+			return nil, fmt.Errorf("task %q: parameters: %w", s.Name, err)
+		}
+		if _, tags := params["Tags"]; tags && service == "sagemaker" {
+			need["sagemaker:AddTags"] = true
+		}
+		if _, role := params["RoleArn"]; role {
+			need["iam:PassRole"] = true
+		}
+		if _, role := params["ExecutionRoleArn"]; role {
+			need["iam:PassRole"] = true
+		}
+	}
+	actions := make([]string, 0, len(need))
+	for a := range need {
+		actions = append(actions, a)
+	}
+	slices.Sort(actions)
+	return actions, nil
+}
+
+// checkPolicy reports the actions m's tasks need that doc does not allow, and those doc allows that no task
+// needs, so that the hand-scoped statements cannot drift from the states.
+func checkPolicy(m *StateMachine, doc *PolicyDocument) error {
+	need, err := TaskActions(m)
+	if err != nil {
+		return err
+	}
+	allowed := map[string]bool{}
+	for _, st := range doc.Statement {
+		for _, a := range st.Action {
+			allowed[a] = true
+		}
+	}
+	var errs []error
+	for _, a := range need {
+		if !allowed[a] {
+			errs = append(errs, fmt.Errorf("a task needs %s, which no statement allows", a))
+		}
+		delete(allowed, a)
+	}
+	for a := range allowed {
+		errs = append(errs, fmt.Errorf("a statement allows %s, which no task needs", a))
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(errs...)
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
 	"github.com/mdlc/mdlc/activities"
-	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -114,15 +114,15 @@ func TestEnginesDecideAlike(t *testing.T) {
 			rawInput:   `{"ModelName":"` + parityModel + `","DataDate":"` + octDate + `","ApprovalStatus":""}`,
 			wantStatus: "SUCCEEDED", wantSteps: trainingSteps},
 		{name: "a newer pending version is passed over", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
-			pretrain: true, pretrainMore: []string{lambdas.ApprovalPending},
+			pretrain: true, pretrainMore: []string{contract.ApprovalPending},
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 1,
 			mutations: []mutation{ignoresApproval}},
 		{name: "the higher of two approved versions wins", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
-			pretrain: true, pretrainMore: []string{lambdas.ApprovalApproved},
+			pretrain: true, pretrainMore: []string{contract.ApprovalApproved},
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 2,
 			mutations: []mutation{oldestFirst}},
 		{name: "equal creation times: the higher version wins", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
-			pretrain: true, pretrainMore: []string{lambdas.ApprovalApproved}, equalTimes: true, prepare: requireEqualCreationTimes,
+			pretrain: true, pretrainMore: []string{contract.ApprovalApproved}, equalTimes: true, prepare: requireEqualCreationTimes,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 2,
 			mutations: []mutation{oldestFirst}},
 		{name: "training job fails", pipeline: TrainingPipeline, date: octDate,
@@ -223,20 +223,20 @@ func requireEqualCreationTimes(t *testing.T, w *world) {
 	}
 }
 
-// ruleScenarios are one scenario per rule of lambdas.RequestRules and pipeline it applies to: a request that
+// ruleScenarios are one scenario per rule of contract.RequestRules and pipeline it applies to: a request that
 // breaks the rule (and no other) must fail InvalidInput at Initialize on both engines and create nothing.
 func ruleScenarios(t *testing.T) []scenario {
 	var out []scenario
 	for _, p := range []struct {
 		pipeline Pipeline
-		kind     lambdas.RequestKind
+		kind     contract.RequestKind
 		steps    []string
-	}{{TrainingPipeline, lambdas.TrainingRequest, trainingSteps}, {BatchInferencePipeline, lambdas.InferenceRequest, keepSteps}} {
-		for _, r := range lambdas.RequestRules() {
+	}{{TrainingPipeline, contract.TrainingRequest, trainingSteps}, {BatchInferencePipeline, contract.InferenceRequest, keepSteps}} {
+		for _, r := range contract.RequestRules() {
 			if !r.AppliesTo(p.kind) {
 				continue
 			}
-			in := lambdas.WorkflowInput{ModelName: parityModel, DataDate: octDate}
+			in := contract.WorkflowInput{ModelName: parityModel, DataDate: octDate}
 			r.Break(&in)
 			raw, err := json.Marshal(in)
 			if err != nil {

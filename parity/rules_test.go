@@ -4,19 +4,19 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
-// TestInitializeGetsEveryRuleField: the state machines enforce lambdas.RequestRules by passing the fields the
+// TestInitializeGetsEveryRuleField: the state machines enforce contract.RequestRules by passing the fields the
 // rules check to the Initialize function. A rule whose field the state machine stopped passing would go
 // unchecked on Step Functions (TestEnginesDecideAlike's rule scenarios show it on a run; this shows it
 // without one).
 func TestInitializeGetsEveryRuleField(t *testing.T) {
 	for _, p := range []struct {
 		pipeline Pipeline
-		kind     lambdas.RequestKind
-	}{{TrainingPipeline, lambdas.TrainingRequest}, {BatchInferencePipeline, lambdas.InferenceRequest}} {
+		kind     contract.RequestKind
+	}{{TrainingPipeline, contract.TrainingRequest}, {BatchInferencePipeline, contract.InferenceRequest}} {
 		m, err := Build(p.pipeline, goldenConfig())
 		if err != nil {
 			t.Fatal(err)
@@ -36,7 +36,7 @@ func TestInitializeGetsEveryRuleField(t *testing.T) {
 		if err := json.Unmarshal(task.Parameters, &params); err != nil {
 			t.Fatalf("%s: Initialize parameters %s: %v", p.pipeline, task.Parameters, err)
 		}
-		for _, r := range lambdas.RequestRules() {
+		for _, r := range contract.RequestRules() {
 			if !r.AppliesTo(p.kind) {
 				continue
 			}

@@ -30,7 +30,7 @@ import (
 
 	"github.com/mdlc/mdlc/internal/stack"
 	"github.com/mdlc/mdlc/internal/stack/harness"
-	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // browserRequest sends what a page on origin in the user's browser can send to localaws: a request with
@@ -127,7 +127,7 @@ func TestLocalAWSHardening(t *testing.T) {
 		for _, tc := range []struct{ name, path, body string }{
 			{"reset", "/_localaws/reset", "{}"},
 			{"faults", "/_localaws/faults", `{"ServerError": 1}`},
-			{"invoke", "/2015-03-31/functions/" + lambdas.InitializeTrainingFunction + "/invocations", `{}`},
+			{"invoke", "/2015-03-31/functions/" + contract.InitializeTrainingFunction + "/invocations", `{}`},
 		} {
 			resp, body := browserRequest(t, http.MethodPost, h.LocalAWS+tc.path, evil, "", nil, tc.body)
 			require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s: %s", tc.name, body)
@@ -156,7 +156,7 @@ func TestLocalAWSHardening(t *testing.T) {
 
 	t.Run("lambda log tail", func(t *testing.T) {
 		out, err := h.Lambda.Invoke(ctx, &lambda.InvokeInput{
-			FunctionName: aws.String(lambdas.InitializeTrainingFunction), LogType: lambdatypes.LogTypeTail,
+			FunctionName: aws.String(contract.InitializeTrainingFunction), LogType: lambdatypes.LogTypeTail,
 			Payload: []byte(`{"WorkflowInput": {"ModelName": "m", "DataDate": "1999-01-01"}, "S3RootBucket": "` + harness.Bucket + `"}`),
 		})
 		require.NoError(t, err)

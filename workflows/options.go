@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -67,3 +68,26 @@ var (
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 	}
 )
+
+// LambdaOptions returns a copy of the options of the activities that invoke a Lambda function. parity
+// derives its Lambda Task states' TimeoutSeconds and Retry from them, so that both engines time out and retry
+// alike; changing the copy changes no workflow.
+func LambdaOptions() workflow.ActivityOptions { return copyOptions(lambdaOptions) }
+
+// APIOptions returns a copy of the options of the activities that make single SageMaker API calls, for
+// parity as LambdaOptions.
+func APIOptions() workflow.ActivityOptions { return copyOptions(apiOptions) }
+
+// JobOptions returns a copy of the options of the activities that run a SageMaker job and wait for it, for
+// parity as LambdaOptions.
+func JobOptions() workflow.ActivityOptions { return copyOptions(jobOptions) }
+
+// copyOptions returns o with its own retry policy, so that a caller cannot change the workflows' options.
+func copyOptions(o workflow.ActivityOptions) workflow.ActivityOptions {
+	if o.RetryPolicy != nil {
+		p := *o.RetryPolicy
+		p.NonRetryableErrorTypes = slices.Clone(p.NonRetryableErrorTypes)
+		o.RetryPolicy = &p
+	}
+	return o
+}

@@ -9,24 +9,24 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/mdlc/mdlc/activities"
-	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // TestWorkflowsApplyEveryRequestRule runs each workflow with a request that breaks one rule of
-// lambdas.RequestRules (and no other): it must fail InvalidInput before any activity. A rule the workflows
+// contract.RequestRules (and no other): it must fail InvalidInput before any activity. A rule the workflows
 // stopped checking fails here (and in parity, where the state machines meet the same requests).
 func TestWorkflowsApplyEveryRequestRule(t *testing.T) {
-	for _, kind := range []lambdas.RequestKind{lambdas.TrainingRequest, lambdas.InferenceRequest} {
-		for _, r := range lambdas.RequestRules() {
+	for _, kind := range []contract.RequestKind{contract.TrainingRequest, contract.InferenceRequest} {
+		for _, r := range contract.RequestRules() {
 			if !r.AppliesTo(kind) {
 				continue
 			}
 			t.Run(string(kind)+"/"+r.Name, func(t *testing.T) {
-				in := lambdas.WorkflowInput{ModelName: "m", DataDate: "2019-10-01"}
+				in := contract.WorkflowInput{ModelName: "m", DataDate: "2019-10-01"}
 				r.Break(&in)
 				env := newEnv(t)
 				// No activity is mocked: any activity call would fail the test with an unmocked-call panic.
-				if kind == lambdas.TrainingRequest {
+				if kind == contract.TrainingRequest {
 					env.ExecuteWorkflow(Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus})
 				} else {
 					env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold})

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/activities"
-	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // TaskQueue is the task queue the worker polls and the starter starts workflows on.
@@ -118,18 +118,18 @@ type BatchInferenceResult struct {
 	Retrain           *TrainingResult `json:",omitempty"`
 }
 
-// Validate reports what is wrong with the request: every training rule of lambdas.RequestRules, which the
+// Validate reports what is wrong with the request: every training rule of contract.RequestRules, which the
 // initialize-training function checks again for the state machine.
 func (in TrainingInput) Validate() error {
-	return lambdas.ValidateRequest(lambdas.TrainingRequest,
-		lambdas.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus})
+	return contract.ValidateRequest(contract.TrainingRequest,
+		contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus})
 }
 
-// Validate reports what is wrong with the request: every inference rule of lambdas.RequestRules, which the
+// Validate reports what is wrong with the request: every inference rule of contract.RequestRules, which the
 // initialize-inference function checks again for the state machine.
 func (in BatchInferenceInput) Validate() error {
-	return lambdas.ValidateRequest(lambdas.InferenceRequest,
-		lambdas.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold})
+	return contract.ValidateRequest(contract.InferenceRequest,
+		contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold})
 }
 
 // invalidInput wraps a validation error as the non-retryable error a workflow fails with.

@@ -15,6 +15,7 @@ import (
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/awsconf"
 	"github.com/mdlc/mdlc/internal/localdefaults"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // Local defaults: with target local, the bucket and role need no configuration.
@@ -51,11 +52,11 @@ func Add(fs *flag.FlagSet, getenv func(string) string) *Flags {
 	f.transformCount = fs.Int("transform-instance-count", IntEnv(getenv, "MDLC_TRANSFORM_INSTANCE_COUNT", activities.DefaultTransformInstanceCount), "batch transform instance count [MDLC_TRANSFORM_INSTANCE_COUNT]")
 	fs.StringVar(&f.hyperparameters, "hyperparameters", Env(getenv, "MDLC_HYPERPARAMETERS", ""), "comma-separated key=value pairs over the original workshop's XGBoost hyperparameters [MDLC_HYPERPARAMETERS]")
 	fs.StringVar(&f.maxRuntime, "max-runtime", Env(getenv, "MDLC_MAX_RUNTIME", "1h"), "training job MaxRuntime [MDLC_MAX_RUNTIME]")
-	fs.StringVar(&p.Functions.InitializeTraining, "function-initialize-training", Env(getenv, "MDLC_FUNCTION_INITIALIZE_TRAINING", "initialize-training"), "initialize-training function name or ARN [MDLC_FUNCTION_INITIALIZE_TRAINING]")
-	fs.StringVar(&p.Functions.InitializeInference, "function-initialize-inference", Env(getenv, "MDLC_FUNCTION_INITIALIZE_INFERENCE", "initialize-inference"), "initialize-inference function name or ARN [MDLC_FUNCTION_INITIALIZE_INFERENCE]")
-	fs.StringVar(&p.Functions.MonitorPerformance, "function-monitor-performance", Env(getenv, "MDLC_FUNCTION_MONITOR_PERFORMANCE", "monitor-performance"), "monitor-performance function name or ARN [MDLC_FUNCTION_MONITOR_PERFORMANCE]")
+	fs.StringVar(&p.Functions.InitializeTraining, "function-initialize-training", Env(getenv, "MDLC_FUNCTION_INITIALIZE_TRAINING", contract.InitializeTrainingFunction), "initialize-training function name or ARN [MDLC_FUNCTION_INITIALIZE_TRAINING]")
+	fs.StringVar(&p.Functions.InitializeInference, "function-initialize-inference", Env(getenv, "MDLC_FUNCTION_INITIALIZE_INFERENCE", contract.InitializeInferenceFunction), "initialize-inference function name or ARN [MDLC_FUNCTION_INITIALIZE_INFERENCE]")
+	fs.StringVar(&p.Functions.MonitorPerformance, "function-monitor-performance", Env(getenv, "MDLC_FUNCTION_MONITOR_PERFORMANCE", contract.MonitorPerformanceFunction), "monitor-performance function name or ARN [MDLC_FUNCTION_MONITOR_PERFORMANCE]")
 	fs.StringVar(&f.threshold, "threshold", Env(getenv, "MDLC_THRESHOLD", strconv.FormatFloat(activities.DefaultThreshold, 'f', -1, 64)), "default AUC threshold below which batch inference retrains [MDLC_THRESHOLD]")
-	fs.StringVar(&p.ApprovalStatus, "approval-status", Env(getenv, "MDLC_APPROVAL_STATUS", "Approved"), "status of new model versions: Approved or PendingManualApproval [MDLC_APPROVAL_STATUS]")
+	fs.StringVar(&p.ApprovalStatus, "approval-status", Env(getenv, "MDLC_APPROVAL_STATUS", contract.ApprovalApproved), "status of new model versions: Approved or PendingManualApproval [MDLC_APPROVAL_STATUS]")
 	return f
 }
 
@@ -73,7 +74,7 @@ func (f *Flags) Config(target string) (activities.Config, error) {
 		errs = append(errs, err)
 	}
 	p.Hyperparameters = hp
-	if p.DefaultThreshold, err = strconv.ParseFloat(f.threshold, 64); err != nil || !activities.ValidThreshold(p.DefaultThreshold) {
+	if p.DefaultThreshold, err = strconv.ParseFloat(f.threshold, 64); err != nil || !contract.ValidThreshold(p.DefaultThreshold) {
 		errs = append(errs, fmt.Errorf("--threshold %q must be a number in [0, 1]", f.threshold))
 	}
 	if p.MaxRuntime, err = time.ParseDuration(f.maxRuntime); err != nil {

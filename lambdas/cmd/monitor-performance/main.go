@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/lambdas/internal/start"
 )
 
-func main() { start.Function(lambdas.MonitorPerformanceFunction) }
+func main() { start.Function(contract.MonitorPerformanceFunction) }

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 func main() {
@@ -67,7 +68,7 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	start := time.Now()
-	out, err := h.MonitorPerformance(context.Background(), lambdas.MonitorEvent{
+	out, err := h.MonitorPerformance(context.Background(), contract.MonitorEvent{
 		PredictionInput: "s3://bench/predictions.csv.out", TargetInput: "s3://bench/target.csv"})
 	elapsed := time.Since(start)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdlc/mdlc/lambdas"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/localaws"
 )
 
@@ -220,7 +220,7 @@ func TestWildcardListenerServesItsFunctions(t *testing.T) {
 	addr, _ := strings.CutPrefix(lines.Text(), "localaws listening on http://")
 	_, port, _ := net.SplitHostPort(addr)
 	body := `{"WorkflowInput":{"ModelName":"m","DataDate":"2019-10-01"},"S3RootBucket":"no-such-bucket"}`
-	resp, err := http.Post("http://127.0.0.1:"+port+"/2015-03-31/functions/"+lambdas.InitializeTrainingFunction+"/invocations",
+	resp, err := http.Post("http://127.0.0.1:"+port+"/2015-03-31/functions/"+contract.InitializeTrainingFunction+"/invocations",
 		"application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package lambdas
+package contract
 
 import (
 	"errors"
@@ -13,9 +13,9 @@ import (
 
 // The rules of the pipelines' requests are written once, here. The Temporal workflows check them before
 // they start (workflows.TrainingInput.Validate and BatchInferenceInput.Validate call ValidateRequest); the
-// state machines that parity emits pass the request, defaults filled in, to the Initialize functions, which
-// check them again with the same code. parity runs one scenario per rule on both engines, built from
-// RequestRules.
+// state machines that parity emits pass the request, defaults filled in, to the Initialize functions
+// (package lambdas), which check them again with the same code. parity runs one scenario per rule on both
+// engines, built from RequestRules.
 
 // RequestKind says which pipeline a request is for.
 type RequestKind string
@@ -46,6 +46,14 @@ type RequestRule struct {
 	check func(WorkflowInput) error
 }
 
+// Check returns the rule's complaint about in, or nil when in satisfies it (or the rule has no check).
+func (r RequestRule) Check(in WorkflowInput) error {
+	if r.check == nil {
+		return nil
+	}
+	return r.check(in)
+}
+
 // AppliesTo reports whether the rule applies to requests of kind k.
 func (r RequestRule) AppliesTo(k RequestKind) bool {
 	for _, x := range r.Kinds {
@@ -56,8 +64,14 @@ func (r RequestRule) AppliesTo(k RequestKind) bool {
 	return false
 }
 
+// MaxNameLength is SageMaker's limit on the length of job, model and model package group names.
+const MaxNameLength = 63
+
+// dateLayout is how a request writes its DataDate.
+const dateLayout = "2006-01-02"
+
 // sageMakerNameChars is the character pattern of SageMaker job, model and model package group names;
-// SageMaker also limits their length to maxNameLength.
+// SageMaker also limits their length to MaxNameLength.
 var sageMakerNameChars = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9])*$`)
 
 // RequestRules returns every rule of the pipelines' requests.
@@ -76,9 +90,9 @@ func RequestRules() []RequestRule {
 		},
 		{
 			Name: "ModelName is 1 to 63 characters long", Field: "ModelName", Kinds: both,
-			Break: func(in *WorkflowInput) { in.ModelName = strings.Repeat("a-", maxNameLength/2+1) + "a" },
+			Break: func(in *WorkflowInput) { in.ModelName = strings.Repeat("a-", MaxNameLength/2+1) + "a" },
 			check: func(in WorkflowInput) error {
-				if n := len(in.ModelName); n == 0 || n > maxNameLength {
+				if n := len(in.ModelName); n == 0 || n > MaxNameLength {
 					return fmt.Errorf("model name %s must be 1-63 characters long, not %d", quote.Value(in.ModelName), n)
 				}
 				return nil
@@ -127,7 +141,7 @@ func ValidateRequest(kind RequestKind, in WorkflowInput) error {
 	var errs []error
 	for _, r := range RequestRules() {
 		if r.AppliesTo(kind) {
-			errs = append(errs, r.check(in))
+			errs = append(errs, r.Check(in))
 		}
 	}
 	return errors.Join(errs...)

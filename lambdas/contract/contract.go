@@ -1,0 +1,178 @@
+// Package contract is the wire contract of the pipelines' Lambda functions: their names, events, outputs and
+// error types, and the rules of the pipelines' requests. The functions (package lambdas) implement it, the
+// Temporal activities (package activities) call it, and the Step Functions state machines (package parity)
+// pass and select its fields, all from these declarations.
+//
+// It has no dependencies outside the standard library and this module's internal/quote, so that callers need
+// not link the handlers, aws-lambda-go or an AWS SDK to speak to the functions.
+//
+// Events and outputs keep the field names of the original re:Invent 2019 workshop functions. A failed
+// invocation's payload is a FunctionError whose Type is one of the Error* constants.
+package contract
+
+import "slices"
+
+// Function names, as deployed and as registered in localaws; the worker's defaults.
+const (
+	// InitializeTrainingFunction validates a training request, checks its data and names the training job.
+	InitializeTrainingFunction = "initialize-training"
+	// InitializeInferenceFunction validates an inference request, checks its data and names the transform job.
+	InitializeInferenceFunction = "initialize-inference"
+	// MonitorPerformanceFunction computes the ROC AUC of batch-transform predictions against the target.
+	MonitorPerformanceFunction = "monitor-performance"
+)
+
+// Error types, reported as a failed invocation's errorType. All but ErrorS3 and ErrorInternal are permanent
+// (see PermanentErrors): retrying the same event gives the same error.
+const (
+	// ErrorInvalidInput: the event is malformed — bad JSON, a WorkflowInput that breaks a rule of
+	// RequestRules, an invalid bucket name or S3 URI, a RunTime that is not RFC 3339.
+	ErrorInvalidInput = "InvalidInput"
+	// ErrorDataNotFound: an S3 object, prefix or bucket the run needs does not exist.
+	ErrorDataNotFound = "DataNotFound"
+	// ErrorInvalidData: a prediction or target file cannot be scored — not one number per line, NaN or
+	// Inf, a target not 0/1, an empty file, or prediction and target counts that differ.
+	ErrorInvalidData = "InvalidData"
+	// ErrorUndefinedMetric: the target holds a single class, so the ROC AUC does not exist.
+	ErrorUndefinedMetric = "UndefinedMetric"
+	// ErrorS3 is any other S3 failure (throttling, 5xx, access denied, network); worth retrying.
+	ErrorS3 = "S3Error"
+	// ErrorInternal is a bug in the function; it should never be seen.
+	ErrorInternal = "InternalError"
+)
+
+// PermanentErrors returns the error types that say the event or its data is wrong: a caller should not retry
+// them. The activities make them non-retryable; the state machines' Retry blocks exclude them.
+func PermanentErrors() []string {
+	return []string{ErrorInvalidInput, ErrorDataNotFound, ErrorInvalidData, ErrorUndefinedMetric}
+}
+
+// Permanent reports whether errorType is one of PermanentErrors.
+func Permanent(errorType string) bool { return slices.Contains(PermanentErrors(), errorType) }
+
+// FunctionError is the payload of a failed invocation, as the Lambda runtime writes it (aws-lambda-go's
+// messages.InvokeResponse_Error encodes to these fields).
+type FunctionError struct {
+	// Message says what failed, naming the object (an S3 URI, a field, a line).
+	Message string `json:"errorMessage"`
+	// Type is one of the Error* constants for the pipelines' functions.
+	Type string `json:"errorType"`
+}
+
+// InitializeEvent is the event of both initialize functions.
+type InitializeEvent struct {
+	// WorkflowInput is the pipeline's input, as a user starts it.
+	WorkflowInput WorkflowInput `json:"WorkflowInput"`
+	// S3RootBucket holds the input data and receives the outputs.
+	S3RootBucket string `json:"S3RootBucket"`
+	// IdempotencyKey identifies the logical run (a Temporal workflow ID, a Step Functions execution ID):
+	// the same key gives the same job name. Optional: without it the name gets a random suffix.
+	IdempotencyKey string `json:"IdempotencyKey,omitempty"`
+	// RunTime is when the logical run started, RFC 3339 (the workflow's or execution's start time), so a
+	// retry dates the run identically. Optional: the function's clock otherwise.
+	RunTime string `json:"RunTime,omitempty"`
+}
+
+// WorkflowInput is what a user passes to start a pipeline.
+type WorkflowInput struct {
+	// ModelName names the model; it becomes the model package group and prefixes job names, so it must be a
+	// valid SageMaker name (letters, digits, hyphens, at most 63 characters).
+	ModelName string `json:"ModelName"`
+	// DataDate selects the data set, YYYY-MM-DD: s3://<bucket>/input-data/<DataDate>/.
+	DataDate string `json:"DataDate"`
+	// ApprovalStatus (training only, optional) is the status the new model version is registered with:
+	// Approved or PendingManualApproval; empty means the default. The state machines pass it, with their
+	// default filled in, so that the function checks it as the workflow does.
+	ApprovalStatus string `json:"ApprovalStatus,omitempty"`
+	// Threshold (batch inference only, optional) is the AUC below which the run retrains, in [0, 1]; absent
+	// or null means the default. The state machines pass it, with their default filled in, to be checked.
+	Threshold *float64 `json:"Threshold,omitempty"`
+}
+
+// S3Location is one S3 object or prefix, as a key in S3RootBucket and as a URI.
+type S3Location struct {
+	// S3Key is the key or prefix within S3RootBucket.
+	S3Key string `json:"S3Key"`
+	// S3Uri is s3://<S3RootBucket>/<S3Key>.
+	S3Uri string `json:"S3Uri"`
+}
+
+// InitializeTrainingOutput is what initialize-training returns.
+type InitializeTrainingOutput struct {
+	// WorkflowRequest is the event's WorkflowInput.
+	WorkflowRequest WorkflowInput `json:"WorkflowRequest"`
+	// S3RootBucket is the event's bucket.
+	S3RootBucket string `json:"S3RootBucket"`
+	// DataDate is WorkflowRequest.DataDate.
+	DataDate string `json:"DataDate"`
+	// RunDate is the run's time, RFC 3339 in UTC to the second.
+	RunDate string `json:"RunDate"`
+	// TrainingConfig names the training job and its data.
+	TrainingConfig TrainingConfig `json:"TrainingConfig"`
+}
+
+// TrainingConfig names a training job and its data.
+type TrainingConfig struct {
+	// TrainingJobName is unique per run and stable across retries (see package lambdas).
+	TrainingJobName string `json:"TrainingJobName"`
+	// TrainingInput is the train channel: input-data/<DataDate>/train.
+	TrainingInput S3Location `json:"TrainingInput"`
+	// ValidationInput is the validation channel: input-data/<DataDate>/validation.
+	ValidationInput S3Location `json:"ValidationInput"`
+	// TrainingOutput is the job's output path: model/<DataDate>/<run ID>.
+	TrainingOutput S3Location `json:"TrainingOutput"`
+}
+
+// InitializeInferenceOutput is what initialize-inference returns.
+type InitializeInferenceOutput struct {
+	// WorkflowRequest is the event's WorkflowInput.
+	WorkflowRequest WorkflowInput `json:"WorkflowRequest"`
+	// S3RootBucket is the event's bucket.
+	S3RootBucket string `json:"S3RootBucket"`
+	// DataDate is WorkflowRequest.DataDate.
+	DataDate string `json:"DataDate"`
+	// RunDate is the run's time, RFC 3339 in UTC to the second.
+	RunDate string `json:"RunDate"`
+	// InferenceConfig names the batch-transform job and its data.
+	InferenceConfig InferenceConfig `json:"InferenceConfig"`
+	// MonitorConfig tells monitor-performance what to compare.
+	MonitorConfig MonitorConfig `json:"MonitorConfig"`
+}
+
+// InferenceConfig names a batch-transform job and its data.
+type InferenceConfig struct {
+	// InferenceJobName is unique per run and stable across retries (see package lambdas).
+	InferenceJobName string `json:"InferenceJobName"`
+	// InferenceInput is the features to score: input-data/<DataDate>/holdout_data.
+	InferenceInput S3Location `json:"InferenceInput"`
+	// InferenceOutput is the transform's output path: output-data/<DataDate>/<run ID>.
+	InferenceOutput S3Location `json:"InferenceOutput"`
+}
+
+// MonitorConfig holds monitor-performance's input.
+type MonitorConfig struct {
+	// MonitorInput is the pair of files to compare.
+	MonitorInput MonitorInput `json:"MonitorInput"`
+}
+
+// MonitorInput is the pair of files monitor-performance compares.
+type MonitorInput struct {
+	// TargetS3Uri is s3://<bucket>/input-data/<DataDate>/holdout_target/holdout_target.csv.
+	TargetS3Uri string `json:"TargetS3Uri"`
+	// PredictionS3Uri is <InferenceOutput.S3Uri>/holdout_data.csv.out, where batch transform writes.
+	PredictionS3Uri string `json:"PredictionS3Uri"`
+}
+
+// MonitorEvent is monitor-performance's event.
+type MonitorEvent struct {
+	// PredictionInput is the batch-transform output: one score per line (see package lambdas/column).
+	PredictionInput string `json:"PredictionInput"`
+	// TargetInput is the true class of each row, 0 or 1, one per line, in the same order.
+	TargetInput string `json:"TargetInput"`
+}
+
+// MonitorOutput is monitor-performance's result.
+type MonitorOutput struct {
+	// ModelPerformance is the ROC AUC of the predictions, as scikit-learn's roc_auc_score computes it.
+	ModelPerformance float64 `json:"ModelPerformance"`
+}
