@@ -101,7 +101,7 @@ func TestHealthAndReset(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &h); err != nil || status != http.StatusOK {
 		t.Fatalf("health: %d %s (%v)", status, body, err)
 	}
-	if h.Status != "ok" || !slices.Equal(h.Functions, []string{"echo"}) || !slices.Equal(h.Services, []string{"lambda", "s3", "sagemaker"}) {
+	if h.Status != "ok" || !slices.Equal(h.Functions, []string{"echo"}) || !slices.Equal(h.Services, []string{"lambda", "logs", "s3", "sagemaker"}) {
 		t.Errorf("health: %+v", h)
 	}
 
