@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -207,6 +208,20 @@ func TestJobLogsThroughCloudWatchLogs(t *testing.T) {
 	}
 	if len(cliEvents.Events) != len(all.Events) || cliEvals != evals {
 		t.Errorf("aws logs get-log-events: %d events (%d evaluation lines), the SDK %d (%d)", len(cliEvents.Events), cliEvals, len(all.Events), evals)
+	}
+
+	// `aws logs tail` (FilterLogEvents, interleaved, from --since) prints the same evaluation lines.
+	tailEvals := 0
+	for _, l := range strings.Split(runCLI(t, e, "logs", "tail", "/aws/sagemaker/TrainingJobs", "--since", "1d", "--log-stream-names", stream), "\n") {
+		if evalLine.MatchString(l) {
+			if !strings.Contains(l, stream) {
+				t.Errorf("aws logs tail line without its stream: %q", l)
+			}
+			tailEvals++
+		}
+	}
+	if tailEvals != evals {
+		t.Errorf("aws logs tail printed %d evaluation lines, get-log-events %d", tailEvals, evals)
 	}
 
 	// The events keep their times across a restart.
