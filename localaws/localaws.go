@@ -1,5 +1,6 @@
 // Package localaws is a local stand-in for the parts of AWS the MDLC pipelines use: one HTTP endpoint that
-// speaks the SageMaker (JSON 1.1), Lambda (REST-JSON) and S3 (REST-XML) wire protocols, so that the real
+// speaks the SageMaker (JSON 1.1), Lambda (REST-JSON) and S3 (REST-XML) wire protocols, and CloudWatch Logs
+// (JSON 1.1) for reading the jobs' logs (package logs), so that the real
 // aws-sdk-go-v2 clients and the AWS CLI work against it unchanged. SageMaker training runs real XGBoost;
 // Lambda functions are Go handlers registered in process; S3 objects are plain files under the data
 // directory. All state lives under Options.DataDir and survives a restart.
@@ -14,7 +15,8 @@
 //
 //	AWS_ENDPOINT_URL=http://127.0.0.1:4570 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 //
-// or one service at a time with AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_LAMBDA.
+// or one service at a time with AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_LAMBDA,
+// AWS_ENDPOINT_URL_CLOUDWATCH_LOGS.
 // Older CLIs (such as Debian's 2.9) need --endpoint-url http://127.0.0.1:4570 on each command.
 //
 // S3 must be addressed path-style (http://host/bucket/key): localaws does not serve virtual-hosted
@@ -70,6 +72,7 @@ import (
 	"github.com/mdlc/mdlc/localaws/algorithm"
 	"github.com/mdlc/mdlc/localaws/faults"
 	"github.com/mdlc/mdlc/localaws/lambdasvc"
+	"github.com/mdlc/mdlc/localaws/logs"
 	"github.com/mdlc/mdlc/localaws/s3disk"
 	"github.com/mdlc/mdlc/localaws/sagemaker"
 )
@@ -79,6 +82,7 @@ const (
 	ServiceS3        = "s3"
 	ServiceLambda    = "lambda"
 	ServiceSageMaker = "sagemaker"
+	ServiceLogs      = "logs"
 )
 
 // Defaults for Options.
@@ -121,6 +125,7 @@ type Server struct {
 	s3        http.Handler
 	sagemaker *sagemaker.Service
 	lambda    *lambdasvc.Service
+	logs      *logs.Service
 	faults    *faults.Injector
 	door      *frontDoor
 	handler   http.Handler
@@ -193,7 +198,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			Clock:     opts.Clock,
 			Logger:    opts.Logger.With("service", ServiceLambda),
 		}),
-		faults: faults.New(ServiceS3, ServiceLambda, ServiceSageMaker),
+		logs: logs.New(logs.Options{Sources: sm.LogSources, Region: opts.Region, AccountID: opts.AccountID,
+			Logger: opts.Logger.With("service", ServiceLogs)}),
+		faults: faults.New(ServiceS3, ServiceLambda, ServiceSageMaker, ServiceLogs),
 		door:   door,
 	}
 	s.s3 = gofakes3.New(objects,

@@ -14,6 +14,7 @@ import (
 	"github.com/mdlc/mdlc/localaws/awserr"
 	"github.com/mdlc/mdlc/localaws/faults"
 	"github.com/mdlc/mdlc/localaws/lambdasvc"
+	"github.com/mdlc/mdlc/localaws/logs"
 	"github.com/mdlc/mdlc/localaws/s3disk"
 )
 
@@ -109,6 +110,8 @@ func (s *Server) routes() http.Handler {
 			s.sagemaker.ServeHTTP(rec, r)
 		case ServiceLambda:
 			s.lambda.ServeHTTP(rec, r)
+		case ServiceLogs:
+			s.logs.ServeHTTP(rec, r)
 		default:
 			if inm := r.Header.Get("If-None-Match"); inm != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 				if bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); ok && key != "" {
@@ -181,20 +184,24 @@ func (s *Server) recoverPanic(rec *statusRecorder, service, op *string) {
 
 // ServiceOf names the AWS service a request addresses, the way AWS front ends do: the service in the
 // SigV4 credential scope (Authorization header, or X-Amz-Credential in a presigned URL); for unsigned
-// requests an X-Amz-Target of "SageMaker.<Operation>" means SageMaker, a path under
+// requests an X-Amz-Target of "SageMaker.<Operation>" means SageMaker, "Logs_20140328.<Operation>" CloudWatch
+// Logs, a path under
 // /2015-03-31/functions means Lambda, anything else is S3 (path-style). A scope naming another service
 // is an error.
 func ServiceOf(r *http.Request) (string, error) {
 	if svc := credentialService(r); svc != "" {
 		switch svc {
-		case ServiceS3, ServiceLambda, ServiceSageMaker:
+		case ServiceS3, ServiceLambda, ServiceSageMaker, ServiceLogs:
 			return svc, nil
 		}
-		return "", fmt.Errorf("localaws serves %s, %s and %s; the request is signed for %q",
-			ServiceSageMaker, ServiceLambda, ServiceS3, svc)
+		return "", fmt.Errorf("localaws serves %s, %s, %s and %s; the request is signed for %q",
+			ServiceSageMaker, ServiceLambda, ServiceS3, ServiceLogs, svc)
 	}
 	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "SageMaker.") {
 		return ServiceSageMaker, nil
+	}
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), logs.TargetPrefix) {
+		return ServiceLogs, nil
 	}
 	if p := r.URL.Path; p == lambdasvc.PathPrefix || strings.HasPrefix(p, lambdasvc.PathPrefix+"/") {
 		return ServiceLambda, nil
@@ -225,6 +232,8 @@ func operationOf(service string, r *http.Request) string {
 		return strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "SageMaker.")
 	case ServiceLambda:
 		return lambdasvc.Operation(r)
+	case ServiceLogs:
+		return logs.Operation(r)
 	default:
 		return s3Operation(r)
 	}
@@ -340,7 +349,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		Region:    s.opts.Region,
 		AccountID: s.opts.AccountID,
 		DataDir:   s.opts.DataDir,
-		Services:  []string{ServiceLambda, ServiceS3, ServiceSageMaker},
+		Services:  []string{ServiceLambda, ServiceLogs, ServiceS3, ServiceSageMaker},
 		Functions: s.lambda.Functions(),
 	})
 }

@@ -39,6 +39,8 @@ func TestServiceOf(t *testing.T) {
 		{name: "presigned", method: "GET", target: "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=test%2F20260101%2Fus-east-1%2Fs3%2Faws4_request", want: "s3"},
 		{name: "presigned lambda", method: "GET", target: "/2015-03-31/functions/?X-Amz-Credential=test%2F20260101%2Fus-east-1%2Flambda%2Faws4_request", want: "lambda"},
 		{name: "unsigned target", method: "POST", target: "/", want: "sagemaker"},
+		{name: "logs by scope", method: "POST", target: "/", auth: authFor("logs"), want: "logs"},
+		{name: "unsigned logs target", method: "POST", target: "/", want: "logs"},
 		{name: "unsigned lambda path", method: "POST", target: "/2015-03-31/functions/f/invocations", want: "lambda"},
 		{name: "unsigned lambda list", method: "GET", target: "/2015-03-31/functions", want: "lambda"},
 		{name: "unsigned s3", method: "GET", target: "/bucket", want: "s3"},
@@ -54,6 +56,9 @@ func TestServiceOf(t *testing.T) {
 			}
 			if tt.want == "sagemaker" && tt.auth == "" {
 				r.Header.Set("X-Amz-Target", "SageMaker.ListTrainingJobs")
+			}
+			if tt.want == "logs" && tt.auth == "" {
+				r.Header.Set("X-Amz-Target", "Logs_20140328.GetLogEvents")
 			}
 			got, err := localaws.ServiceOf(r)
 			if (err != nil) != tt.wantErr || got != tt.want {
@@ -101,7 +106,7 @@ func TestHealthAndReset(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &h); err != nil || status != http.StatusOK {
 		t.Fatalf("health: %d %s (%v)", status, body, err)
 	}
-	if h.Status != "ok" || !slices.Equal(h.Functions, []string{"echo"}) || !slices.Equal(h.Services, []string{"lambda", "s3", "sagemaker"}) {
+	if h.Status != "ok" || !slices.Equal(h.Functions, []string{"echo"}) || !slices.Equal(h.Services, []string{"lambda", "logs", "s3", "sagemaker"}) {
 		t.Errorf("health: %+v", h)
 	}
 

@@ -1,7 +1,7 @@
 // Package awserr renders AWS wire errors for localaws: one typed table of error codes and one writer per
 // protocol, so that every service answers errors in the envelope the real SDKs decode.
 //
-// SageMaker speaks JSON 1.1 ({"__type": code, "message": ...}), Lambda speaks REST-JSON (an
+// SageMaker and CloudWatch Logs speak JSON 1.1 ({"__type": code, "message": ...}), Lambda speaks REST-JSON (an
 // X-Amzn-Errortype header and {"Type": "User"|"Service", "message": ...}), S3 speaks REST-XML
 // (<Error><Code>...</Code><Message>...</Message></Error>).
 package awserr
@@ -95,6 +95,15 @@ const (
 	// S3InternalError is S3's internal error.
 	S3InternalError
 
+	// LogsResourceNotFound answers an unknown log group or stream.
+	LogsResourceNotFound
+	// LogsInvalidParameter answers a bad parameter (a limit out of range, a bad token).
+	LogsInvalidParameter
+	// LogsUnknownOperation answers an X-Amz-Target CloudWatch Logs does not have (or localaws does not serve).
+	LogsUnknownOperation
+	// LogsSerialization answers a body that is not the JSON the operation expects.
+	LogsSerialization
+
 	// UnknownService answers a request signed for a service localaws does not serve.
 	UnknownService
 
@@ -139,6 +148,11 @@ var table = [numCodes]entry{
 	S3AccessDenied:    {"AccessDenied", http.StatusForbidden, Client, false},
 	S3AccessForbidden: {"AccessForbidden", http.StatusForbidden, Client, false},
 	S3InternalError:   {"InternalError", http.StatusInternalServerError, Server, false},
+
+	LogsResourceNotFound: {"ResourceNotFoundException", http.StatusBadRequest, Client, false},
+	LogsInvalidParameter: {"InvalidParameterException", http.StatusBadRequest, Client, false},
+	LogsUnknownOperation: {"UnknownOperationException", http.StatusBadRequest, Client, false},
+	LogsSerialization:    {"SerializationException", http.StatusBadRequest, Client, false},
 
 	UnknownService: {"UnrecognizedServiceException", http.StatusBadRequest, Client, false},
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mdlc/mdlc/localaws/algorithm"
 	"github.com/mdlc/mdlc/localaws/awserr"
+	"github.com/mdlc/mdlc/localaws/logs"
 )
 
 // Secondary statuses of training jobs.
@@ -382,7 +383,7 @@ func (s *Service) train(ctx context.Context, root string, job *trainingJob) (ms 
 		return nil, "", clientError("%v", err)
 	}
 	s.progress(key, secondaryTraining, "Training image download completed. Training in progress.")
-	logs, err := os.OpenFile(filepath.Join(root, "algorithm.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logs, err := logs.Create(filepath.Join(root, trainingLog), s.opts.Clock)
 	if err != nil {
 		return nil, "", fmt.Errorf("open algorithm log: %w", err)
 	}

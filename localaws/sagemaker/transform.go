@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mdlc/mdlc/localaws/awserr"
+	"github.com/mdlc/mdlc/localaws/logs"
 )
 
 // transformJobs is the kind of transform jobs.
@@ -235,7 +236,7 @@ func (s *Service) transform(ctx context.Context, dir string, job *transformJob, 
 	if err := os.MkdirAll(modelDir, 0o755); err != nil {
 		return fmt.Errorf("prepare %s: %w", dir, err)
 	}
-	logs, err := os.OpenFile(filepath.Join(dir, "transform.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logs, err := logs.Create(filepath.Join(dir, transformLog), s.opts.Clock)
 	if err != nil {
 		return fmt.Errorf("open transform log: %w", err)
 	}

@@ -1,4 +1,5 @@
-// Command localaws serves the local SageMaker, Lambda and S3 endpoint (package localaws) on one address.
+// Command localaws serves the local SageMaker, Lambda, S3 and CloudWatch Logs (job logs) endpoint (package
+// localaws) on one address.
 //
 //	localaws --addr 127.0.0.1:4570 --data-dir .data/localaws
 //
