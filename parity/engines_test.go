@@ -30,6 +30,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
@@ -210,6 +211,10 @@ func temporalRun(t *testing.T, w *world, cfg Config, id string, wf string, input
 	env.RegisterActivity(acts)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
 	env.SetTestTimeout(5 * time.Minute)
+	// The deadlock detector fails a workflow task whose code runs over 1 s without yielding. With the race
+	// detector on a machine whose CPUs are saturated, a run's first workflow task has been seen to take that
+	// long: the machine, not the code, which workflowcheck and the replay tests check.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	// A request given as JSON is decoded as the SDK's JSON payload converter decodes it (encoding/json): the
 	// test environment wants the workflow's own input type.
 	raw, isRaw := input.(json.RawMessage)
