@@ -271,7 +271,10 @@ func TestLocalAWSOperatorErrors(t *testing.T) {
 		require.NoError(t, cmd.Start(), "unshare (util-linux) runs localaws on a small file system")
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		lines := bufio.NewScanner(stdout)
-		require.True(t, lines.Scan(), "localaws did not start: %s", stderr.String())
+		if !lines.Scan() {
+			_ = cmd.Wait() // stderr is complete, and no longer written to, once the process is waited for
+			t.Fatalf("localaws did not start: %s", stderr.String())
+		}
 		endpoint, ok := strings.CutPrefix(lines.Text(), "localaws listening on ")
 		require.True(t, ok, lines.Text())
 		go func() { _, _ = io.Copy(io.Discard, stdout) }()

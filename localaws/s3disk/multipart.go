@@ -204,6 +204,7 @@ func (b *Backend) UploadPart(bucket, key string, id gofakes3.UploadID, partNumbe
 	}
 	tmp, err := os.CreateTemp(filepath.Join(b.dir, uploadsDir, string(id)), ".part-*")
 	if err != nil {
+		drain(input)
 		return "", b.storageError("upload part", bucket, key, err)
 	}
 	tmpName := uploadPath(id, filepath.Base(tmp.Name()))
@@ -218,6 +219,7 @@ func (b *Backend) UploadPart(bucket, key string, id gofakes3.UploadID, partNumbe
 		if errors.As(err, &s3err) {
 			return "", err // e.g. BadDigest from gofakes3's Content-MD5 check
 		}
+		drain(input)
 		return "", b.storageError("upload part", bucket, key, err)
 	}
 	if n != contentLength {

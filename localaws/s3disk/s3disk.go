@@ -565,6 +565,7 @@ func (b *Backend) PutObject(bucket, key string, meta map[string]string, input io
 func (b *Backend) writeTemp(bucket, key string, input io.Reader) (name, sum string, n int64, err error) {
 	tmp, err := os.CreateTemp(filepath.Join(b.dir, tmpDir), "put-*")
 	if err != nil {
+		drain(input)
 		return "", "", 0, b.storageError("put object", bucket, key, err)
 	}
 	name = filepath.Join(tmpDir, filepath.Base(tmp.Name()))
@@ -579,10 +580,16 @@ func (b *Backend) writeTemp(bucket, key string, input io.Reader) (name, sum stri
 		if errors.As(err, &s3err) {
 			return "", "", 0, err // e.g. BadDigest from gofakes3's Content-MD5 check
 		}
+		drain(input)
 		return "", "", 0, b.storageError("put object", bucket, key, err)
 	}
 	return name, hex.EncodeToString(h.Sum(nil)), n, nil
 }
+
+// drain reads what is left of a request body whose write failed, so that the client, still sending it, reads
+// the error answer: a server that answers without reading the body closes the connection, and the client sees
+// it reset instead of the answer. The body is bounded by its Content-Length and goes nowhere.
+func drain(input io.Reader) { _, _ = io.Copy(io.Discard, input) }
 
 // commitLocked renames the temporary file tmpName into place as key and writes its sidecar (meta's MD5,
 // ETag and Metadata; the rest is filled in), after checking the bucket, the key's path and conditions.
