@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,19 +49,23 @@ type algoLocalAWS struct {
 
 func algoStartLocalAWS(t *testing.T, ctx context.Context, bin, dataDir string, env []string, args ...string) *algoLocalAWS {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
 	log, err := os.OpenFile(filepath.Join(dataDir+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	require.NoError(t, err)
 	t.Cleanup(func() { log.Close() })
-	cmd := exec.Command(bin, append([]string{"--addr", addr, "--data-dir", dataDir}, args...)...)
+	fi, err := log.Stat()
+	require.NoError(t, err)
+	// localaws picks a free port itself and prints it: a port found free here could be taken before it binds.
+	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--data-dir", dataDir}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	require.NoError(t, cmd.Start())
-	p := &algoLocalAWS{cmd: cmd, url: "http://" + addr}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr, err := stack.WaitForLine(ctx, dataDir+".log", fi.Size(), cmd.Process.Pid, stack.LocalAWSListening)
+	if err != nil {
+		b, _ := os.ReadFile(dataDir + ".log")
+		t.Fatalf("localaws did not start: %v\n%s", err, tail(string(b), 3000))
+	}
+	p := &algoLocalAWS{cmd: cmd, url: "http://" + addr}
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/_localaws/health", nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {

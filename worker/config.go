@@ -49,7 +49,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Float64Var(&pollJitter, "poll-jitter", 0.2, "fraction of the poll interval by which polls are spread")
 	fs.IntVar(&c.maxConcurrentActivities, "max-concurrent-activities", pipelineflags.IntEnv(getenv, "MDLC_MAX_CONCURRENT_ACTIVITIES", 200), "activities this worker runs at once; waiting on a job is one [MDLC_MAX_CONCURRENT_ACTIVITIES]")
 	fs.IntVar(&c.pollers, "pollers", pipelineflags.IntEnv(getenv, "MDLC_POLLERS", 8), "task pollers per kind (workflow, activity); more pick up tasks faster when many runs are open [MDLC_POLLERS]")
-	fs.StringVar(&c.metricsAddr, "metrics-addr", pipelineflags.Env(getenv, "MDLC_METRICS_ADDR", "127.0.0.1:9464"), "address of the Prometheus /metrics endpoint; empty disables it [MDLC_METRICS_ADDR]")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", pipelineflags.Env(getenv, "MDLC_METRICS_ADDR", "127.0.0.1:9464"), "address of the Prometheus /metrics endpoint (port 0: a free port, logged in the \"Worker started\" line); empty disables it [MDLC_METRICS_ADDR]")
 	fs.StringVar(&c.logFormat, "log-format", pipelineflags.Env(getenv, "MDLC_LOG_FORMAT", "text"), "text or json [MDLC_LOG_FORMAT]")
 	fs.StringVar(&c.logLevel, "log-level", pipelineflags.Env(getenv, "MDLC_LOG_LEVEL", "info"), "debug, info, warn or error [MDLC_LOG_LEVEL]")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long running activities get to finish on shutdown")

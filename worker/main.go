@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(handler)
 
-	metrics, stopMetrics, err := serveMetrics(cfg.metricsAddr, logger)
+	metrics, metricsAddr, stopMetrics, err := serveMetrics(cfg.metricsAddr, logger)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("Worker started", "TaskQueue", cfg.taskQueue, "Temporal", cfg.temporalAddress, "Namespace", cfg.namespace,
 		"Target", cfg.target, "Endpoint", endpoint, "Region", awsCfg.Region, "Bucket", cfg.pipeline.Bucket,
-		"PollInterval", cfg.pipeline.PollInterval, "Threshold", cfg.pipeline.DefaultThreshold, "Metrics", cfg.metricsAddr)
+		"PollInterval", cfg.pipeline.PollInterval, "Threshold", cfg.pipeline.DefaultThreshold, "Metrics", metricsAddr)
 	fmt.Fprintf(stdout, "worker polling task queue %q on %s\n", cfg.taskQueue, cfg.temporalAddress)
 	<-ctx.Done()
 	logger.Info("Shutting down; running jobs keep running and are attached to again by the next worker")
@@ -133,15 +133,17 @@ func searchAttributesRegistered(ctx context.Context, c client.Client, namespace 
 	return true
 }
 
-// serveMetrics exposes the Temporal SDK's metrics for Prometheus on addr ("" disables them).
-func serveMetrics(addr string, logger *slog.Logger) (client.MetricsHandler, func(), error) {
+// serveMetrics exposes the Temporal SDK's metrics for Prometheus on addr ("" disables them) and returns the
+// address it listens on: with port 0 the system picks a free port, which the "Worker started" line reports
+// (the local stack starts workers that way, so that no other process can take the port first).
+func serveMetrics(addr string, logger *slog.Logger) (client.MetricsHandler, string, func(), error) {
 	if addr == "" {
-		return nil, func() {}, nil
+		return nil, "", func() {}, nil
 	}
 	registry := prometheus.NewRegistry()
 	exporter, err := otelprom.New(otelprom.WithRegisterer(registry))
 	if err != nil {
-		return nil, nil, fmt.Errorf("create metrics exporter: %w", err)
+		return nil, "", nil, fmt.Errorf("create metrics exporter: %w", err)
 	}
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	handler := temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
@@ -150,7 +152,7 @@ func serveMetrics(addr string, logger *slog.Logger) (client.MetricsHandler, func
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listen for metrics on %s: %w (set --metrics-addr to another address, or empty to disable)", addr, err)
+		return nil, "", nil, fmt.Errorf("listen for metrics on %s: %w (set --metrics-addr to another address, or empty to disable)", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
@@ -160,7 +162,7 @@ func serveMetrics(addr string, logger *slog.Logger) (client.MetricsHandler, func
 			logger.Error("Metrics server stopped", "Error", err)
 		}
 	}()
-	return handler, func() {
+	return handler, ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)

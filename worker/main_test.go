@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +93,17 @@ func TestHeartbeatsReachTheServerWellWithinTheirTimeout(t *testing.T) {
 	if sent > c.pipeline.HeartbeatInterval {
 		t.Errorf("heartbeats reach the server every %v, less often than the activities send them (%v)", sent, c.pipeline.HeartbeatInterval)
 	}
+}
+
+// TestMetricsOnAPortOfItsOwn: with port 0 the worker listens on a port the system picks and reports it, so
+// whoever starts it (the local stack) never has to guess a free port that another process may take first.
+func TestMetricsOnAPortOfItsOwn(t *testing.T) {
+	_, addr, stop, err := serveMetrics("127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	defer stop()
+	require.NotRegexp(t, `:0$`, addr)
+	resp, err := http.Get("http://" + addr + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -161,25 +162,22 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Temporal, UI, localaws, a metrics port per worker; for the cluster PostgreSQL and the server's internal ports.
-	ports, err := freePorts(3 + opts.Workers + 4)
+	// Temporal and its UI; for the cluster PostgreSQL and the server's internal ports. localaws and the workers'
+	// metrics listen on ports they pick themselves (see StartLocalAWS).
+	ports, err := freePorts(2 + 4)
 	if err != nil {
 		return nil, err
 	}
 	s := &Stack{
-		opts:            opts,
-		bins:            bins,
-		TemporalAddress: fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		UIAddress:       fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		LocalAWS:        fmt.Sprintf("http://127.0.0.1:%d", ports[2]),
-		workers:         make([]*exec.Cmd, opts.Workers),
+		opts:             opts,
+		bins:             bins,
+		TemporalAddress:  fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		UIAddress:        fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		workers:          make([]*exec.Cmd, opts.Workers),
+		MetricsAddresses: make([]string, opts.Workers),
 	}
-	for i := range opts.Workers {
-		s.MetricsAddresses = append(s.MetricsAddresses, fmt.Sprintf("127.0.0.1:%d", ports[3+i]))
-	}
-	s.MetricsAddress = s.MetricsAddresses[0]
 	if backend == BackendCluster {
-		internal := ports[3+opts.Workers:]
+		internal := ports[2:]
 		s.pgPort = internal[0]
 		for i, name := range []string{"HISTORY_PORT", "MATCHING_PORT", "WORKER_PORT"} {
 			s.clusterEnv = append(s.clusterEnv, fmt.Sprintf("MDLC_CLUSTER_%s=%d", name, internal[1+i]))
@@ -201,7 +199,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
-	if err := s.StartTemporal(ctx); err != nil {
+	if err := s.startTemporalOnFreePorts(ctx); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -221,7 +219,30 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
+	s.MetricsAddress = s.MetricsAddresses[0]
 	return s, nil
+}
+
+// startTemporalOnFreePorts starts the dev server, and again on other ports (three tries) when a port that
+// freePorts found free was taken before the server bound it: the dev server's own internal ports are picked
+// the same way, by it and by every other stack on the machine. The cluster's ports are set up before its
+// PostgreSQL starts and are not tried again.
+func (s *Stack) startTemporalOnFreePorts(ctx context.Context) error {
+	for try := 1; ; try++ {
+		offset := s.logSize("temporal")
+		err := s.StartTemporal(ctx)
+		if err == nil || try == 3 || s.opts.Backend != BackendDev ||
+			!strings.Contains(s.logSince("temporal", offset), "address already in use") {
+			return err
+		}
+		_ = s.kill(&s.temporal, syscall.SIGKILL)
+		ports, perr := freePorts(2)
+		if perr != nil {
+			return errors.Join(err, perr)
+		}
+		s.TemporalAddress = fmt.Sprintf("127.0.0.1:%d", ports[0])
+		s.UIAddress = fmt.Sprintf("127.0.0.1:%d", ports[1])
+	}
 }
 
 // Backend is the stack's Temporal server kind.
@@ -313,6 +334,24 @@ func (s *Stack) logFile(name string) (*os.File, error) {
 	return os.OpenFile(filepath.Join(s.opts.Dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 }
 
+// logSize is how many bytes the named process's log has, where what a new start of it logs begins.
+func (s *Stack) logSize(name string) int64 {
+	fi, err := os.Stat(filepath.Join(s.opts.Dir, name+".log"))
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// logSince returns what the named process has logged from byte offset on.
+func (s *Stack) logSince(name string, offset int64) string {
+	log := s.Log(name)
+	if offset > int64(len(log)) {
+		return ""
+	}
+	return log[offset:]
+}
+
 // Log returns what the named process ("temporal", "localaws", "worker", "worker2", …; for the cluster also
 // "postgres" and "ui") has logged so far.
 func (s *Stack) Log(name string) string {
@@ -380,19 +419,73 @@ func (s *Stack) withLog(name string, err error) error {
 	return fmt.Errorf("%w\n--- %s log (%s):\n%s", err, name, filepath.Join(s.opts.Dir, name+".log"), log)
 }
 
-// StartLocalAWS starts localaws on the stack's data directory.
+// LocalAWSListening matches the line localaws prints once it listens; its group is the address.
+var LocalAWSListening = regexp.MustCompile(`localaws listening on http://(\S+)`)
+
+// workerStarted matches the worker's JSON "Worker started" line; its group is the metrics address.
+var workerStarted = regexp.MustCompile(`"msg":"Worker started".*"Metrics":"([^"]+)"`)
+
+// StartLocalAWS starts localaws on the stack's data directory. The first start lets localaws pick a free port
+// and reads it from its log (a port chosen here could be taken by another process before localaws binds it);
+// a restart listens on the same address again, as the clients that hold the endpoint expect.
 func (s *Stack) StartLocalAWS(ctx context.Context) error {
-	args := append([]string{"--addr", s.LocalAWS[len("http://"):], "--data-dir", filepath.Join(s.opts.Dir, "localaws")}, s.opts.LocalAWSArgs...)
+	addr := "127.0.0.1:0"
+	if s.LocalAWS != "" {
+		addr = strings.TrimPrefix(s.LocalAWS, "http://")
+	}
+	args := append([]string{"--addr", addr, "--data-dir", filepath.Join(s.opts.Dir, "localaws")}, s.opts.LocalAWSArgs...)
 	cmd := exec.Command(s.bins["localaws"], args...)
+	offset := s.logSize("localaws")
 	if err := s.start("localaws", cmd); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.localaws = cmd
 	s.mu.Unlock()
-	return waitFor(ctx, 30*time.Second, "localaws", func(ctx context.Context) error {
+	listening, err := WaitForLine(ctx, filepath.Join(s.opts.Dir, "localaws.log"), offset, cmd.Process.Pid, LocalAWSListening)
+	if err != nil {
+		return s.withLog("localaws", fmt.Errorf("localaws: %w", err))
+	}
+	s.LocalAWS = "http://" + listening
+	return s.withLog("localaws", waitFor(ctx, 30*time.Second, "localaws", func(ctx context.Context) error {
 		return httpOK(ctx, s.LocalAWS+"/_localaws/health")
-	})
+	}))
+}
+
+// WaitForLine waits until the log at path has, from byte offset on, a line that re matches, and returns the
+// match's first group. It fails at once when process pid has exited, and otherwise waits as long as ctx
+// allows: a process that is starting on a busy machine is slow, not stuck.
+func WaitForLine(ctx context.Context, path string, offset int64, pid int, re *regexp.Regexp) (string, error) {
+	for {
+		if b, err := os.ReadFile(path); err == nil && int64(len(b)) > offset {
+			if m := re.FindSubmatch(b[offset:]); m != nil {
+				return string(m[1]), nil
+			}
+		}
+		if !alive(pid) {
+			return "", fmt.Errorf("waiting for a line matching %q in %s: %w", re, path, errExited)
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("waiting for a line matching %q in %s: %w", re, path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// alive says whether process pid is running: not gone, and not a zombie waiting to be reaped.
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return syscall.Kill(pid, 0) == nil
+	}
+	st := string(b)
+	if i := strings.LastIndexByte(st, ')'); i >= 0 {
+		if f := strings.Fields(st[i+1:]); len(f) > 0 && f[0] == "Z" {
+			return false
+		}
+	}
+	return true
 }
 
 // WorkerName is the name of worker i's log ("worker", "worker2", …).
@@ -411,21 +504,32 @@ func (s *Stack) StartWorkerAt(ctx context.Context, i int) error {
 	if i < 0 || i >= len(s.workers) {
 		return fmt.Errorf("no worker %d: the stack has %d", i, len(s.workers))
 	}
+	// The worker picks its metrics port itself and reports it in its "Worker started" line, which it logs
+	// once it polls the task queue.
 	args := append([]string{
 		"--temporal-address", s.TemporalAddress, "--endpoint-url", s.LocalAWS,
-		"--metrics-addr", s.MetricsAddresses[i], "--log-format", "json",
+		"--metrics-addr", "127.0.0.1:0", "--log-format", "json",
 	}, s.opts.WorkerArgs...)
 	cmd := exec.Command(s.bins["worker"], args...)
 	cmd.Env = append(os.Environ(), s.opts.WorkerEnv...)
-	if err := s.start(WorkerName(i), cmd); err != nil {
+	name := WorkerName(i)
+	offset := s.logSize(name)
+	if err := s.start(name, cmd); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.workers[i] = cmd
 	s.mu.Unlock()
-	return waitFor(ctx, 30*time.Second, WorkerName(i), func(ctx context.Context) error {
-		return httpOK(ctx, "http://"+s.MetricsAddresses[i]+"/metrics")
-	})
+	metrics, err := WaitForLine(ctx, filepath.Join(s.opts.Dir, name+".log"), offset, cmd.Process.Pid, workerStarted)
+	if err != nil {
+		return s.withLog(name, fmt.Errorf("%s: %w", name, err))
+	}
+	s.mu.Lock()
+	s.MetricsAddresses[i] = metrics
+	s.mu.Unlock()
+	return s.withLog(name, waitFor(ctx, 30*time.Second, name, func(ctx context.Context) error {
+		return httpOK(ctx, "http://"+metrics+"/metrics")
+	}))
 }
 
 // PIDs returns the process ID of each running process of the stack by name: "temporal", "localaws", "worker",
