@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/mdlc/mdlc/internal/quote"
+	"github.com/mdlc/mdlc/internal/strictjson"
 	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
@@ -34,6 +38,11 @@ func (h *Handlers) newRun(kind contract.RequestKind, in contract.InitializeEvent
 			problems = append(problems, "WorkflowInput."+r.Field+": "+err.Error())
 		}
 	}
+	if len(in.Request) > 0 {
+		if err := checkRequest(kind, in.Request); err != nil {
+			problems = append(problems, "Request: "+err.Error())
+		}
+	}
 	if len(problems) > 0 {
 		return run{}, invalidInput("invalid event: %s", strings.Join(problems, "; "))
 	}
@@ -50,6 +59,36 @@ func (h *Handlers) newRun(kind contract.RequestKind, in contract.InitializeEvent
 	}
 	return run{in: in, at: at, runID: id, job: jobName(in.WorkflowInput.ModelName, id),
 		bucket: in.S3RootBucket, date: in.WorkflowInput.DataDate}, nil
+}
+
+// checkRequest checks the pipeline's input as the user gave it, as the workflows decode theirs: a JSON
+// object whose keys are exactly the request fields of kind, each value of its field's type. The rules on
+// the values are checked on WorkflowInput, which the state machines fill in from the same input.
+func checkRequest(kind contract.RequestKind, raw json.RawMessage) error {
+	var in contract.WorkflowInput
+	err := strictjson.Decode(raw, &in, contract.StartedByExecutionField)
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(raw, &keys) != nil {
+		return err // not an object: strictjson said so
+	}
+	fields := contract.RequestFields(kind)
+	var errs []error
+	for key := range keys {
+		// strictjson has named the keys that are no field of either pipeline; this names the other's.
+		if !slices.Contains(fields, key) && slices.Contains(contract.RequestFields(otherKind(kind)), key) {
+			errs = append(errs, fmt.Errorf("unknown field %s: the %s pipeline's fields are %s", quote.Value(key), kind, strings.Join(fields, ", ")))
+		}
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// otherKind is the request kind that is not k.
+func otherKind(k contract.RequestKind) contract.RequestKind {
+	if k == contract.TrainingRequest {
+		return contract.InferenceRequest
+	}
+	return contract.TrainingRequest
 }
 
 func (r run) location(key string) contract.S3Location {

@@ -345,3 +345,53 @@ func TestOversizedValuesAreNotEchoed(t *testing.T) {
 		})
 	}
 }
+
+// TestInitializeChecksTheRequestAsGiven: the state machines pass their execution input as Request, and the
+// function rejects it as the workflows reject theirs — a misspelt, wrong-case, repeated or other pipeline's
+// field, a value of the wrong type, or no object at all — and accepts every valid way to write it.
+func TestInitializeChecksTheRequestAsGiven(t *testing.T) {
+	for _, tt := range []struct {
+		kind    contract.RequestKind
+		request string
+		wantMsg string // "" when the request is valid
+	}{
+		{contract.TrainingRequest, `{"ModelName":"m","DataDate":"2019-10-01"}`, ""},
+		{contract.TrainingRequest, `{"ModelName":"m","DataDate":"2019-10-01","ApprovalStatus":"PendingManualApproval"}`, ""},
+		{contract.InferenceRequest, `{"ModelName":"m","DataDate":"2019-11-01","Threshold":null}`, ""},
+		{contract.InferenceRequest, `{"ModelName":"m","DataDate":"2019-11-01","Threshold":0.9}`, ""},
+		{contract.TrainingRequest, `{"ModelName":"m","DataDate":"2019-10-01","AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID":"arn:x"}`, ""},
+		{contract.InferenceRequest, `{"ModelName":"m","DataDate":"2019-11-01","Treshold":0.99}`, `unknown field "Treshold"`},
+		{contract.TrainingRequest, `{"modelName":"m","DataDate":"2019-10-01"}`, `field "modelName" must be written "ModelName"`},
+		{contract.TrainingRequest, `{"ModelName":"m","ModelName":"n","DataDate":"2019-10-01"}`, `field "ModelName" is given more than once`},
+		{contract.TrainingRequest, `{"ModelName":"m","DataDate":"2019-10-01","Threshold":0.5}`, `unknown field "Threshold": the training pipeline's fields are ModelName, DataDate, ApprovalStatus`},
+		{contract.InferenceRequest, `{"ModelName":"m","DataDate":"2019-11-01","ApprovalStatus":"Approved"}`, `unknown field "ApprovalStatus": the inference pipeline's fields are ModelName, DataDate, Threshold`},
+		{contract.InferenceRequest, `{"ModelName":"m","DataDate":20191101}`, "field DataDate must be"},
+		{contract.InferenceRequest, `["m"]`, "must be a JSON object"},
+	} {
+		t.Run(string(tt.kind)+" "+tt.request, func(t *testing.T) {
+			var s3 *fakeS3
+			var err error
+			if tt.kind == contract.TrainingRequest {
+				s3 = newFakeS3(testBucket, trainingData)
+				e := trainingEvent()
+				e.Request = []byte(tt.request)
+				_, err = New(s3, WithClock(fixedClock)).InitializeTraining(context.Background(), e)
+			} else {
+				s3 = newFakeS3(testBucket, inferenceData)
+				e := inferenceEvent()
+				e.Request = []byte(tt.request)
+				_, err = New(s3, WithClock(fixedClock)).InitializeInference(context.Background(), e)
+			}
+			if tt.wantMsg == "" {
+				if err != nil {
+					t.Fatalf("valid request rejected: %v", err)
+				}
+				return
+			}
+			checkError(t, err, contract.ErrorInvalidInput, tt.wantMsg)
+			if len(s3.puts) != 0 {
+				t.Errorf("rejected request wrote %v", s3.puts)
+			}
+		})
+	}
+}

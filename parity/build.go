@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,31 +19,31 @@ import (
 // Names of the states that are not business steps. Business steps are named as the workflows' steps
 // (workflows.StepInitialize, ...); a state that implements part of a step is named "<step>: <part>".
 const (
-	StateApprovalGiven      = "Approval Status Given?"
-	StateDefaultApproval    = "Use Default Approval Status"
-	StateThresholdGiven     = "Threshold Given?"
-	StateDefaultThreshold   = "Use Default Threshold"
-	StateCreateGroup        = workflows.StepRegister + ": Create Group"
-	StateCreatePackage      = workflows.StepRegister + ": Create Package"
-	StateAnyApproved        = workflows.StepFindModel + ": Any Approved?"
-	StateNoneApproved       = workflows.StepFindModel + ": None Approved"
-	StateDescribePackage    = workflows.StepFindModel + ": Describe Package"
-	StateStartScan          = workflows.StepFindModel + ": Start Scan"
-	StateScan               = workflows.StepFindModel + ": Scan"
-	StateNextCandidate      = workflows.StepFindModel + ": Next Candidate"
-	StateHigherVersion      = workflows.StepFindModel + ": Higher Version?"
-	StateTakeCandidate      = workflows.StepFindModel + ": Take Candidate"
-	StateNextPage           = workflows.StepFindModel + ": Next Page?"
-	StateListMore           = workflows.StepFindModel + ": List More"
-	StateContinueScan       = workflows.StepFindModel + ": Continue Scan"
-	StateDecisionRetrain    = "Decision: Retrain"
-	StateDecisionKeep       = "Decision: Keep"
-	StateFinalize           = "Finalize"
-	StateHandleError        = "Handle Error"
-	StateFailure            = "Failure"
-	executionIDPath         = "$$.Execution.Id"
-	executionStartTimePath  = "$$.Execution.StartTime"
-	startedByExecutionField = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
+	StateApprovalGiven     = "Approval Status Given?"
+	StateDefaultApproval   = "Use Default Approval Status"
+	StateThresholdGiven    = "Threshold Given?"
+	StateDefaultThreshold  = "Use Default Threshold"
+	StateCreateGroup       = workflows.StepRegister + ": Create Group"
+	StateCreatePackage     = workflows.StepRegister + ": Create Package"
+	StateAnyApproved       = workflows.StepFindModel + ": Any Approved?"
+	StateNoneApproved      = workflows.StepFindModel + ": None Approved"
+	StateDescribePackage   = workflows.StepFindModel + ": Describe Package"
+	StateStartScan         = workflows.StepFindModel + ": Start Scan"
+	StateScan              = workflows.StepFindModel + ": Scan"
+	StateNextCandidate     = workflows.StepFindModel + ": Next Candidate"
+	StateHigherVersion     = workflows.StepFindModel + ": Higher Version?"
+	StateTakeCandidate     = workflows.StepFindModel + ": Take Candidate"
+	StateNextPage          = workflows.StepFindModel + ": Next Page?"
+	StateListMore          = workflows.StepFindModel + ": List More"
+	StateContinueScan      = workflows.StepFindModel + ": Continue Scan"
+	StateDecisionRetrain   = "Decision: Retrain"
+	StateDecisionKeep      = "Decision: Keep"
+	StateFinalize          = "Finalize"
+	StateHandleError       = "Handle Error"
+	StateFailure           = "Failure"
+	executionIDPath        = "$$.Execution.Id"
+	executionStartTimePath = "$$.Execution.StartTime"
+	executionInputPath     = "$$.Execution.Input"
 )
 
 // permanentLambdaErrors are the function error types that say the input is wrong (the contract's permanent
@@ -190,8 +191,9 @@ func (b *builder) lambdaTask(function string, payload any, result selector, resu
 
 // initializeEvent is the Initialize functions' event, with the run's identity from the context object so
 // that job names stay the same when the state is retried. Its WorkflowInput carries every request field a rule
-// of contract.RequestRules checks for kind (defaults filled in by then), so that the function checks the
-// request as the workflow does.
+// of contract.RequestRules checks for kind (defaults filled in by then), and its Request the execution input as
+// the user gave it, so that the function checks the request as the workflow does: the rules on the values,
+// and no field but the pipeline's, each of its type (the workflows decode their input strictly).
 func initializeEvent(bucket string, kind contract.RequestKind) any {
 	input := map[string]string{}
 	for _, r := range contract.RequestRules() {
@@ -204,12 +206,35 @@ func initializeEvent(bucket string, kind contract.RequestKind) any {
 		S3RootBucket   string
 		IdempotencyKey string
 		RunTime        string
+		Request        string
 	}{
 		WorkflowInput:  input,
 		S3RootBucket:   bucket,
 		IdempotencyKey: ref(executionIDPath),
 		RunTime:        ref(executionStartTimePath),
+		Request:        ref(executionInputPath),
 	}
+}
+
+// absentAsEmpty adds, in front of next, a Choice and a Pass for each request field of kind that the state
+// machine gives no default (all but defaulted): an absent one becomes "", as the workflows decode an absent
+// field, so that Initialize rejects it under the request's rules (InvalidInput), as the workflows do, where
+// the Initialize task's path to it would fail States.Runtime instead. Those fields (ModelName, DataDate) are
+// strings. It returns the first state added.
+func (b *builder) absentAsEmpty(kind contract.RequestKind, defaulted, next string) string {
+	fields := slices.DeleteFunc(contract.RequestFields(kind), func(f string) bool { return f == defaulted })
+	for i := len(fields) - 1; i >= 0; i-- {
+		f := fields[i]
+		given, empty := f+" Given?", "Use Empty "+f
+		b.add(given, &Choice{
+			Comment: "Absent means empty, which Initialize rejects.",
+			Choices: []ChoiceRule{{Not: &ChoiceRule{Variable: "$." + f, IsPresent: ptr(true)}, Next: empty}},
+			Default: next,
+		})
+		b.add(empty, &Pass{Result: b.lit(""), ResultPath: Path("$." + f), Next: next})
+		next = given
+	}
+	return next
 }
 
 // whenUnset is a Choice that goes to unset when the field at path is absent, null or (orEmpty) the empty
@@ -340,7 +365,8 @@ func Training(cfg Config) (*StateMachine, error) {
 		End: true,
 	})
 	b.errorStates()
-	return b.finish("mdlc training: Initialize → Train Model → Create Model → Register Model. Emitted by mdlc parity from the worker's configuration.", StateApprovalGiven)
+	start := b.absentAsEmpty(contract.TrainingRequest, "ApprovalStatus", StateApprovalGiven)
+	return b.finish("mdlc training: Initialize → Train Model → Create Model → Register Model. Emitted by mdlc parity from the worker's configuration.", start)
 }
 
 // modelPackageRequest is the CreateModelPackage request of the Register Model activity, with the values of
@@ -501,7 +527,7 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 			StateMachineArn: cfg.StateMachineARN(TrainingPipeline),
 			Name:            ref("States.Format('{}-retrain', $$.Execution.Name)"),
 			Input: map[string]string{
-				"ModelName": ref("$.ModelName"), "DataDate": ref("$.DataDate"), startedByExecutionField: ref(executionIDPath),
+				"ModelName": ref("$.ModelName"), "DataDate": ref("$.DataDate"), contract.StartedByExecutionField: ref(executionIDPath),
 			},
 		}),
 		ResultSelector: b.sel(selector{"ExecutionArn": "$.ExecutionArn", "Output": "$.Output"}),
@@ -523,7 +549,7 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		End: true,
 	})
 	b.errorStates()
-	return b.finish("mdlc batch inference: Initialize → Find Model → Inference → Monitor Model Performance → Is Re-training Needed? → Re-train Model. Emitted by mdlc parity from the worker's configuration.", StateThresholdGiven)
+	return b.finish("mdlc batch inference: Initialize → Find Model → Inference → Monitor Model Performance → Is Re-training Needed? → Re-train Model. Emitted by mdlc parity from the worker's configuration.", b.absentAsEmpty(contract.InferenceRequest, "Threshold", StateThresholdGiven))
 }
 
 // Build returns p's state machine.

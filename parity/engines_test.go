@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -215,24 +214,13 @@ func temporalRun(t *testing.T, w *world, cfg Config, id string, wf string, input
 	// detector on a machine whose CPUs are saturated, a run's first workflow task has been seen to take that
 	// long: the machine, not the code, which workflowcheck and the replay tests check.
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
-	// A request given as JSON is decoded as the SDK's JSON payload converter decodes it (encoding/json): the
-	// test environment wants the workflow's own input type.
-	raw, isRaw := input.(json.RawMessage)
-	decode := func(v any) any {
-		if err := json.Unmarshal(raw, v); err != nil {
-			t.Fatalf("decode request %s: %v", raw, err)
-		}
-		return reflect.ValueOf(v).Elem().Interface()
-	}
-	if wf == workflows.TrainingWorkflow {
-		if isRaw {
-			input = decode(&workflows.TrainingInput{})
-		}
+	// A request given as JSON reaches the workflow as written (started by name, the payload is the raw JSON),
+	// so that the workflow decodes it as it decodes a request from any client: strictly.
+	if raw, isRaw := input.(json.RawMessage); isRaw {
+		env.ExecuteWorkflow(wf, raw)
+	} else if wf == workflows.TrainingWorkflow {
 		env.ExecuteWorkflow(workflows.Training, input)
 	} else {
-		if isRaw {
-			input = decode(&workflows.BatchInferenceInput{})
-		}
 		env.ExecuteWorkflow(workflows.BatchInference, input)
 	}
 	if !env.IsWorkflowCompleted() {

@@ -74,6 +74,8 @@ var (
 	ignoresApproval = mutation{"Find Model ignores the approval status", `"ModelApprovalStatus": "Approved",\s*`, ``}
 	// oldestFirst: Find Model keeps the lowest version (the oldest) instead of the highest.
 	oldestFirst = mutation{"Find Model picks the oldest version", `"NumericGreaterThanPath"`, `"NumericLessThanPath"`}
+	// noRequest: Initialize is not given the execution input, so it checks only the fields it is passed.
+	noRequest = mutation{"Initialize does not get the request as given", `,\s*"Request\.\$": "\$\$\.Execution\.Input"`, ``}
 )
 
 var (
@@ -144,6 +146,7 @@ func TestEnginesDecideAlike(t *testing.T) {
 			wantStatus: "FAILED", wantErrorType: "UndefinedMetric", wantSteps: keepSteps[:4]},
 	}
 	scenarios = append(scenarios, ruleScenarios(t)...)
+	scenarios = append(scenarios, strictScenarios()...)
 	for i, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			if sc.thresholdFromAUC {
@@ -244,6 +247,40 @@ func ruleScenarios(t *testing.T) []scenario {
 			}
 			out = append(out, scenario{name: string(p.kind) + " rejects: " + r.Name, pipeline: p.pipeline, rawInput: string(raw),
 				wantStatus: "FAILED", wantErrorType: activities.ErrInvalidInput, wantSteps: p.steps[:1], wantNothingCreated: true})
+		}
+	}
+	return out
+}
+
+// strictScenarios are requests written wrongly, per pipeline: a misspelt field, a field in the wrong case,
+// the other pipeline's field, a value of the wrong type. The workflows decode their input strictly, the state
+// machines pass theirs to Initialize as Request: both must fail InvalidInput at Initialize and create nothing.
+// The first is also run on an emitter that leaves Request out, which must be caught.
+func strictScenarios() []scenario {
+	var out []scenario
+	for _, p := range []struct {
+		pipeline    Pipeline
+		kind, other contract.RequestKind
+		steps       []string
+	}{
+		{TrainingPipeline, contract.TrainingRequest, contract.InferenceRequest, trainingSteps},
+		{BatchInferencePipeline, contract.InferenceRequest, contract.TrainingRequest, keepSteps},
+	} {
+		fields, others := contract.RequestFields(p.kind), contract.RequestFields(p.other)
+		last, foreign := fields[len(fields)-1], others[len(others)-1]
+		valid := `"ModelName":"` + parityModel + `","DataDate":"` + octDate + `"`
+		for i, tc := range []struct{ name, input string }{
+			{"misspelt " + last, `{` + valid + `,"` + last[:len(last)-2] + last[len(last)-1:] + `":null}`},
+			{"modelName in lower case", `{"modelName":"` + parityModel + `","DataDate":"` + octDate + `"}`},
+			{"the other pipeline's " + foreign, `{` + valid + `,"` + foreign + `":null}`},
+			{"a number for ModelName", `{"ModelName":5,"DataDate":"` + octDate + `"}`},
+		} {
+			sc := scenario{name: string(p.kind) + " rejects a request with " + tc.name, pipeline: p.pipeline, rawInput: tc.input,
+				wantStatus: "FAILED", wantErrorType: activities.ErrInvalidInput, wantSteps: p.steps[:1], wantNothingCreated: true}
+			if i == 0 {
+				sc.mutations = []mutation{noRequest}
+			}
+			out = append(out, sc)
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -72,4 +73,29 @@ func requireInvalidInput(t *testing.T, env *testsuite.TestWorkflowEnvironment) {
 	require.ErrorAs(t, env.GetWorkflowError(), &app)
 	require.Equal(t, activities.ErrInvalidInput, app.Type())
 	require.True(t, app.NonRetryable())
+}
+
+// TestInputFieldsAreTheContractsRequestFields: a workflow input decodes exactly the fields that
+// contract.RequestFields lists for its pipeline, which the Initialize functions accept in a state machine's
+// execution input. A field added to one side only (the workflows would accept what Step Functions rejects,
+// or the other way round) fails here.
+func TestInputFieldsAreTheContractsRequestFields(t *testing.T) {
+	for _, tc := range []struct {
+		kind  contract.RequestKind
+		input any
+	}{{contract.TrainingRequest, TrainingInput{}}, {contract.InferenceRequest, BatchInferenceInput{}}} {
+		var fields []string
+		typ := reflect.TypeOf(tc.input)
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			if f.IsExported() && name != "-" {
+				fields = append(fields, name) // as strictjson names them
+			}
+		}
+		require.ElementsMatch(t, contract.RequestFields(tc.kind), fields, "%s request fields", tc.kind)
+	}
 }

@@ -13,15 +13,17 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/mdlc/mdlc/internal/quote"
 )
 
 // Decode sets the fields of *v (a pointer to a struct) from data, a JSON object or null, whose keys must
-// be exactly the fields' names. It decodes every field it can and returns every problem, joined in one
-// error (nil when there is none); the problems name the key and, for an unknown one, the valid names.
-func Decode(data []byte, v any) error {
+// be exactly the fields' names, or one of ignore (keys that a known sender adds, passed over unread). It
+// decodes every field it can and returns every problem, joined in one error (nil when there is none); the
+// problems name the key and, for an unknown one, the valid names.
+func Decode(data []byte, v any, ignore ...string) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("strictjson: decode into %T: want a pointer to a struct", v)
@@ -47,6 +49,9 @@ func Decode(data []byte, v any) error {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return fmt.Errorf("read field %s of the input: %w", quote.Value(key), err)
+		}
+		if slices.Contains(ignore, key) {
+			continue
 		}
 		i, ok := fields[key]
 		if !ok {

@@ -78,3 +78,19 @@ func TestDecodeNeedsAStructPointer(t *testing.T) {
 }
 
 func ptr(f float64) *float64 { return &f }
+
+// TestDecodeIgnoring: a key a known sender adds is passed over, whatever its value; any other unknown key is
+// still reported.
+func TestDecodeIgnoring(t *testing.T) {
+	var got request
+	err := Decode([]byte(`{"ModelName":"m","Added":{"any":[1]},"Extra":1}`), &got, "Added")
+	if err == nil || !strings.Contains(err.Error(), `unknown field "Extra"`) || strings.Contains(err.Error(), "Added") {
+		t.Errorf("Decode error %v, want only Extra reported", err)
+	}
+	if got.ModelName != "m" {
+		t.Errorf("decoded %+v", got)
+	}
+	if err := Decode([]byte(`{"ModelName":"m","Added":1}`), &got, "Added"); err != nil {
+		t.Errorf("Decode with an ignored key: %v", err)
+	}
+}

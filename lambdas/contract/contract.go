@@ -10,7 +10,10 @@
 // invocation's payload is a FunctionError whose Type is one of the Error* constants.
 package contract
 
-import "slices"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // Function names, as deployed and as registered in localaws; the worker's defaults.
 const (
@@ -71,6 +74,11 @@ type InitializeEvent struct {
 	// RunTime is when the logical run started, RFC 3339 (the workflow's or execution's start time), so a
 	// retry dates the run identically. Optional: the function's clock otherwise.
 	RunTime string `json:"RunTime,omitempty"`
+	// Request (optional) is the pipeline's input exactly as the user gave it: the state machines pass their
+	// execution input. When present, the function checks it as the workflows decode theirs: an object whose
+	// keys are exactly RequestFields of the kind (no misspelt, wrong-case or other pipeline's field), each
+	// value of the field's JSON type. The workflows, which have checked their input so, leave it out.
+	Request json.RawMessage `json:"Request,omitempty"`
 }
 
 // WorkflowInput is what a user passes to start a pipeline.

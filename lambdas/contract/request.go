@@ -133,6 +133,27 @@ func RequestRules() []RequestRule {
 	}
 }
 
+// RequestFields returns the fields a request of kind k may have, as the user writes them in the request's
+// JSON: the fields its rules check, in the order of RequestRules. A request with any other key is invalid on
+// both engines: the workflows decode their input strictly (package internal/strictjson), and the Initialize
+// functions check the execution input the state machines pass them as InitializeEvent.Request.
+func RequestFields(k RequestKind) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range RequestRules() {
+		if r.AppliesTo(k) && !seen[r.Field] {
+			seen[r.Field] = true
+			out = append(out, r.Field)
+		}
+	}
+	return out
+}
+
+// StartedByExecutionField is the key Step Functions adds to the input of an execution that another one
+// starts with the states:startExecution integration (the retrain). It is no request field: the Initialize
+// functions pass over it in Request.
+const StartedByExecutionField = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
+
 // ValidThreshold reports whether t can be used as an AUC threshold: a number in [0, 1].
 func ValidThreshold(t float64) bool { return !math.IsNaN(t) && t >= 0 && t <= 1 }
 
