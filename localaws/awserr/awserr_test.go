@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,14 @@ func TestWrite(t *testing.T) {
 				t.Errorf("body %s, want %s", body, tt.wantBody)
 			}
 		})
+	}
+}
+
+// TestRequestIDsAreUUIDs: AWS request IDs are version 4 UUIDs, and no two are alike.
+func TestRequestIDsAreUUIDs(t *testing.T) {
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	a, b := NewRequestID(), NewRequestID()
+	if !uuid.MatchString(a) || !uuid.MatchString(b) || a == b {
+		t.Errorf("request IDs %q and %q: want two different version 4 UUIDs", a, b)
 	}
 }

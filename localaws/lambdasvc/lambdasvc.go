@@ -15,7 +15,6 @@ package lambdasvc
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -184,7 +183,7 @@ func route(r *http.Request) (op, name string, err error) {
 
 // ServeHTTP answers one Lambda API request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := newRequestID()
+	reqID := awserr.NewRequestID()
 	w.Header().Set("X-Amzn-Requestid", reqID)
 	op, name, err := route(r)
 	if err != nil {
@@ -541,13 +540,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 	return nil
-}
-
-// newRequestID returns a random UUID (version 4), the shape of AWS request IDs.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

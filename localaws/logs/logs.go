@@ -20,13 +20,9 @@
 package logs
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -106,37 +102,11 @@ func Operation(r *http.Request) string {
 
 // ServeHTTP serves one CloudWatch Logs request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	requestID := newRequestID()
-	w.Header().Set("X-Amzn-Requestid", requestID)
-	target := r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, TargetPrefix)
-	h := operations[op]
-	if !ok || h == nil || r.Method != http.MethodPost {
-		awserr.Write(w, awserr.JSON11, requestID, awserr.New(awserr.LogsUnknownOperation,
-			"Operation %q is not supported by localaws CloudWatch Logs (it serves DescribeLogStreams, GetLogEvents and FilterLogEvents)", quote(target)))
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		awserr.Write(w, awserr.JSON11, requestID, awserr.New(awserr.LogsSerialization, "The request body could not be read or is larger than %d bytes", maxBody))
-		return
-	}
-	out, err := h(s, body)
-	if err != nil {
-		if !errors.As(err, new(*awserr.Error)) {
-			s.opts.Logger.Error("logs request failed", "operation", op, "request_id", requestID, "error", err)
-		}
-		awserr.Write(w, awserr.JSON11, requestID, err)
-		return
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		awserr.Write(w, awserr.JSON11, requestID, fmt.Errorf("encode %s answer: %w", op, err))
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	awserr.ServeJSON11(w, r, s, operations, awserr.JSON11Service{
+		TargetPrefix: TargetPrefix, UnknownOperation: awserr.LogsUnknownOperation,
+		UnknownMessage: "CloudWatch Logs (it serves DescribeLogStreams, GetLogEvents and FilterLogEvents)",
+		Serialization:  awserr.LogsSerialization, MaxBody: maxBody, Logger: s.opts.Logger,
+	})
 }
 
 // decode reads a request body into v, refusing members localaws does not serve.
@@ -525,10 +495,4 @@ func compilePattern(p string) (func(string) bool, error) {
 		}
 		return true
 	}, nil
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
-	return hex.EncodeToString(b[:])
 }

@@ -60,12 +60,9 @@ package sagemaker
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -259,46 +256,10 @@ const maxBody = 8 << 20
 
 // ServeHTTP answers one SageMaker API request.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	requestID := newRequestID()
-	w.Header().Set("X-Amzn-Requestid", requestID)
-	target := r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, "SageMaker.")
-	h := operations[op]
-	if !ok || h == nil || r.Method != http.MethodPost {
-		awserr.Write(w, awserr.JSON11, requestID, awserr.New(awserr.SageMakerUnknownOperation, "Operation %q is not supported by localaws SageMaker", target))
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		awserr.Write(w, awserr.JSON11, requestID, awserr.New(awserr.SageMakerSerialization, "The request body could not be read: %v", err))
-		return
-	}
-	if len(body) > maxBody {
-		awserr.Write(w, awserr.JSON11, requestID, awserr.New(awserr.SageMakerSerialization, "The request body is larger than %d bytes", maxBody))
-		return
-	}
-	out, err := h(s, body)
-	if err != nil {
-		if !errors.As(err, new(*awserr.Error)) {
-			s.opts.Logger.Error("sagemaker request failed", "operation", op, "request_id", requestID, "error", err)
-		}
-		awserr.Write(w, awserr.JSON11, requestID, err)
-		return
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		awserr.Write(w, awserr.JSON11, requestID, fmt.Errorf("encode %s answer: %w", op, err))
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-}
-
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
-	return hex.EncodeToString(b[:])
+	awserr.ServeJSON11(w, r, s, operations, awserr.JSON11Service{
+		TargetPrefix: "SageMaker.", UnknownOperation: awserr.SageMakerUnknownOperation, UnknownMessage: "SageMaker",
+		Serialization: awserr.SageMakerSerialization, MaxBody: maxBody, Logger: s.opts.Logger,
+	})
 }
 
 // Reset stops every running job and forgets all state.
