@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -27,13 +28,14 @@ import (
 // TestRetryRedrivesFromTheFailedStep: a batch-inference run fails at Monitor Model Performance because its
 // holdout target went missing after Initialize had checked it; once the target is uploaded again, `starter
 // retry` completes the run from Monitor with the transform job of the failed run (no new job). Retrying the
-// completed run is refused. A second run, retried --from Inference, gets a new transform job.
+// completed run is refused. A second run, retried --from Inference, gets a new transform job. A third, whose
+// retrain child was canceled, is retried from Re-train Model with a new run of the child.
 func TestRetryRedrivesFromTheFailedStep(t *testing.T) {
 	s := testStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	const model = "redrive"
-	r := runCLI(ctx, s, "seed", "--dates", "2019-12-01,2019-12-02")
+	r := runCLI(ctx, s, "seed", "--dates", "2019-12-01,2019-12-02,2019-12-03")
 	require.NoError(t, r.err, r.String())
 	r = runCLI(ctx, s, "train", "--model", model, "--data-date", "2019-10-01", "--wait")
 	require.NoError(t, r.err, r.String())
@@ -93,6 +95,60 @@ func TestRetryRedrivesFromTheFailedStep(t *testing.T) {
 		require.Equal(t, before+1, transformJobs(ctx, t, sm, model))
 		requireResetReason(ctx, t, tc, id, sum.RunID, failed.RunID, "holdout data replaced")
 	})
+
+	t.Run("retry after the retrain child ended starts a new child run", func(t *testing.T) {
+		id := workflows.BatchInferenceWorkflowID(model, "2019-12-03")
+		childID := workflows.RetrainWorkflowID(id)
+		require.NoError(t, os.WriteFile(slowMarker, nil, 0o644)) // the child's training runs until stopped
+		t.Cleanup(func() { os.Remove(slowMarker) })
+		r := runCLI(ctx, s, "infer", "--model", model, "--data-date", "2019-12-03", "--threshold", "1")
+		require.NoError(t, r.err, r.String())
+		require.Eventually(t, func() bool {
+			sum, err := statusOf(s, childID)
+			if err != nil {
+				return false // the child has not started yet
+			}
+			for _, j := range sum.Jobs {
+				if j.Status == "InProgress" {
+					return true
+				}
+			}
+			return false
+		}, 2*time.Minute, 500*time.Millisecond, "the retrain child's training job did not start")
+		r = runCLI(ctx, s, "cancel", childID)
+		require.NoError(t, r.err, r.String())
+		r = runCLI(ctx, s, "watch", id)
+		require.Equal(t, cli.ExitRunFailed, r.code, r.String())
+		require.Regexp(t, `(?m)^\s+failed step\s+Re-train Model$`, r.stdout)
+		failed := statusJSON(t, s, id)
+		oldChild := statusJSON(t, s, childID)
+		require.NoError(t, os.Remove(slowMarker))
+
+		r = runCLI(ctx, s, "retry", id)
+		require.NoError(t, r.err, r.String())
+		t.Logf("starter retry:\n%s", r.stdout)
+		requireInOrder(t, r.lines,
+			`^Retrying BatchInference run from Re-train Model \(failed step: Re-train Model\)$`,
+			`^\s+note\s+the new run starts the retrain child `+regexp.QuoteMeta(childID)+` again`,
+			`Re-train Model\s+started\s+`+regexp.QuoteMeta(childID),
+			`Re-train Model > Register Model\s+completed`,
+			`^BatchInference Completed in`,
+		)
+		sum := statusJSON(t, s, id)
+		require.Equal(t, "Completed", sum.Status)
+		require.NotEqual(t, oldChild.RunID, sum.RetrainRunID, "a new run of the child")
+		require.Equal(t, stepJob(failed, workflows.StepInference), sum.Inference.TransformJobName, "the transform job kept")
+	})
+}
+
+// statusOf is `starter status ID -o json`, or its error.
+func statusOf(s *stack.Stack, id string) (cli.Summary, error) {
+	r := runCLI(context.Background(), s, "status", id, "--output", "json")
+	var sum cli.Summary
+	if r.code == cli.ExitError {
+		return sum, r.err
+	}
+	return sum, json.Unmarshal([]byte(r.stdout), &sum)
 }
 
 // failAtMonitor starts a batch-inference run and deletes its holdout target after Initialize has found it:
