@@ -63,8 +63,8 @@ one that failed validation (fix the request and start a new run).`,
 	}
 }
 
-// Retried is what retry prints before following the new run: the run it reset and the run the reset made.
-type Retried struct {
+// retried is what retry prints before following the new run: the run it reset and the run the reset made.
+type retried struct {
 	WorkflowID string
 	Workflow   string
 	// BaseRunID is the run that was reset; RunID the new run.
@@ -89,7 +89,7 @@ func retry(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out 
 	}
 	baseRunID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return errStillOpen(id, baseRunID)
+		return errStillOpen(id)
 	}
 	events, err := readHistory(ctx, c, id, baseRunID)
 	if err != nil {
@@ -123,7 +123,7 @@ func retry(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out 
 	if err != nil {
 		return explainTemporal(fmt.Errorf("reset %s (run %s) to event %d: %w", id, baseRunID, plan.eventID, err), tf, id)
 	}
-	r := Retried{
+	r := retried{
 		WorkflowID: id, Workflow: plan.workflow, BaseRunID: baseRunID, RunID: resp.GetRunId(),
 		FailedStep: plan.failed, From: plan.from, ResetEventID: plan.eventID, Reason: reason, Notes: plan.notes,
 		URL: tf.runURL(id, resp.GetRunId()),
@@ -140,8 +140,8 @@ func retry(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out 
 	return reportSummary(e, out, sum, false)
 }
 
-func errStillOpen(id, runID string) error {
-	return fmt.Errorf("run %s of %s is still open: nothing to retry yet; wait for it to end (`starter watch %s`) or cancel it first (`starter cancel %s`)", runID, id, id, id)
+func errStillOpen(id string) error {
+	return fmt.Errorf("%s is still open: nothing to retry yet; wait for it to end (`starter watch %s`) or cancel it first (`starter cancel %s`)", id, id, id)
 }
 
 // readHistory returns all events of a run.
@@ -159,7 +159,7 @@ func readHistory(ctx context.Context, c client.Client, id, runID string) ([]*his
 }
 
 // formatRetried says which run retry reset and to where.
-func formatRetried(r Retried) string {
+func formatRetried(r retried) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Retrying %s run from %s (failed step: %s)\n", r.Workflow, r.From, r.FailedStep)
 	field(&b, "workflow ID", r.WorkflowID)
@@ -195,11 +195,11 @@ func (p redrive) defaultReason() string {
 
 // stepRun is a step's work as a run's history shows it.
 type stepRun struct {
-	index       int   // in workflows.StepWorkOf(workflow)
-	scheduledID int64 // ActivityTaskScheduled or StartChildWorkflowExecutionInitiated event
-	taskID      int64 // the WorkflowTaskCompleted event before it: the workflow task that began the step
-	childID     string
-	completed   bool
+	index int // in workflows.StepWorkOf(workflow)
+	// taskID is the WorkflowTaskCompleted event before the step's ActivityTaskScheduled or
+	// StartChildWorkflowExecutionInitiated event: the workflow task that began the step.
+	taskID  int64
+	childID string
 }
 
 // planRedrive reads the history of a closed run of workflow id and decides where retry resets it: the step
@@ -210,7 +210,6 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 		p                     redrive
 		steps                 []workflows.StepWork
 		runs                  []*stepRun
-		byEvent               = map[int64]*stepRun{}
 		firstTask, lastTask   int64
 		closed                bool
 		failureType, parentID string
@@ -238,8 +237,8 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 				return p, fmt.Errorf("the history of %s has an activity %s that no step of %s runs: it was made by another version of mdlc; start a new run",
 					id, quote.Value(typ), p.workflow)
 			}
-			r := &stepRun{index: i, scheduledID: ev.GetEventId(), taskID: lastTask}
-			runs, byEvent[r.scheduledID] = append(runs, r), r
+			r := &stepRun{index: i, taskID: lastTask}
+			runs = append(runs, r)
 		case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
 			a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes()
 			typ := a.GetWorkflowType().GetName()
@@ -248,16 +247,8 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 				return p, fmt.Errorf("the history of %s has a child workflow %s that no step of %s starts: it was made by another version of mdlc; start a new run",
 					id, quote.Value(typ), p.workflow)
 			}
-			r := &stepRun{index: i, scheduledID: ev.GetEventId(), taskID: lastTask, childID: a.GetWorkflowId()}
-			runs, byEvent[r.scheduledID] = append(runs, r), r
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-			if r := byEvent[ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()]; r != nil {
-				r.completed = true
-			}
-		case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
-			if r := byEvent[ev.GetChildWorkflowExecutionCompletedEventAttributes().GetInitiatedEventId()]; r != nil {
-				r.completed = true
-			}
+			r := &stepRun{index: i, taskID: lastTask, childID: a.GetWorkflowId()}
+			runs = append(runs, r)
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
 			return p, fmt.Errorf("%s completed: nothing to retry; to run it again, start a new run (`starter train` or `starter infer` with its model and date)", id)
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
@@ -281,7 +272,7 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 		return p, fmt.Errorf("the history of %s does not begin with its start", id)
 	}
 	if !closed {
-		return p, fmt.Errorf("%s is still open: nothing to retry yet; wait for it to end (`starter watch %s`) or cancel it first (`starter cancel %s`)", id, id, id)
+		return p, errStillOpen(id)
 	}
 	p.outcome = status
 
@@ -336,7 +327,7 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 		}
 	}
 	if parentID != "" {
-		p.notes = append(p.notes, fmt.Sprintf("this is the retrain run of %s, which stays failed: `starter retry %s` instead retrains in a new child run and completes it", parentID, parentID))
+		p.notes = append(p.notes, fmt.Sprintf("this is the retrain run of %s, which stays as it ended: `starter retry %s` instead retrains in a new child run and completes it", parentID, parentID))
 	}
 	return p, nil
 }
