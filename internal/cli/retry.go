@@ -37,8 +37,8 @@ new run fails).
 after replacing the holdout data. A step that runs a SageMaker job (Train Model, Inference) is done again from
 Initialize: SageMaker job names are unique forever, so the job needs a new name, which Initialize gives it
 (Initialize and Find Model only read and write small things). So in batch inference a failed Monitor Model
-Performance is redone alone and the transform job is kept, while --from Find Model or Inference redoes
-Initialize, Find Model and Inference with a new transform job.
+Performance is redone alone and the transform job is kept, while --from Find Model or Inference (once
+Inference had begun) redoes Initialize, Find Model and Inference with a new transform job.
 
 A batch-inference run whose Re-train Model step failed is retried from that step: it starts a new run of the
 retrain child (same workflow ID <run>-retrain), which trains from the beginning. Retrying the child's workflow
