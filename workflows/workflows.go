@@ -138,7 +138,8 @@ func invalidInput(err error) error {
 }
 
 // runKey identifies a workflow run for SageMaker tags and job-name derivation: workflow ID and run ID, with
-// characters SageMaker tag values do not allow replaced.
+// characters SageMaker tag values do not allow replaced. It is Initialize's IdempotencyKey (hashed into job
+// names and output folders), the mdlc:run tag of jobs and models, and the RunKey metadata of registered versions.
 //
 // It is the current run ID on purpose, not the run ID before a reset (workflow.Info.OriginalRunID): a run that
 // `starter retry` made by resetting a failed one is a new run, and when it does a job step again it must get a
