@@ -138,7 +138,16 @@ func invalidInput(err error) error {
 }
 
 // runKey identifies a workflow run for SageMaker tags and job-name derivation: workflow ID and run ID, with
-// characters SageMaker tag values do not allow replaced.
+// characters SageMaker tag values do not allow replaced. It is Initialize's IdempotencyKey (hashed into job
+// names and output folders), the mdlc:run tag of jobs and models, and the RunKey metadata of registered versions.
+//
+// It is the current run ID on purpose, not the run ID before a reset (workflow.Info.OriginalRunID): a run that
+// `starter retry` made by resetting a failed one is a new run, and when it does a job step again it must get a
+// new job. The old job's name is spent when that job failed or was stopped (the usual reasons to redo the
+// step), and its output is stale when the user replaced its input data; attaching to it would repeat the
+// failure or keep the stale output. The job name comes from Initialize, so retry redoes a job step from
+// Initialize (see StepWork.NamedJob): Initialize then derives new names from this run's key. A step kept from
+// before the reset point is replayed from the history, and the key it was given then does not matter.
 func runKey(workflowID, runID string) string {
 	key := []rune(workflowID + "/" + runID)
 	for i, r := range key {

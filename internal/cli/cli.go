@@ -133,7 +133,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // and the help lists it.
 func commands() []*command {
 	return []*command{seedCommand(), trainCommand(), inferCommand(), watchCommand(), statusCommand(),
-		logsCommand(), listCommand(), modelsCommand(), cancelCommand(), parityCommand()}
+		logsCommand(), listCommand(), modelsCommand(), cancelCommand(), retryCommand(), parityCommand()}
 }
 
 // lookup returns the subcommand called name, or nil.

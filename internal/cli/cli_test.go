@@ -53,6 +53,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad ui address from env", []string{"train", "--model", "churn", "--data-date", "2019-10-01"}, map[string]string{"MDLC_UI_ADDRESS": "localhost:8233"}, `--ui-address "localhost:8233" must be an http(s) URL`},
 		{"watch without ID", []string{"watch"}, nil, "watch needs a WORKFLOW_ID argument, e.g. `starter watch training-churn-2019-10-01`"},
 		{"watch two IDs", []string{"watch", "a", "b"}, nil, `watch takes one WORKFLOW_ID, got ["a" "b"]`},
+		{"retry without ID", []string{"retry"}, nil, "retry needs a WORKFLOW_ID argument, e.g. `starter retry batch-inference-churn-2019-11-01`"},
+		{"retry bad output", []string{"retry", "x", "-o", "yaml"}, nil, `--output "yaml" must be text or json`},
 		{"list with arguments", []string{"list", "churn"}, nil, `list takes no arguments, got ["churn"]`},
 		{"list limit", []string{"list", "--limit", "0"}, nil, "--limit 0 must be between 1 and 1000"},
 		{"list bad model", []string{"list", "--model", "a b"}, nil, `--model: model name "a b"`},

@@ -1,0 +1,47 @@
+package workflows
+
+// StepWork is a step of a workflow that does its work outside the workflow: an activity, or for Re-train Model
+// a child workflow. `starter retry` finds a run's steps in its history by these types.
+type StepWork struct {
+	// Step is the step's name (the Step* constants).
+	Step string
+	// ActivityType is the type of the activity the step runs; ChildWorkflowType that of its child workflow
+	// (one of the two is set).
+	ActivityType, ChildWorkflowType string
+	// NamedJob is true for a step that runs a SageMaker job whose name Initialize chose (Train Model,
+	// Inference). SageMaker job names are unique forever, and a job is attached to only by the run that created
+	// it (activities.RunTag), so such a step can only be done again in a new run after Initialize has run again
+	// in that run and named a new job.
+	NamedJob bool
+}
+
+// TrainingStepWork and BatchInferenceStepWork are the steps of each workflow with work of their own, in the
+// order they run. Is Re-training Needed? is a decision inside the workflow and has none.
+var (
+	TrainingStepWork = []StepWork{
+		{Step: StepInitialize, ActivityType: "InitializeTraining"},
+		{Step: StepTrainModel, ActivityType: "TrainModel", NamedJob: true},
+		{Step: StepCreateModel, ActivityType: "CreateModel"},
+		{Step: StepRegister, ActivityType: "RegisterModel"},
+	}
+	BatchInferenceStepWork = []StepWork{
+		{Step: StepInitialize, ActivityType: "InitializeInference"},
+		{Step: StepFindModel, ActivityType: "FindModel"},
+		{Step: StepInference, ActivityType: "BatchTransform", NamedJob: true},
+		{Step: StepMonitor, ActivityType: "MonitorPerformance"},
+		{Step: StepRetrain, ChildWorkflowType: TrainingWorkflow},
+	}
+)
+
+// StepWorkOf returns the steps with work of the workflow type workflowType (TrainingWorkflow or
+// BatchInferenceWorkflow), or nil for another type.
+func StepWorkOf(workflowType string) []StepWork {
+	switch workflowType {
+	case TrainingWorkflow:
+		return TrainingStepWork
+	case BatchInferenceWorkflow:
+		return BatchInferenceStepWork
+	default:
+		return nil
+	}
+}
