@@ -130,6 +130,16 @@ func workerKilledAtRandomPoints(t *testing.T, backend stack.Backend, workers, pe
 		require.Equal(t, w.transform, transform, "transform jobs of %s", id)
 	}
 	require.Len(t, byRun, len(want), "no job belongs to a run the test did not start")
+	// Every training job was registered exactly once, whichever worker died around its registration.
+	registered, err := h.Registrations(ctx)
+	require.NoError(t, err)
+	for _, j := range jobs {
+		if j.Kind == "training" {
+			require.Equal(t, 1, registered[j.Name], "versions registered for training job %s", j.Name)
+			delete(registered, j.Name)
+		}
+	}
+	require.Empty(t, registered, "versions registered for no training job of the test")
 	attached := strings.Count(h.WorkerLogs(), "Attached to existing job")
 	t.Logf("%d runs (%d with kills), %d kills, %d jobs, %d attaches to a job created before a kill",
 		len(want), len(want)-perWave, kills, len(jobs), attached)

@@ -212,6 +212,37 @@ func (h *Harness) fill(ctx context.Context, j *Job) error {
 	return nil
 }
 
+// Registrations counts the model package versions registered for each training job, by job name (from the
+// versions' TrainingJobName metadata), across every model package group.
+func (h *Harness) Registrations(ctx context.Context) (map[string]int, error) {
+	counts := map[string]int{}
+	gp := sagemaker.NewListModelPackageGroupsPaginator(h.SageMaker, &sagemaker.ListModelPackageGroupsInput{MaxResults: aws.Int32(100)})
+	for gp.HasMorePages() {
+		groups, err := gp.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list model package groups: %w", err)
+		}
+		for _, g := range groups.ModelPackageGroupSummaryList {
+			pp := sagemaker.NewListModelPackagesPaginator(h.SageMaker, &sagemaker.ListModelPackagesInput{
+				ModelPackageGroupName: g.ModelPackageGroupName, MaxResults: aws.Int32(100)})
+			for pp.HasMorePages() {
+				page, err := pp.NextPage(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("list model packages of %q: %w", aws.ToString(g.ModelPackageGroupName), err)
+				}
+				for _, p := range page.ModelPackageSummaryList {
+					d, err := h.SageMaker.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: p.ModelPackageArn})
+					if err != nil {
+						return nil, fmt.Errorf("describe model package %q: %w", aws.ToString(p.ModelPackageArn), err)
+					}
+					counts[d.CustomerMetadataProperties[activities.MetaTrainingJobName]]++
+				}
+			}
+		}
+	}
+	return counts, nil
+}
+
 // JobsByWorkflow groups jobs by the workflow ID of their run tag.
 func JobsByWorkflow(jobs []Job) map[string][]Job {
 	m := map[string][]Job{}
