@@ -70,15 +70,16 @@ type command struct {
 	summary  string // one line for the command list
 	help     string // paragraphs for `--help`
 	examples []string
-	// positional names the one positional argument the command takes (e.g. "WORKFLOW_ID"); none when empty.
+	// positional names the positional arguments the command takes, in order, separated by spaces (e.g.
+	// "WORKFLOW_ID", or "MODEL VERSION"); none when empty. The command gets exactly that many.
 	positional string
 	// setup registers the command's flags on fs, with defaults from e, and returns the action that runs the
 	// command once the flags are parsed.
 	setup func(fs *flag.FlagSet, e *env) action
 }
 
-// action runs a parsed command; arg is its positional argument ("" when it takes none).
-type action func(ctx context.Context, e *env, arg string) error
+// action runs a parsed command; args are its positional arguments, as many as it names.
+type action func(ctx context.Context, e *env, args []string) error
 
 // run parses args for c and runs it.
 func (c *command) run(ctx context.Context, e *env, args []string) error {
@@ -95,18 +96,16 @@ func (c *command) run(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%s: %v; run `starter %s --help` for its flags", c.name, err, c.name)
 	}
-	var arg string
+	names := strings.Fields(c.positional)
 	switch {
-	case c.positional == "" && len(positional) > 0:
+	case len(names) == 0 && len(positional) > 0:
 		return usagef("%s takes no arguments, got %q; run `starter %s --help`", c.name, positional, c.name)
-	case c.positional != "" && len(positional) == 0:
-		return usagef("%s needs a %s argument, e.g. `starter %s`", c.name, c.positional, c.examples[0][len("starter "):])
-	case c.positional != "" && len(positional) > 1:
-		return usagef("%s takes one %s, got %q", c.name, c.positional, positional)
-	case c.positional != "":
-		arg = positional[0]
+	case len(positional) < len(names):
+		return usagef("%s needs a %s argument, e.g. `starter %s`", c.name, strings.Join(names[len(positional):], " argument and a "), c.examples[0][len("starter "):])
+	case len(positional) > len(names):
+		return usagef("%s takes one %s, got %q", c.name, strings.Join(names, " and one "), positional)
 	}
-	return act(ctx, e, arg)
+	return act(ctx, e, positional)
 }
 
 // parseInterspersed parses flags that come before and after positional arguments ("watch ID --output json"),
@@ -133,7 +132,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // and the help lists it.
 func commands() []*command {
 	return []*command{seedCommand(), trainCommand(), inferCommand(), watchCommand(), statusCommand(),
-		logsCommand(), listCommand(), modelsCommand(), cancelCommand(), retryCommand(), parityCommand()}
+		logsCommand(), listCommand(), modelsCommand(), approveCommand(), rejectCommand(), cancelCommand(), retryCommand(),
+		parityCommand()}
 }
 
 // lookup returns the subcommand called name, or nil.

@@ -34,7 +34,8 @@ that has already ended is replayed from its progress. Exits 3 when the run faile
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
-			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, id string) error {
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, args []string) error {
+				id := args[0]
 				live := e.stdout
 				if out.json() {
 					live = e.stderr
@@ -64,7 +65,8 @@ status of a SageMaker job it waits on), and its result or error. Exits 3 when th
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
-			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, id string) error {
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, args []string) error {
+				id := args[0]
 				w := newWatched(id, *runID, "")
 				var err error
 				if w.desc, err = c.DescribeWorkflowExecution(ctx, id, *runID); err != nil {
@@ -99,7 +101,8 @@ The run then ends Canceled; follow it with ` + "`starter watch WORKFLOW_ID`" + `
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
-			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, id string) error {
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, args []string) error {
+				id := args[0]
 				desc, err := c.DescribeWorkflowExecution(ctx, id, *runID)
 				if err != nil {
 					return explainTemporal(err, tf, id)
@@ -157,7 +160,7 @@ filters on the ModelName search attribute, as the web UI can (ModelName="churn")
 				}
 				return validateModelName(*model)
 			}
-			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ string) error {
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ []string) error {
 				runs, err := listRuns(ctx, c.WorkflowService(), tf.namespace, *model, *limit)
 				if err != nil {
 					return explainTemporal(err, tf, "")

@@ -295,7 +295,7 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		r := runCLI(ctx, s, "models", "--model", "churn")
 		require.NoError(t, r.err, r.String())
 		requireInOrder(t, r.lines,
-			`^VERSION\s+STATUS\s+CREATED\s+DATA DATE\s+TRAINING JOB\s+SAGEMAKER MODEL$`,
+			`^VERSION\s+STATUS\s+CREATED\s+DATA DATE\s+TRAINING JOB\s+SAGEMAKER MODEL\s+DECIDED$`,
 			`^1\s+Approved\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+2019-10-01\s+`+regexp.QuoteMeta(sum.Training.TrainingJobName)+`\s+`,
 			`^2\s+Approved\s+.*2019-11-01\s+`+regexp.QuoteMeta(isum.Inference.Retrain.TrainingJobName),
 		)
@@ -305,6 +305,51 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &versions))
 		require.Len(t, versions, 2)
 		require.Equal(t, isum.Inference.Retrain.ModelPackageArn, versions[1].ModelPackageArn)
+	})
+
+	// A person rejects the retrained version: batch inference goes back to version 1; approving it again
+	// makes it live again. The decision is in the registry, where the AWS SDK reads it.
+	t.Run("approve and reject", func(t *testing.T) {
+		r := runCLI(ctx, s, "reject", "churn", "2")
+		require.Error(t, r.err)
+		require.Equal(t, 2, cli.ExitCode(r.err), r.String())
+		require.Contains(t, r.stderr+r.err.Error(), "reject needs --reason")
+
+		r = runCLI(ctx, s, "reject", "churn", "2", "--reason", "labels of 2019-11-01 were wrong", "--by", "alice")
+		require.NoError(t, r.err, r.String())
+		requireInOrder(t, r.lines,
+			`^churn version 2: Approved → Rejected$`,
+			`^\s+Rejected by alice at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: labels of 2019-11-01 were wrong$`,
+			`^Batch inference scores with version 1, the newest Approved one\.$`)
+		pkg, err := sageMaker(s).DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(isum.Inference.Retrain.ModelPackageArn)})
+		require.NoError(t, err)
+		require.Equal(t, "Rejected", string(pkg.ModelApprovalStatus))
+		require.Contains(t, aws.ToString(pkg.ApprovalDescription), "labels of 2019-11-01 were wrong")
+
+		r = runCLI(ctx, s, "reject", "churn", "2", "--reason", "again")
+		require.Error(t, r.err)
+		require.Equal(t, 1, cli.ExitCode(r.err))
+		require.Contains(t, r.err.Error(), "churn version 2 is already Rejected (Rejected by alice")
+		r = runCLI(ctx, s, "approve", "churn", "9")
+		require.Error(t, r.err)
+		require.Contains(t, r.err.Error(), "model churn has no version 9 (it has 2)")
+
+		scored := runCLI(ctx, s, "infer", "--model", "churn", "--data-date", "2019-10-01", "--threshold", "0", "--wait", "-o", "json")
+		require.NoError(t, scored.err, scored.String())
+		var got cli.Summary
+		require.NoError(t, json.Unmarshal([]byte(scored.stdout), &got), scored.String())
+		require.Equal(t, sum.Training.ModelPackageArn, got.Inference.ModelPackageArn, "the rejected version 2 is passed over")
+
+		r = runCLI(ctx, s, "approve", "churn", "2", "--reason", "relabelled", "-o", "json")
+		require.NoError(t, r.err, r.String())
+		var d cli.Decided
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &d), r.String())
+		require.Equal(t, cli.Decided{ModelName: "churn", Version: 2, ModelPackageArn: isum.Inference.Retrain.ModelPackageArn,
+			From: "Rejected", To: "Approved", ApprovalDescription: d.ApprovalDescription, LiveVersion: 2}, d)
+		require.Regexp(t, `^Approved by \S+ at .*: relabelled$`, d.ApprovalDescription)
+		r = runCLI(ctx, s, "models", "--model", "churn")
+		require.NoError(t, r.err, r.String())
+		requireInOrder(t, r.lines, `^2\s+Approved\s+.*Approved by \S+ at \S+: relabelled$`)
 	})
 
 	t.Run("list by model", func(t *testing.T) {

@@ -56,7 +56,8 @@ With -o json, one JSON object per line: Step, JobName, LogStream, Timestamp, Mes
 				}
 				return nil
 			}
-			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, id string) error {
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, args []string) error {
+				id := args[0]
 				cfg, err := af.load(ctx)
 				if err != nil {
 					return usagef("%v", err)

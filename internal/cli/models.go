@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/internal/quote"
 )
 
 // RegistryAPI is the part of the SageMaker client `models` calls.
@@ -31,7 +32,8 @@ func modelsCommand() *command {
 		args:    "--model NAME [flags]",
 		summary: "list a model's registered versions (SageMaker Model Registry)",
 		help: `Lists the versions registered in the SageMaker model package group of a model, oldest first: version,
-approval status, creation time, data date, training job and SageMaker model. Batch inference uses the newest
+approval status, creation time, data date, training job, SageMaker model, and who decided the status and why
+when a person did (starter approve/reject). Batch inference uses the newest
 Approved version.`,
 		examples: []string{
 			"starter models --model churn",
@@ -47,7 +49,7 @@ Approved version.`,
 				}
 				return validateModelName(*model)
 			}
-			return awsAction(af, out, func(ctx context.Context, e *env, cfg aws.Config, _ string) error {
+			return awsAction(af, out, func(ctx context.Context, e *env, cfg aws.Config, _ []string) error {
 				versions, err := listVersions(ctx, sagemaker.NewFromConfig(cfg), af, *model)
 				if err != nil {
 					return err
@@ -75,6 +77,8 @@ type ModelVersion struct {
 	SageMakerModelName string
 	TrainingJobName    string
 	DataDate           string
+	// ApprovalDescription says who decided the status and why (starter approve/reject), when someone did.
+	ApprovalDescription string `json:",omitempty"`
 }
 
 // listVersions returns the versions of the model package group model, oldest first.
@@ -105,13 +109,14 @@ func listVersions(ctx context.Context, sm RegistryAPI, af *awsFlags, model strin
 				return nil, explainAWS(err, af, fmt.Sprintf("describe model package %q", aws.ToString(p.ModelPackageArn)))
 			}
 			versions = append(versions, ModelVersion{
-				Version:            aws.ToInt32(d.ModelPackageVersion),
-				ApprovalStatus:     string(d.ModelApprovalStatus),
-				CreationTime:       aws.ToTime(d.CreationTime),
-				ModelPackageArn:    aws.ToString(d.ModelPackageArn),
-				SageMakerModelName: d.CustomerMetadataProperties[activities.MetaSageMakerModelName],
-				TrainingJobName:    d.CustomerMetadataProperties[activities.MetaTrainingJobName],
-				DataDate:           d.CustomerMetadataProperties[activities.MetaDataDate],
+				Version:             aws.ToInt32(d.ModelPackageVersion),
+				ApprovalStatus:      string(d.ModelApprovalStatus),
+				CreationTime:        aws.ToTime(d.CreationTime),
+				ModelPackageArn:     aws.ToString(d.ModelPackageArn),
+				SageMakerModelName:  d.CustomerMetadataProperties[activities.MetaSageMakerModelName],
+				TrainingJobName:     d.CustomerMetadataProperties[activities.MetaTrainingJobName],
+				DataDate:            d.CustomerMetadataProperties[activities.MetaDataDate],
+				ApprovalDescription: aws.ToString(d.ApprovalDescription),
 			})
 		}
 		if page.NextToken == nil || aws.ToString(page.NextToken) == "" {
@@ -125,10 +130,11 @@ func listVersions(ctx context.Context, sm RegistryAPI, af *awsFlags, model strin
 func formatVersions(versions []ModelVersion) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tSTATUS\tCREATED\tDATA DATE\tTRAINING JOB\tSAGEMAKER MODEL")
+	fmt.Fprintln(tw, "VERSION\tSTATUS\tCREATED\tDATA DATE\tTRAINING JOB\tSAGEMAKER MODEL\tDECIDED")
 	for _, v := range versions {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", strconv.Itoa(int(v.Version)), v.ApprovalStatus,
-			v.CreationTime.Local().Format(time.DateTime), dash(v.DataDate), dash(v.TrainingJobName), dash(v.SageMakerModelName))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", strconv.Itoa(int(v.Version)), v.ApprovalStatus,
+			v.CreationTime.Local().Format(time.DateTime), dash(v.DataDate), dash(v.TrainingJobName), dash(v.SageMakerModelName),
+			dash(quote.Prefix(v.ApprovalDescription, 120)))
 	}
 	_ = tw.Flush() // writes to a strings.Builder cannot fail
 	return b.String()

@@ -167,8 +167,8 @@ func (r *requestFlags) require() error {
 
 // temporalAction is the action of a command that talks to Temporal: it checks --output, the Temporal flags
 // and then checks, in that order, connects, runs act with the client and closes the client.
-func temporalAction(tf *temporalFlags, out *outputFlag, act func(ctx context.Context, e *env, c client.Client, arg string) error, checks ...func() error) action {
-	return func(ctx context.Context, e *env, arg string) error {
+func temporalAction(tf *temporalFlags, out *outputFlag, act func(ctx context.Context, e *env, c client.Client, args []string) error, checks ...func() error) action {
+	return func(ctx context.Context, e *env, args []string) error {
 		if err := validateAll(append([]func() error{out.validate, tf.validate}, checks...)...); err != nil {
 			return err
 		}
@@ -177,14 +177,14 @@ func temporalAction(tf *temporalFlags, out *outputFlag, act func(ctx context.Con
 			return err
 		}
 		defer c.Close()
-		return act(ctx, e, c, arg)
+		return act(ctx, e, c, args)
 	}
 }
 
 // awsAction is the action of a command that calls AWS (or localaws): it checks --output, the AWS flags and
 // then checks, in that order, loads the SDK configuration and runs act with it.
-func awsAction(af *awsFlags, out *outputFlag, act func(ctx context.Context, e *env, cfg aws.Config, arg string) error, checks ...func() error) action {
-	return func(ctx context.Context, e *env, arg string) error {
+func awsAction(af *awsFlags, out *outputFlag, act func(ctx context.Context, e *env, cfg aws.Config, args []string) error, checks ...func() error) action {
+	return func(ctx context.Context, e *env, args []string) error {
 		if err := validateAll(append([]func() error{out.validate, af.validate}, checks...)...); err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func awsAction(af *awsFlags, out *outputFlag, act func(ctx context.Context, e *e
 		if err != nil {
 			return usagef("%v", err)
 		}
-		return act(ctx, e, cfg, arg)
+		return act(ctx, e, cfg, args)
 	}
 }
 

@@ -53,7 +53,8 @@ ARNs are built from --region and --account-id (with --target local, a placeholde
 			sfnRole := fs.String("state-machine-role-arn", e.getenv("MDLC_SFN_ROLE_ARN"), "execution role `ARN` of the state machines, for deploy [MDLC_SFN_ROLE_ARN]")
 			trainingName := fs.String("training-state-machine", parity.DefaultTrainingStateMachine, "`NAME` of the training state machine")
 			inferenceName := fs.String("batch-inference-state-machine", parity.DefaultBatchInferenceStateMachine, "`NAME` of the batch-inference state machine")
-			return func(ctx context.Context, e *env, act string) error {
+			return func(ctx context.Context, e *env, args []string) error {
+				act := args[0]
 				if act != parityEmit && act != parityPolicy && act != parityDeploy {
 					return usagef("parity: unknown action %q: use emit, policy or deploy", act)
 				}

@@ -56,7 +56,8 @@ one that failed validation (fix the request and start a new run).`,
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			from := fs.String("from", "", "`STEP` to start from, at or before the failed step (default: the failed step)")
 			reason := fs.String("reason", "", "`TEXT` recorded as the reset's reason (default: \"starter retry from <step>: <failure>\")")
-			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, id string) error {
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, args []string) error {
+				id := args[0]
 				return retry(ctx, e, c, tf, out, id, *from, *reason)
 			})
 		},

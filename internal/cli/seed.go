@@ -57,7 +57,7 @@ The same flags give byte-identical files.`,
 				}
 				return nil
 			}
-			return awsAction(af, out, func(ctx context.Context, e *env, awsCfg aws.Config, _ string) error {
+			return awsAction(af, out, func(ctx context.Context, e *env, awsCfg aws.Config, _ []string) error {
 				client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 					// localaws serves S3 path-style; real S3 prefers virtual-hosted buckets.
 					o.UsePathStyle = af.target == awsconf.TargetLocal

@@ -51,7 +51,7 @@ starts and ends, then prints a summary (model version, training job, metrics) an
 				in = workflows.TrainingInput{ModelName: req.model, DataDate: req.dataDate, ApprovalStatus: *approval}
 				return nil
 			}
-			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ string) error {
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ []string) error {
 				return startAndReport(ctx, e, c, tf, out, *wait, startRequest{
 					workflowType: workflows.TrainingWorkflow,
 					workflowID:   workflows.TrainingWorkflowID(in.ModelName, in.DataDate),
@@ -97,7 +97,7 @@ prints the AUC, the threshold and where it came from, the decision, and the retr
 				}
 				return nil
 			}
-			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ string) error {
+			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ []string) error {
 				return startAndReport(ctx, e, c, tf, out, *wait, startRequest{
 					workflowType: workflows.BatchInferenceWorkflow,
 					workflowID:   workflows.BatchInferenceWorkflowID(in.ModelName, in.DataDate),

@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/mdlc/mdlc/internal/quote"
+	"github.com/mdlc/mdlc/lambdas/contract"
+)
+
+// DecisionAPI is the part of the SageMaker client `approve` and `reject` call.
+type DecisionAPI interface {
+	ListModelPackages(ctx context.Context, in *sagemaker.ListModelPackagesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListModelPackagesOutput, error)
+	DescribeModelPackage(ctx context.Context, in *sagemaker.DescribeModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageOutput, error)
+	UpdateModelPackage(ctx context.Context, in *sagemaker.UpdateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.UpdateModelPackageOutput, error)
+}
+
+// maxApprovalDescription is SageMaker's limit on a model package's ApprovalDescription.
+const maxApprovalDescription = 1024
+
+func approveCommand() *command { return decisionCommand(string(smtypes.ModelApprovalStatusApproved)) }
+
+func rejectCommand() *command { return decisionCommand(string(smtypes.ModelApprovalStatusRejected)) }
+
+// decisionCommand is `approve` (status Approved) or `reject` (status Rejected).
+func decisionCommand(status string) *command {
+	name, verb := "approve", "Approves"
+	reasonHelp := "`TEXT`: why, recorded in the version's ApprovalDescription"
+	if status == string(smtypes.ModelApprovalStatusRejected) {
+		name, verb = "reject", "Rejects"
+		reasonHelp += " (required)"
+	}
+	return &command{
+		name:       name,
+		args:       "MODEL VERSION [--reason TEXT] [flags]",
+		positional: "MODEL VERSION",
+		summary:    strings.ToLower(verb[:1]) + verb[1:len(verb)-1] + " a registered model version: a person's decision in the registry",
+		help: verb + ` a version of a model in the SageMaker Model Registry (UpdateModelPackage), recording who decided and
+why in the version's ApprovalDescription ("` + status + ` by <who> at <time>: <reason>"). Batch inference scores
+with the newest Approved version, so approving a version makes it the live model if it is the newest Approved
+one, and rejecting the live version puts the previous Approved one back in service.
+
+A rejection needs a reason. A version that already has the status is refused (nothing changed). The
+decision goes straight to the registry, as a decision in the SageMaker console or with
+` + "`aws sagemaker update-model-package`" + ` would, so it works the same for runs on Temporal and on Step Functions.
+The registry has no conditional update: two people deciding on the same version at once both succeed, and the
+later one's decision stands.`,
+		examples: []string{
+			"starter " + name + " churn 2 --reason 'AUC 0.93 on the 2019-11-01 holdout'",
+			"starter " + name + " churn 2 --reason 'checked by hand' --by alice -o json",
+		},
+		setup: func(fs *flag.FlagSet, e *env) action {
+			af, out := addAWSFlags(fs, e), addOutputFlag(fs)
+			reason := fs.String("reason", "", reasonHelp)
+			by := fs.String("by", envOr(e, "USER", "unknown"), "`NAME` of who decides [USER]")
+			return awsAction(af, out, func(ctx context.Context, e *env, cfg aws.Config, args []string) error {
+				d, err := parseDecision(args, status, *reason, *by)
+				if err != nil {
+					return err
+				}
+				return decide(ctx, e, sagemaker.NewFromConfig(cfg), af, out, d, time.Now())
+			})
+		},
+	}
+}
+
+// decision is a person's decision on one model version.
+type decision struct {
+	model   string
+	version int32
+	status  string
+	reason  string
+	by      string
+}
+
+// parseDecision checks the arguments of approve/reject.
+func parseDecision(args []string, status, reason, by string) (decision, error) {
+	model, ver := args[0], args[1]
+	if err := validateModelName(model); err != nil {
+		return decision{}, err
+	}
+	v, err := strconv.ParseInt(ver, 10, 32)
+	if err != nil || v < 1 {
+		return decision{}, usagef("VERSION %s must be a version number (1, 2, …) as `starter models --model %s` lists them", quote.Value(ver), model)
+	}
+	reason, by = strings.TrimSpace(reason), strings.TrimSpace(by)
+	if status == string(smtypes.ModelApprovalStatusRejected) && reason == "" {
+		return decision{}, usagef("reject needs --reason: say why the version must not be used, e.g. --reason 'AUC fell on the 2019-12-01 holdout'")
+	}
+	if by == "" {
+		return decision{}, usagef("--by must name who decides")
+	}
+	d := decision{model: model, version: int32(v), status: status, reason: reason, by: by}
+	if n := len(d.description(time.Time{})); n > maxApprovalDescription {
+		return decision{}, usagef("--reason and --by make an ApprovalDescription of %d bytes; SageMaker keeps at most %d: shorten the reason", n, maxApprovalDescription)
+	}
+	return d, nil
+}
+
+// description is the ApprovalDescription that records the decision.
+func (d decision) description(at time.Time) string {
+	s := fmt.Sprintf("%s by %s at %s", d.status, d.by, at.UTC().Format(time.RFC3339))
+	if d.reason != "" {
+		s += ": " + d.reason
+	}
+	return s
+}
+
+// Decided is what approve and reject report.
+type Decided struct {
+	ModelName           string
+	Version             int32
+	ModelPackageArn     string
+	From, To            string
+	ApprovalDescription string
+	// LiveVersion is the newest Approved version after the decision, the one batch inference scores with
+	// (0: none).
+	LiveVersion int32
+}
+
+// decide records d in the registry.
+func decide(ctx context.Context, e *env, sm DecisionAPI, af *awsFlags, out *outputFlag, d decision, now time.Time) error {
+	summaries, err := listSummaries(ctx, sm, af, d.model)
+	if err != nil {
+		return err
+	}
+	var target *smtypes.ModelPackageSummary
+	for i := range summaries {
+		if aws.ToInt32(summaries[i].ModelPackageVersion) == d.version {
+			target = &summaries[i]
+		}
+	}
+	if target == nil {
+		return fmt.Errorf("model %s has no version %d (it has %d); see `starter models --model %s`", d.model, d.version, len(summaries), d.model)
+	}
+	arn := aws.ToString(target.ModelPackageArn)
+	current, err := sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(arn)})
+	if err != nil {
+		return explainAWS(err, af, fmt.Sprintf("describe model package %q", arn))
+	}
+	from := string(current.ModelApprovalStatus)
+	if from == d.status {
+		return fmt.Errorf("%s version %d is already %s (%s); nothing changed", d.model, d.version, from, dash(aws.ToString(current.ApprovalDescription)))
+	}
+	desc := d.description(now)
+	if _, err := sm.UpdateModelPackage(ctx, &sagemaker.UpdateModelPackageInput{
+		ModelPackageArn:     aws.String(arn),
+		ModelApprovalStatus: smtypes.ModelApprovalStatus(d.status),
+		ApprovalDescription: aws.String(desc),
+	}); err != nil {
+		return explainAWS(err, af, fmt.Sprintf("update model package %q", arn))
+	}
+	res := Decided{ModelName: d.model, Version: d.version, ModelPackageArn: arn, From: from, To: d.status, ApprovalDescription: desc}
+	for _, s := range summaries {
+		v, status := aws.ToInt32(s.ModelPackageVersion), string(s.ModelApprovalStatus)
+		if v == d.version {
+			status = d.status
+		}
+		if status == contract.ApprovalApproved && v > res.LiveVersion {
+			res.LiveVersion = v
+		}
+	}
+	if out.json() {
+		return writeJSON(e.stdout, res)
+	}
+	fmt.Fprintf(e.stdout, "%s version %d: %s → %s\n  %s\n", d.model, d.version, from, d.status, desc)
+	if res.LiveVersion == 0 {
+		fmt.Fprintf(e.stdout, "No version of %s is Approved now: batch inference fails with ModelNotFound until one is.\n", d.model)
+	} else {
+		fmt.Fprintf(e.stdout, "Batch inference scores with version %d, the newest Approved one.\n", res.LiveVersion)
+	}
+	return nil
+}
+
+// listSummaries lists the versions of the model package group model.
+func listSummaries(ctx context.Context, sm DecisionAPI, af *awsFlags, model string) ([]smtypes.ModelPackageSummary, error) {
+	in := &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String(model), MaxResults: aws.Int32(100)}
+	var out []smtypes.ModelPackageSummary
+	for {
+		page, err := sm.ListModelPackages(ctx, in)
+		if err != nil {
+			var api smithy.APIError
+			if errors.As(err, &api) && (api.ErrorCode() == "ValidationException" || api.ErrorCode() == "ResourceNotFound") {
+				return nil, fmt.Errorf("no model package group %q: no version of that model was registered; see `starter models --model %s`", model, model)
+			}
+			return nil, explainAWS(err, af, fmt.Sprintf("list model packages of %q", model))
+		}
+		out = append(out, page.ModelPackageSummaryList...)
+		if aws.ToString(page.NextToken) == "" {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
