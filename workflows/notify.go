@@ -84,10 +84,15 @@ func failureMessage(err error) string {
 	return msg
 }
 
+// requestValue is a request's ModelName or DataDate as a notification carries it: whole when valid, at most
+// quote.MaxValueBytes of it otherwise, so that an oversized invalid request (a 1.5 MB model name) cannot make
+// the Notify activity's input exceed Temporal's payload size limit.
+func requestValue(s string) string { return quote.Prefix(s, quote.MaxValueBytes) }
+
 // trainingNotification is what a Training run reports when it ends with res.
 func trainingNotification(in TrainingInput, res TrainingResult) activities.Notification {
 	return activities.Notification{
-		ModelName: in.ModelName, DataDate: in.DataDate,
+		ModelName: requestValue(in.ModelName), DataDate: requestValue(in.DataDate),
 		TrainingJobName: res.TrainingJobName, ModelPackageArn: res.ModelPackageArn, ModelPackageVersion: res.ModelPackageVersion,
 	}
 }
@@ -95,7 +100,7 @@ func trainingNotification(in TrainingInput, res TrainingResult) activities.Notif
 // batchInferenceNotification is what a BatchInference run reports when it ends with res: the decision and
 // AUC once taken, and the retrained version if any, else the version that scored the data.
 func batchInferenceNotification(in BatchInferenceInput, res BatchInferenceResult) activities.Notification {
-	n := activities.Notification{ModelName: in.ModelName, DataDate: in.DataDate, ModelPackageArn: res.ModelPackageArn}
+	n := activities.Notification{ModelName: requestValue(in.ModelName), DataDate: requestValue(in.DataDate), ModelPackageArn: res.ModelPackageArn}
 	if res.ThresholdSource != "" {
 		n.Threshold = &res.Threshold
 	}

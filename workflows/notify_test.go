@@ -12,8 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/internal/quote"
 )
 
 // notifications records the Notify activity's calls; answer decides what each attempt returns (success
@@ -113,6 +115,37 @@ func TestNotifyWhenInvalidRequestFails(t *testing.T) {
 	require.Equal(t, activities.StatusFailed, got[0].Status)
 	require.Equal(t, StepInitialize, got[0].FailedStep)
 	require.Contains(t, got[0].Failure, "invalid request")
+}
+
+// TestNotifyOversizedRequest: a 1.5 MB model name fails the run with InvalidInput, and its notification carries
+// only a prefix of it: carried whole, the Notify activity's input would exceed Temporal's payload size limit
+// and the server would end the run on that instead.
+func TestNotifyOversizedRequest(t *testing.T) {
+	huge := strings.Repeat("m", 1536*1024)
+	for name, run := range map[string]func(*testsuite.TestWorkflowEnvironment){
+		"training": func(e *testsuite.TestWorkflowEnvironment) {
+			e.ExecuteWorkflow(Training, TrainingInput{ModelName: huge, DataDate: huge})
+		},
+		"batch inference": func(e *testsuite.TestWorkflowEnvironment) {
+			e.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: huge, DataDate: huge})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newEnv(t)
+			// As in TestOversizedInputIsNotEchoed: the race detector slows decoding megabytes of JSON.
+			env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 5 * time.Minute})
+			n := withNotify(env, true)
+			run(env)
+			var app *temporal.ApplicationError
+			require.ErrorAs(t, env.GetWorkflowError(), &app)
+			require.Equal(t, activities.ErrInvalidInput, app.Type())
+			got := n.all()
+			require.Len(t, got, 1)
+			require.Len(t, got[0].ModelName, quote.MaxValueBytes)
+			require.Len(t, got[0].DataDate, quote.MaxValueBytes)
+			require.LessOrEqual(t, len(got[0].Failure), activities.MaxFailureBytes)
+		})
+	}
 }
 
 // TestNotifyWhenCanceled: a person cancels the run while its job runs; the notification still goes out (on a
