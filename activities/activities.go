@@ -9,6 +9,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -44,6 +45,7 @@ type Activities struct {
 	sm     SageMakerAPI
 	lambda LambdaAPI
 	cfg    Config
+	http   *http.Client
 }
 
 // New returns the activities for cfg, calling SageMaker and Lambda through sm and lm.
@@ -55,7 +57,7 @@ func New(sm SageMakerAPI, lm LambdaAPI, cfg Config) (*Activities, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Activities{sm: sm, lambda: lm, cfg: cfg}, nil
+	return &Activities{sm: sm, lambda: lm, cfg: cfg, http: newNotifyClient()}, nil
 }
 
 // DefaultsInput asks for the worker's pipeline defaults.
@@ -71,11 +73,15 @@ type DefaultsOutput struct {
 	// SearchAttributes is Config.SearchAttributes: a run started without its ModelName and DataDate search
 	// attributes may set them.
 	SearchAttributes bool `json:",omitempty"`
+	// Notify says that the worker sends a notification when a run ends (Config.NotifyURL is set). The URL
+	// itself stays on the worker.
+	Notify bool `json:",omitempty"`
 }
 
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
-	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, SearchAttributes: a.cfg.SearchAttributes}, nil
+	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, SearchAttributes: a.cfg.SearchAttributes,
+		Notify: a.cfg.NotifyURL != ""}, nil
 }
 
 // keepAlive heartbeats every HeartbeatInterval until the returned stop is called. The short activities (a

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mdlc/mdlc/internal/quote"
+	"github.com/mdlc/mdlc/internal/webui"
 	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
@@ -48,6 +50,12 @@ type Config struct {
 	// SearchAttributes says that the worker's namespace has the workflows' ModelName and DataDate search
 	// attributes (Keyword), so a run started without them may set them itself. The worker checks it at start.
 	SearchAttributes bool
+	// NotifyURL is where Notify POSTs a run's Notification when it ends; empty sends none. It must be an http
+	// or https URL.
+	NotifyURL string
+	// UIAddress is the base URL of the Temporal web UI, for the run links in notifications;
+	// webui.DefaultAddress when empty.
+	UIAddress string
 }
 
 // Functions are the names (or ARNs) of the pipelines' Lambda functions; WithDefaults fills in the contract's
@@ -133,6 +141,9 @@ func (c Config) WithDefaults() Config {
 	if c.ApprovalStatus == "" {
 		c.ApprovalStatus = contract.ApprovalApproved
 	}
+	if c.UIAddress == "" {
+		c.UIAddress = webui.DefaultAddress
+	}
 	return c
 }
 
@@ -173,6 +184,14 @@ func (c Config) Validate() error {
 	}
 	if c.ApprovalStatus != contract.ApprovalApproved && c.ApprovalStatus != contract.ApprovalPending {
 		errs = append(errs, fmt.Errorf("approval status %q must be Approved or PendingManualApproval", c.ApprovalStatus))
+	}
+	if c.NotifyURL != "" {
+		if err := webui.CheckHTTPURL(c.NotifyURL); err != nil {
+			errs = append(errs, fmt.Errorf("notify URL %s is not an http(s) URL (%w): give one such as https://hooks.example.com/mdlc, or none to send no notifications", quote.Value(c.NotifyURL), err))
+		}
+	}
+	if err := webui.CheckHTTPURL(c.UIAddress); err != nil {
+		errs = append(errs, fmt.Errorf("web UI address %s is not an http(s) URL (%w): give one such as %s", quote.Value(c.UIAddress), err, webui.DefaultAddress))
 	}
 	if _, ok := c.Hyperparameters["num_round"]; !ok {
 		errs = append(errs, errors.New("hyperparameters must include num_round"))

@@ -11,7 +11,9 @@ import (
 	"github.com/mdlc/mdlc/internal/awsconf"
 	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/pipelineflags"
+	"github.com/mdlc/mdlc/internal/quote"
 	"github.com/mdlc/mdlc/internal/temporalconn"
+	"github.com/mdlc/mdlc/internal/webui"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -52,6 +54,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.metricsAddr, "metrics-addr", pipelineflags.Env(getenv, "MDLC_METRICS_ADDR", "127.0.0.1:9464"), "address of the Prometheus /metrics endpoint (port 0: a free port, logged in the \"Worker started\" line); empty disables it [MDLC_METRICS_ADDR]")
 	fs.StringVar(&c.logFormat, "log-format", pipelineflags.Env(getenv, "MDLC_LOG_FORMAT", "text"), "text or json [MDLC_LOG_FORMAT]")
 	fs.StringVar(&c.logLevel, "log-level", pipelineflags.Env(getenv, "MDLC_LOG_LEVEL", "info"), "debug, info, warn or error [MDLC_LOG_LEVEL]")
+	var notifyURL, uiAddress string
+	fs.StringVar(&notifyURL, "notify-url", pipelineflags.Env(getenv, "MDLC_NOTIFY_URL", ""), "http(s) `URL` to POST a JSON notification to when a run ends (completed, failed, canceled); empty sends none [MDLC_NOTIFY_URL]")
+	fs.StringVar(&uiAddress, "ui-address", pipelineflags.Env(getenv, "MDLC_UI_ADDRESS", webui.DefaultAddress), "base `URL` of the Temporal web UI, for the run links in notifications [MDLC_UI_ADDRESS]")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long running activities get to finish on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -76,6 +81,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if p.PollInterval, err = time.ParseDuration(pollInterval); err != nil {
 			errs = append(errs, fmt.Errorf("--poll-interval %q is not a duration (e.g. 1s, 30s)", pollInterval))
 		}
+	}
+	p.NotifyURL, p.UIAddress = notifyURL, uiAddress
+	if notifyURL != "" {
+		if err := webui.CheckHTTPURL(notifyURL); err != nil {
+			errs = append(errs, fmt.Errorf("--notify-url %s is not an http(s) URL (%w): give one such as https://hooks.example.com/mdlc, or leave it empty to send no notifications", quote.Value(notifyURL), err))
+		}
+	}
+	if err := webui.CheckHTTPURL(uiAddress); err != nil {
+		errs = append(errs, fmt.Errorf("--ui-address %s is not an http(s) URL (%w): give the web UI's base URL, e.g. %s", quote.Value(uiAddress), err, webui.DefaultAddress))
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.logFormat))

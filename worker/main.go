@@ -96,7 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("Worker started", "TaskQueue", cfg.taskQueue, "Temporal", cfg.temporalAddress, "Namespace", cfg.namespace,
 		"Target", cfg.target, "Endpoint", endpoint, "Region", awsCfg.Region, "Bucket", cfg.pipeline.Bucket,
-		"PollInterval", cfg.pipeline.PollInterval, "Threshold", cfg.pipeline.DefaultThreshold, "Metrics", metricsAddr)
+		"PollInterval", cfg.pipeline.PollInterval, "Threshold", cfg.pipeline.DefaultThreshold, "Metrics", metricsAddr,
+		"Notify", cfg.pipeline.RedactedNotifyURL(), "UI", cfg.pipeline.UIAddress)
 	fmt.Fprintf(stdout, "worker polling task queue %q on %s\n", cfg.taskQueue, cfg.temporalAddress)
 	<-ctx.Done()
 	logger.Info("Shutting down; running jobs keep running and are attached to again by the next worker")

@@ -64,12 +64,37 @@ func TestBadConfiguration(t *testing.T) {
 		{[]string{"--log-level", "loud"}, "must be debug, info, warn or error"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--no-such-flag"}, "flag provided but not defined"},
+		{[]string{"--notify-url", "hooks.example.com/mdlc"}, `--notify-url "hooks.example.com/mdlc" is not an http(s) URL (scheme "" is not http or https)`},
+		{[]string{"--notify-url", "ftp://example.com/x"}, `--notify-url "ftp://example.com/x" is not an http(s) URL (scheme "ftp" is not http or https)`},
+		{[]string{"--notify-url", "https:///path"}, "is not an http(s) URL (no host)"},
+		{[]string{"--notify-url", "ftp://" + strings.Repeat("x", 200)}, `xx"… (206 bytes) is not an http(s) URL`},
+		{[]string{"--ui-address", "localhost:8233"}, "--ui-address \"localhost:8233\" is not an http(s) URL"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, err := parseConfig(tc.args, noEnv, io.Discard)
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestNotifyURL: notifications are off unless --notify-url or MDLC_NOTIFY_URL names a receiver; the flag wins
+// over the environment, and the web UI address for the links defaults to the dev server's.
+func TestNotifyURL(t *testing.T) {
+	c, err := parseConfig(nil, noEnv, io.Discard)
+	require.NoError(t, err)
+	require.Empty(t, c.pipeline.NotifyURL)
+	require.Equal(t, "http://127.0.0.1:8233", c.pipeline.UIAddress)
+
+	env := map[string]string{"MDLC_NOTIFY_URL": "https://hooks.example.com/env", "MDLC_UI_ADDRESS": "https://temporal.example.com"}
+	c, err = parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "https://hooks.example.com/env", c.pipeline.NotifyURL)
+	require.Equal(t, "https://temporal.example.com", c.pipeline.UIAddress)
+	require.Equal(t, "https://hooks.example.com", c.pipeline.RedactedNotifyURL(), "logged without the path, where webhook secrets live")
+
+	c, err = parseConfig([]string{"--notify-url", "http://127.0.0.1:9999/hook"}, func(k string) string { return env[k] }, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:9999/hook", c.pipeline.NotifyURL)
 }
 
 // TestHeartbeatsReachTheServerWellWithinTheirTimeout: the SDK sends a heartbeat at most every

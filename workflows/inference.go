@@ -12,19 +12,25 @@ import (
 
 // BatchInference scores one data date's holdout data with the newest approved model, measures the model's
 // AUC and retrains it when the AUC falls below the threshold: Initialize → Find Model → Inference → Monitor
-// Model Performance → Is Re-training Needed? → Re-train Model (a child Training run, awaited).
+// Model Performance → Is Re-training Needed? → Re-train Model (a child Training run, awaited). When the worker
+// has a notify URL, the run notifies it as it ends (see notify).
 func BatchInference(ctx workflow.Context, in BatchInferenceInput) (BatchInferenceResult, error) {
 	t, err := newTracker(ctx, BatchInferenceWorkflow,
 		StepInitialize, StepFindModel, StepInference, StepMonitor, StepDecide, StepRetrain)
 	if err != nil {
 		return BatchInferenceResult{}, err
 	}
-	return (&batchInference{in: in, t: t}).run(ctx)
+	w := &batchInference{in: in, t: t}
+	res, err := w.run(ctx)
+	notify(ctx, t, &w.def, batchInferenceNotification(in, res), err)
+	return res, err
 }
 
 type batchInference struct {
 	in BatchInferenceInput
 	t  *tracker
+	// def holds the worker's defaults once fetched, for the run and its notification.
+	def defaults
 }
 
 func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error) {
@@ -37,7 +43,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 	res := BatchInferenceResult{ModelName: in.ModelName, DataDate: in.DataDate}
 
-	def, err := runDefaults(ctx, t, in.ModelName, in.DataDate, in.Threshold == nil)
+	def, err := runDefaults(ctx, t, &w.def, in.ModelName, in.DataDate, in.Threshold == nil)
 	if err != nil {
 		return res, err
 	}

@@ -6,6 +6,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/mdlc/mdlc/activities"
 )
 
 // HeartbeatTimeout is how long every activity may go without a heartbeat reaching the server before it
@@ -59,6 +61,22 @@ var (
 			BackoffCoefficient: 2,
 			MaximumInterval:    time.Minute,
 			MaximumAttempts:    10,
+		},
+	}
+
+	// notifyOptions: one POST of a run's notification. The run waits for it before it closes (a run that
+	// closes abandons its pending activities), so the retries are bounded and short: five attempts, 1, 2, 4
+	// and 8 s apart — a receiver restarting or briefly overloaded is ridden out, one that is down delays the
+	// run's close by about 15 s (at most about 90 s when every attempt times out), and the notification is
+	// then dropped with a warning in the worker's log. A longer retry would hold every run open for as long
+	// as the receiver is down; the run's outcome stays in Temporal either way.
+	notifyOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: activities.NotifyTimeout + 5*time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Second,
+			MaximumAttempts:    5,
 		},
 	}
 

@@ -29,10 +29,10 @@ func (d *defaults) get(ctx workflow.Context) (activities.DefaultsOutput, error) 
 
 // runDefaults is the first part of Initialize, before its Lambda call: it sets the run's search attributes
 // and, when need is true (the request leaves a setting to the worker), returns the worker's pipeline defaults,
-// with one local activity at most for both. Its error fails Initialize.
-func runDefaults(ctx workflow.Context, t *tracker, model, date string, need bool) (activities.DefaultsOutput, error) {
-	var def defaults
-	if err := setSearchAttributes(ctx, &def, model, date); err != nil {
+// with one local activity at most for both (def keeps them for the rest of the run, e.g. notify). Its error
+// fails Initialize.
+func runDefaults(ctx workflow.Context, t *tracker, def *defaults, model, date string, need bool) (activities.DefaultsOutput, error) {
+	if err := setSearchAttributes(ctx, def, model, date); err != nil {
 		return activities.DefaultsOutput{}, t.fail(ctx, StepInitialize, err)
 	}
 	if !need {

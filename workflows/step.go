@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/mdlc/mdlc/activities"
 )
 
 // step is one step of a run that executes an activity: its name in the progress, the job it runs once known
@@ -41,6 +43,13 @@ func runStep[Out any](ctx workflow.Context, t *tracker, name, job string, execut
 	}
 	t.done(ctx, name, detail(out))
 	return out, nil
+}
+
+// executeNotify runs the Notify activity for n with notifyOptions and waits for it. It is not a step: the
+// progress does not show it, and its error is the caller's to log, never the run's.
+func executeNotify(ctx workflow.Context, n activities.Notification) error {
+	return workflow.ExecuteActivity(withActivityOptions(ctx, notifyOptions, "Notify: run "+n.Status), a.Notify,
+		activities.NotifyInput{Notification: n}).Get(ctx, nil)
 }
 
 // withActivityOptions returns ctx carrying opts, with summary as the activity's summary in the web UI.

@@ -12,18 +12,23 @@ import (
 var a *activities.Activities
 
 // Training trains a model on one data date with SageMaker and registers it: Initialize → Train Model →
-// Create Model → Register Model.
+// Create Model → Register Model. When the worker has a notify URL, the run notifies it as it ends (see notify).
 func Training(ctx workflow.Context, in TrainingInput) (TrainingResult, error) {
 	t, err := newTracker(ctx, TrainingWorkflow, StepInitialize, StepTrainModel, StepCreateModel, StepRegister)
 	if err != nil {
 		return TrainingResult{}, err
 	}
-	return (&training{in: in, t: t}).run(ctx)
+	w := &training{in: in, t: t}
+	res, err := w.run(ctx)
+	notify(ctx, t, &w.def, trainingNotification(in, res), err)
+	return res, err
 }
 
 type training struct {
 	in TrainingInput
 	t  *tracker
+	// def holds the worker's defaults once fetched, for the run and its notification.
+	def defaults
 }
 
 func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
@@ -35,7 +40,7 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 	info := workflow.GetInfo(ctx)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 
-	def, err := runDefaults(ctx, t, in.ModelName, in.DataDate, in.ApprovalStatus == "")
+	def, err := runDefaults(ctx, t, &w.def, in.ModelName, in.DataDate, in.ApprovalStatus == "")
 	if err != nil {
 		return TrainingResult{}, err
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"flag"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -14,13 +13,14 @@ import (
 	"github.com/mdlc/mdlc/internal/awsconf"
 	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/temporalconn"
+	"github.com/mdlc/mdlc/internal/webui"
 	"github.com/mdlc/mdlc/workflows"
 )
 
 // Defaults of the shared flags (each can also come from the environment variable named in its help).
 const (
 	DefaultNamespace = "default"
-	DefaultUIAddress = "http://127.0.0.1:8233"
+	DefaultUIAddress = webui.DefaultAddress
 )
 
 // Output formats.
@@ -80,8 +80,7 @@ func (t *temporalFlags) validate() error {
 	if t.namespace == "" {
 		return usagef("--namespace is empty: give a namespace, e.g. %s", DefaultNamespace)
 	}
-	u, err := url.Parse(t.uiAddress)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if webui.CheckHTTPURL(t.uiAddress) != nil {
 		return usagef("--ui-address %q must be an http(s) URL such as %s", t.uiAddress, DefaultUIAddress)
 	}
 	return nil
@@ -94,8 +93,7 @@ func (t *temporalFlags) dial(ctx context.Context) (client.Client, error) {
 
 // runURL is the web UI page of a run's history.
 func (t *temporalFlags) runURL(workflowID, runID string) string {
-	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", strings.TrimRight(t.uiAddress, "/"),
-		url.PathEscape(t.namespace), url.PathEscape(workflowID), url.PathEscape(runID))
+	return webui.RunURL(t.uiAddress, t.namespace, workflowID, runID)
 }
 
 // awsFlags say which AWS (or localaws) to call.
