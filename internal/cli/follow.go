@@ -37,6 +37,10 @@ type follower struct {
 	// origin is the start of the followed (top-level) run: line times are measured from it.
 	origin      time.Time
 	queryWarned bool
+	// logs, when set, prints the jobs' log lines as they come (--logs); logsWarned says a failure to read
+	// them was reported.
+	logs       *logPrinter
+	logsWarned bool
 }
 
 // watched is one run being followed and what has been printed of it.
@@ -62,8 +66,8 @@ func (w *watched) status() enumspb.WorkflowExecutionStatus {
 
 // follow prints the run's events to live as they happen until it closes, then returns its summary. Warnings
 // (a worker that does not answer queries, a server that is briefly away) go to warn.
-func follow(ctx context.Context, c client.Client, tf *temporalFlags, live, warn io.Writer, id, runID string) (*Summary, error) {
-	f := &follower{c: c, live: live, warn: warn, interval: pollInterval}
+func follow(ctx context.Context, c client.Client, tf *temporalFlags, live, warn io.Writer, id, runID string, logs *logPrinter) (*Summary, error) {
+	f := &follower{c: c, live: live, warn: warn, interval: pollInterval, logs: logs}
 	w := newWatched(id, runID, "")
 	failures := 0
 	timer := time.NewTimer(0)
@@ -115,6 +119,12 @@ func (f *follower) poll(ctx context.Context, w *watched) error {
 		fmt.Fprintf(f.warn, "warning: %s does not answer the progress query (%v); is the worker running?\n", w.id, err)
 	}
 	f.emit(ctx, w)
+	if f.logs != nil {
+		if err := f.logs.printSteps(ctx, w); err != nil && ctx.Err() == nil && !f.logsWarned {
+			f.logsWarned = true
+			fmt.Fprintf(f.warn, "warning: cannot read the job logs of %s (%v); following the run without them\n", w.id, err)
+		}
+	}
 	return nil
 }
 

@@ -34,18 +34,23 @@ that has already ended is replayed from its progress. Exits 3 when the run faile
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			runID := fs.String("run-id", "", "`RUN_ID` (default: the latest run of the workflow ID)")
+			logs := addLogsFlags(fs, e)
 			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, args []string) error {
 				id := args[0]
 				live := e.stdout
 				if out.json() {
 					live = e.stderr
 				}
-				s, err := follow(ctx, c, tf, live, e.stderr, id, *runID)
+				lp, err := logs.printer(ctx, e, live)
+				if err != nil {
+					return err
+				}
+				s, err := follow(ctx, c, tf, live, e.stderr, id, *runID, lp)
 				if err != nil {
 					return err
 				}
 				return reportSummary(e, out, s, false)
-			})
+			}, logs.validate)
 		},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ With -o json, one JSON object per line: Step, JobName, LogStream, Timestamp, Mes
 				if err != nil {
 					return usagef("%v", err)
 				}
-				p := &logPrinter{e: e, json: out.json(), cw: cloudwatchlogs.NewFromConfig(cfg), tokens: map[string]string{}, endpoint: af.endpointName()}
+				p := &logPrinter{e: e, out: e.stdout, json: out.json(), cw: cloudwatchlogs.NewFromConfig(cfg), tokens: map[string]string{}, endpoint: af.endpointName()}
 				return p.run(ctx, c, tf, id, *runID, *step, *follow)
 			}, af.validate, checkStep)
 		},
@@ -84,8 +85,12 @@ type jobLog struct {
 
 // logPrinter prints the new events of a run's job logs, remembering where each stream was read to.
 type logPrinter struct {
-	e        *env
+	e *env
+	// out receives the log lines; json prints them as JSON objects, inline (within a run's live step lines)
+	// marks each with a bar.
+	out      io.Writer
 	json     bool
+	inline   bool
 	cw       *cloudwatchlogs.Client
 	endpoint string
 	// tokens is the forward token of each stream read so far, by group and stream name.
@@ -98,6 +103,9 @@ func (p *logPrinter) run(ctx context.Context, c client.Client, tf *temporalFlags
 		return explainTemporal(err, tf, id)
 	}
 	runID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	// While following, a progress query that times out (a worker busy on a loaded machine) is tried again
+	// at the next tick; maxDescribeFailures in a row give up.
+	failures := 0
 	for {
 		ended := true
 		if follow {
@@ -109,8 +117,20 @@ func (p *logPrinter) run(ctx context.Context, c client.Client, tf *temporalFlags
 		}
 		jobs, err := runJobs(ctx, c, id, runID, step)
 		if err != nil {
-			return fmt.Errorf("find the jobs of %s: %w (the progress query needs the worker running)", id, err)
+			if !follow || ctx.Err() != nil || failures >= maxDescribeFailures {
+				return fmt.Errorf("find the jobs of %s: %w (the progress query needs the worker running)", id, err)
+			}
+			if failures++; failures == 1 {
+				fmt.Fprintf(p.e.stderr, "warning: cannot find the jobs of %s yet (%v); trying again\n", id, err)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(logsPollInterval):
+			}
+			continue
 		}
+		failures = 0
 		if len(jobs) == 0 && !follow {
 			return fmt.Errorf("run %s of %s has no SageMaker job%s yet", runID, id, map[bool]string{true: " in step " + step, false: ""}[step != ""])
 		}
@@ -185,7 +205,7 @@ func (p *logPrinter) print(ctx context.Context, j jobLog, warn bool) error {
 				return fmt.Errorf("read log stream %s of job %s at %s: %w", name, j.job, p.endpoint, err)
 			}
 			if _, seen := p.tokens[key]; !seen && !p.json {
-				fmt.Fprintf(p.e.stdout, "==> %s: %s (%s %s) <==\n", j.step, j.job, j.group, name)
+				fmt.Fprintf(p.out, "%s==> %s: %s (%s %s) <==\n", p.bar(), j.step, j.job, j.group, name)
 			}
 			for _, ev := range out.Events {
 				if err := p.event(j, name, ev); err != nil {
@@ -208,7 +228,7 @@ func (p *logPrinter) event(j jobLog, stream string, ev cwtypes.OutputLogEvent) e
 	ts := time.UnixMilli(aws.ToInt64(ev.Timestamp)).UTC()
 	if p.json {
 		// One object a line, as `aws logs tail` and jq -c print them.
-		err := json.NewEncoder(p.e.stdout).Encode(struct {
+		err := json.NewEncoder(p.out).Encode(struct {
 			Step, JobName, LogStream string
 			Timestamp                time.Time
 			Message                  string
@@ -218,6 +238,26 @@ func (p *logPrinter) event(j jobLog, stream string, ev cwtypes.OutputLogEvent) e
 		}
 		return nil
 	}
-	_, err := fmt.Fprintf(p.e.stdout, "%s %s\n", ts.Format("15:04:05"), msg)
+	_, err := fmt.Fprintf(p.out, "%s%s %s\n", p.bar(), ts.Format("15:04:05"), msg)
 	return err
+}
+
+// bar sets inline log lines apart from the step lines around them.
+func (p *logPrinter) bar() string {
+	if p.inline {
+		return "          | "
+	}
+	return ""
+}
+
+// printSteps prints the new log lines of the jobs of w's steps (a child's steps named under its path).
+func (p *logPrinter) printSteps(ctx context.Context, w *watched) error {
+	for _, s := range w.progress.Steps {
+		if group, ok := logSteps[s.Name]; ok && s.JobName != "" {
+			if err := p.print(ctx, jobLog{step: w.path + s.Name, job: s.JobName, group: group}, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -60,4 +60,19 @@ func TestLogsOfARun(t *testing.T) {
 	bad := runCLI(ctx, s, "logs", id, "--step", "Monitor")
 	require.Equal(t, cli.ExitUsage, bad.code, bad.String())
 	require.Contains(t, bad.err.Error(), `--step "Monitor" has no job logs`)
+
+	// --wait --logs: the jobs' lines inline, the retrain child's too, each set apart by a bar.
+	noWait := runCLI(ctx, s, "infer", "--model", "logsdemo", "--data-date", "2019-11-01", "--logs")
+	require.Equal(t, cli.ExitUsage, noWait.code, noWait.String())
+	require.Contains(t, noWait.err.Error(), "--logs prints the job logs while the run is followed: add --wait")
+	inline := runCLI(ctx, s, "infer", "--model", "logsdemo", "--data-date", "2019-11-01", "--threshold", "0.99", "--wait", "--logs")
+	require.NoError(t, inline.err, inline.String())
+	requireInOrder(t, inline.lines,
+		`^\s+\+`+dur+`\s+Inference\s+started\s+logsdemo-`,
+		`^\s+\| ==> Inference: logsdemo-\S+ \(/aws/sagemaker/TransformJobs logsdemo-\S+\) <==$`,
+		`^\s+\+`+dur+`\s+Re-train Model\s+started`,
+		`^\s+\| ==> Re-train Model > Train Model: logsdemo-\S+ \(/aws/sagemaker/TrainingJobs logsdemo-\S+/algo-1-\d+\) <==$`,
+		`^\s+\| \d\d:\d\d:\d\d .*`+xgboostEval.String(),
+		`^BatchInference Completed in`,
+	)
 }

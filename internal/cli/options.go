@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"flag"
+	"io"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"go.temporal.io/sdk/client"
 
 	"github.com/mdlc/mdlc/internal/awsconf"
@@ -161,6 +163,39 @@ func (r *requestFlags) require() error {
 		return usagef("%s required, e.g. --model churn --data-date 2019-10-01", strings.Join(missing, " and ")+map[bool]string{true: " is", false: " are"}[len(missing) == 1])
 	}
 	return nil
+}
+
+// logsFlags is --logs, which prints the run's SageMaker job logs inline while following it, with the AWS flags
+// that say where they are read (CloudWatch Logs: localaws, or CloudWatch with --target aws).
+type logsFlags struct {
+	on bool
+	af *awsFlags
+}
+
+func addLogsFlags(fs *flag.FlagSet, e *env) *logsFlags {
+	l := &logsFlags{af: addAWSFlags(fs, e)}
+	fs.BoolVar(&l.on, "logs", false, "while following the run, print its SageMaker jobs' log lines (CloudWatch Logs) as they are written")
+	return l
+}
+
+// validate checks the AWS flags when --logs is given (they are not used otherwise).
+func (l *logsFlags) validate() error {
+	if !l.on {
+		return nil
+	}
+	return l.af.validate()
+}
+
+// printer returns the printer of the job logs, writing to live, or nil without --logs.
+func (l *logsFlags) printer(ctx context.Context, e *env, live io.Writer) (*logPrinter, error) {
+	if l == nil || !l.on {
+		return nil, nil
+	}
+	cfg, err := l.af.load(ctx)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return &logPrinter{e: e, out: live, inline: true, cw: cloudwatchlogs.NewFromConfig(cfg), tokens: map[string]string{}, endpoint: l.af.endpointName()}, nil
 }
 
 // temporalAction is the action of a command that talks to Temporal: it checks --output, the Temporal flags

@@ -56,10 +56,11 @@ one that failed validation (fix the request and start a new run).`,
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			from := fs.String("from", "", "`STEP` to start from, at or before the failed step (default: the failed step)")
 			reason := fs.String("reason", "", "`TEXT` recorded as the reset's reason (default: \"starter retry from <step>: <failure>\")")
+			logs := addLogsFlags(fs, e)
 			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, args []string) error {
 				id := args[0]
-				return retry(ctx, e, c, tf, out, id, *from, *reason)
-			})
+				return retry(ctx, e, c, tf, out, logs, id, *from, *reason)
+			}, logs.validate)
 		},
 	}
 }
@@ -83,7 +84,7 @@ type retried struct {
 	URL   string
 }
 
-func retry(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out *outputFlag, id, from, reason string) error {
+func retry(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out *outputFlag, logs *logsFlags, id, from, reason string) error {
 	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		return explainTemporal(err, tf, id)
@@ -134,7 +135,11 @@ func retry(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out 
 		live = e.stderr
 	}
 	fmt.Fprint(live, formatRetried(r))
-	sum, err := follow(ctx, c, tf, live, e.stderr, id, r.RunID)
+	lp, err := logs.printer(ctx, e, live)
+	if err != nil {
+		return err
+	}
+	sum, err := follow(ctx, c, tf, live, e.stderr, id, r.RunID, lp)
 	if err != nil {
 		return err
 	}

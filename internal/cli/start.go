@@ -46,19 +46,20 @@ starts and ends, then prints a summary (model version, training job, metrics) an
 			tf, out, req := addTemporalFlags(fs, e), addOutputFlag(fs), addRequestFlags(fs)
 			approval := fs.String("approval-status", "", "`STATUS` of the registered version: Approved or PendingManualApproval (default: the worker's)")
 			wait := fs.Bool("wait", false, "follow the run until it ends and print its summary")
+			logs := addLogsFlags(fs, e)
 			var in workflows.TrainingInput
 			build := func() error {
 				in = workflows.TrainingInput{ModelName: req.model, DataDate: req.dataDate, ApprovalStatus: *approval}
 				return nil
 			}
 			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ []string) error {
-				return startAndReport(ctx, e, c, tf, out, *wait, startRequest{
+				return startAndReport(ctx, e, c, tf, out, *wait, logs, startRequest{
 					workflowType: workflows.TrainingWorkflow,
 					workflowID:   workflows.TrainingWorkflowID(in.ModelName, in.DataDate),
 					model:        in.ModelName, dataDate: in.DataDate, input: in,
 					mismatches: decodeInput(in, trainingMismatches),
 				})
-			}, req.require, build, func() error { return invalidRequest(in.Validate()) })
+			}, req.require, build, func() error { return invalidRequest(in.Validate()) }, logs.validate, func() error { return logsNeedWait(logs, *wait) })
 		},
 	}
 }
@@ -85,6 +86,7 @@ prints the AUC, the threshold and where it came from, the decision, and the retr
 			tf, out, req := addTemporalFlags(fs, e), addOutputFlag(fs), addRequestFlags(fs)
 			threshold := fs.String("threshold", "", "AUC in [0, 1] below which the model is retrained, e.g. 0.8 (default: the worker's)")
 			wait := fs.Bool("wait", false, "follow the run (and its retrain child) until it ends and print its summary")
+			logs := addLogsFlags(fs, e)
 			var in workflows.BatchInferenceInput
 			build := func() error {
 				in = workflows.BatchInferenceInput{ModelName: req.model, DataDate: req.dataDate}
@@ -98,15 +100,23 @@ prints the AUC, the threshold and where it came from, the decision, and the retr
 				return nil
 			}
 			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ []string) error {
-				return startAndReport(ctx, e, c, tf, out, *wait, startRequest{
+				return startAndReport(ctx, e, c, tf, out, *wait, logs, startRequest{
 					workflowType: workflows.BatchInferenceWorkflow,
 					workflowID:   workflows.BatchInferenceWorkflowID(in.ModelName, in.DataDate),
 					model:        in.ModelName, dataDate: in.DataDate, input: in,
 					mismatches: decodeInput(in, batchInferenceMismatches),
 				})
-			}, req.require, build, func() error { return invalidRequest(in.Validate()) })
+			}, req.require, build, func() error { return invalidRequest(in.Validate()) }, logs.validate, func() error { return logsNeedWait(logs, *wait) })
 		},
 	}
+}
+
+// logsNeedWait refuses --logs without --wait: the logs are printed while the run is followed.
+func logsNeedWait(logs *logsFlags, wait bool) error {
+	if logs.on && !wait {
+		return usagef("--logs prints the job logs while the run is followed: add --wait (or use `starter logs ID` later)")
+	}
+	return nil
 }
 
 // parseThreshold reads --threshold; workflows' Validate checks the range.
@@ -145,7 +155,7 @@ type Started struct {
 	URL      string
 }
 
-func startAndReport(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out *outputFlag, wait bool, req startRequest) error {
+func startAndReport(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out *outputFlag, wait bool, logs *logsFlags, req startRequest) error {
 	runID, started, err := startWorkflow(ctx, c, tf.namespace, req)
 	if err != nil {
 		return explainTemporal(err, tf, req.workflowID)
@@ -168,7 +178,11 @@ func startAndReport(ctx context.Context, e *env, c client.Client, tf *temporalFl
 		live = e.stderr
 	}
 	fmt.Fprint(live, formatStarted(s))
-	sum, err := follow(ctx, c, tf, live, e.stderr, s.WorkflowID, s.RunID)
+	lp, err := logs.printer(ctx, e, live)
+	if err != nil {
+		return err
+	}
+	sum, err := follow(ctx, c, tf, live, e.stderr, s.WorkflowID, s.RunID, lp)
 	if err != nil {
 		return err
 	}
