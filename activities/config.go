@@ -56,6 +56,9 @@ type Config struct {
 	// UIAddress is the base URL of the Temporal web UI, for the run links in notifications;
 	// webui.DefaultAddress when empty.
 	UIAddress string
+	// FindModelPageSize is how many packages one ListModelPackages call of Find Model asks for, on both
+	// engines: the API's maximum (100) when zero. Tests set less, so that a few versions span pages.
+	FindModelPageSize int32
 }
 
 // Functions are the names (or ARNs) of the pipelines' Lambda functions; WithDefaults fills in the contract's
@@ -120,6 +123,9 @@ func (c Config) WithDefaults() Config {
 	if c.TransformInstanceCount == 0 {
 		c.TransformInstanceCount = DefaultTransformInstanceCount
 	}
+	if c.FindModelPageSize == 0 {
+		c.FindModelPageSize = maxFindModelPage
+	}
 	if c.Functions.InitializeTraining == "" {
 		c.Functions.InitializeTraining = contract.InitializeTrainingFunction
 	}
@@ -163,6 +169,9 @@ func (c Config) Validate() error {
 	}
 	if c.TrainingInstanceCount < 1 || c.TransformInstanceCount < 1 {
 		errs = append(errs, errors.New("instance counts must be at least 1"))
+	}
+	if c.FindModelPageSize < 1 || c.FindModelPageSize > maxFindModelPage {
+		errs = append(errs, fmt.Errorf("the Find Model page size %d must be between 1 and %d", c.FindModelPageSize, maxFindModelPage))
 	}
 	if c.TrainingVolumeGB < 1 {
 		errs = append(errs, errors.New("training volume size must be at least 1 GB"))

@@ -196,16 +196,16 @@ type FindModelOutput struct {
 	DataDate            string
 }
 
-// findModelPage is how many packages one ListModelPackages call of FindModel asks for: the API's maximum.
-const findModelPage = 100
+// maxFindModelPage is the most packages one ListModelPackages call can return: Find Model's page by default.
+const maxFindModelPage = 100
 
 // FindModelRequest is the ListModelPackages request Find Model pages through: the group's Approved packages,
-// as many a page as the API allows. The order does not matter: Find Model compares versions.
-func FindModelRequest(group string) *sagemaker.ListModelPackagesInput {
+// pageSize a page (Config.FindModelPageSize). The order does not matter: Find Model compares versions.
+func FindModelRequest(group string, pageSize int32) *sagemaker.ListModelPackagesInput {
 	return &sagemaker.ListModelPackagesInput{
 		ModelPackageGroupName: aws.String(group),
 		ModelApprovalStatus:   smtypes.ModelApprovalStatusApproved,
-		MaxResults:            aws.Int32(findModelPage),
+		MaxResults:            aws.Int32(pageSize),
 	}
 }
 
@@ -216,7 +216,7 @@ func FindModelRequest(group string) *sagemaker.ListModelPackagesInput {
 func (a *Activities) FindModel(ctx context.Context, in FindModelInput) (FindModelOutput, error) {
 	defer a.keepAlive(ctx)()
 	var best *smtypes.ModelPackageSummary
-	pages := sagemaker.NewListModelPackagesPaginator(a.sm, FindModelRequest(in.ModelName))
+	pages := sagemaker.NewListModelPackagesPaginator(a.sm, FindModelRequest(in.ModelName, a.cfg.FindModelPageSize))
 	for pages.HasMorePages() {
 		list, err := pages.NextPage(ctx)
 		if err != nil {

@@ -18,7 +18,7 @@ func TestFindModelPicksTheHighestApprovedVersion(t *testing.T) {
 	sm := newFakeSageMaker()
 	a := newTestActivities(t, sm, nil)
 	sm.groups["m"] = true
-	const approved = 2*findModelPage + 10
+	const approved = 2*maxFindModelPage + 10
 	tie := time.Unix(1000, 0)
 	for v := int32(1); v <= approved+1; v++ {
 		status, created := smtypes.ModelApprovalStatusApproved, tie

@@ -401,7 +401,7 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"},
 		"$.Plan", workflows.StepFindModel))
 
-	findModel := activities.FindModelRequest(ref("$.ModelName"))
+	findModel := activities.FindModelRequest(ref("$.ModelName"), ac.FindModelPageSize)
 	b.add(workflows.StepFindModel, &Task{
 		Comment:        "The Approved model packages of the group named ModelName, a page at a time; the highest version wins.",
 		Resource:       cfg.serviceARN("aws-sdk:sagemaker:listModelPackages"),

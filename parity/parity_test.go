@@ -36,9 +36,11 @@ type scenario struct {
 	// pretrainMore are the approval statuses of further versions registered after the pretrained one.
 	pretrainMore []string
 	// equalTimes freezes localaws's clock to the hour, so that the pretrained versions share a CreationTime.
-	equalTimes   bool
-	prepare      func(t *testing.T, w *world)
-	stopTraining bool
+	equalTimes bool
+	// findModelPage is Find Model's page size on both engines (0: the default, 100).
+	findModelPage int32
+	prepare       func(t *testing.T, w *world)
+	stopTraining  bool
 
 	wantStatus    string
 	wantErrorType string
@@ -74,6 +76,8 @@ var (
 	ignoresApproval = mutation{"Find Model ignores the approval status", `"ModelApprovalStatus": "Approved",\s*`, ``}
 	// oldestFirst: Find Model keeps the lowest version (the oldest) instead of the highest.
 	oldestFirst = mutation{"Find Model picks the oldest version", `"NumericGreaterThanPath"`, `"NumericLessThanPath"`}
+	// noPaging: Find Model reads the first page of Approved packages only.
+	noPaging = mutation{"Find Model reads one page", `"Variable": "\$\.Registry\.NextToken"`, `"Variable": "$.Registry.NoNextToken"`}
 	// noRequest: Initialize is not given the execution input, so it checks only the fields it is passed.
 	noRequest = mutation{"Initialize does not get the request as given", `,\s*"Request\.\$": "\$\$\.Execution\.Input"`, ``}
 )
@@ -123,6 +127,10 @@ func TestEnginesDecideAlike(t *testing.T) {
 			pretrain: true, pretrainMore: []string{contract.ApprovalApproved},
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 2,
 			mutations: []mutation{oldestFirst}},
+		{name: "Find Model reads every page", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
+			pretrain: true, pretrainMore: []string{contract.ApprovalApproved, contract.ApprovalApproved}, findModelPage: 1,
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 3,
+			mutations: []mutation{noPaging}},
 		{name: "equal creation times: the higher version wins", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
 			pretrain: true, pretrainMore: []string{contract.ApprovalApproved}, equalTimes: true, prepare: requireEqualCreationTimes,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 2,
@@ -156,6 +164,9 @@ func TestEnginesDecideAlike(t *testing.T) {
 				sc.threshold = th(measuredAUC)
 			}
 			cfg := parityConfig()
+			if sc.findModelPage != 0 {
+				cfg.Activities.FindModelPageSize = sc.findModelPage
+			}
 			tw, aw := prepareWorld(t, sc, cfg, "temporal"), prepareWorld(t, sc, cfg, "asl")
 			pretrained := len(tw.created())
 			if got := len(aw.created()); got != pretrained {
