@@ -44,6 +44,9 @@ type Activities struct {
 	sm     SageMakerAPI
 	lambda LambdaAPI
 	cfg    Config
+	// now is the clock of the activities that measure time themselves (the retrain guard); time.Now but in
+	// tests.
+	now func() time.Time
 }
 
 // New returns the activities for cfg, calling SageMaker and Lambda through sm and lm.
@@ -55,7 +58,7 @@ func New(sm SageMakerAPI, lm LambdaAPI, cfg Config) (*Activities, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Activities{sm: sm, lambda: lm, cfg: cfg}, nil
+	return &Activities{sm: sm, lambda: lm, cfg: cfg, now: time.Now}, nil
 }
 
 // DefaultsInput asks for the worker's pipeline defaults.

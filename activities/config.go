@@ -45,6 +45,12 @@ type Config struct {
 	DefaultThreshold float64
 	// ApprovalStatus of new model packages: Approved or PendingManualApproval.
 	ApprovalStatus string
+	// RetrainCooldown suppresses a retrain when a version of the model was registered less than this long ago;
+	// 0 turns the cooldown off.
+	RetrainCooldown time.Duration
+	// MaxRetrainsPerDay suppresses a retrain when this many versions of the model were registered in the last
+	// 24 hours; 0 means no cap.
+	MaxRetrainsPerDay int
 	// SearchAttributes says that the worker's namespace has the workflows' ModelName and DataDate search
 	// attributes (Keyword), so a run started without them may set them itself. The worker checks it at start.
 	SearchAttributes bool
@@ -173,6 +179,12 @@ func (c Config) Validate() error {
 	}
 	if c.ApprovalStatus != contract.ApprovalApproved && c.ApprovalStatus != contract.ApprovalPending {
 		errs = append(errs, fmt.Errorf("approval status %q must be Approved or PendingManualApproval", c.ApprovalStatus))
+	}
+	if c.RetrainCooldown < 0 {
+		errs = append(errs, fmt.Errorf("retrain cooldown %s must not be negative (0 turns it off)", c.RetrainCooldown))
+	}
+	if c.MaxRetrainsPerDay < 0 {
+		errs = append(errs, fmt.Errorf("max retrains per day %d must not be negative (0 means no cap)", c.MaxRetrainsPerDay))
 	}
 	if _, ok := c.Hyperparameters["num_round"]; !ok {
 		errs = append(errs, errors.New("hyperparameters must include num_round"))
