@@ -74,11 +74,14 @@ type DefaultsOutput struct {
 	// SearchAttributes is Config.SearchAttributes: a run started without its ModelName and DataDate search
 	// attributes may set them.
 	SearchAttributes bool `json:",omitempty"`
+	// DecisionAttribute is Config.DecisionAttribute: a batch-inference run may set its Decision search
+	// attribute.
+	DecisionAttribute bool `json:",omitempty"`
 }
 
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
-	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, SearchAttributes: a.cfg.SearchAttributes}, nil
+	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, SearchAttributes: a.cfg.SearchAttributes, DecisionAttribute: a.cfg.DecisionAttribute}, nil
 }
 
 // keepAlive heartbeats every HeartbeatInterval until the returned stop is called. The short activities (a

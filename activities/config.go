@@ -54,6 +54,9 @@ type Config struct {
 	// SearchAttributes says that the worker's namespace has the workflows' ModelName and DataDate search
 	// attributes (Keyword), so a run started without them may set them itself. The worker checks it at start.
 	SearchAttributes bool
+	// DecisionAttribute says that the namespace has the Decision search attribute (Keyword), which batch
+	// inference sets when it decides. The worker checks it at start.
+	DecisionAttribute bool
 }
 
 // Functions are the names (or ARNs) of the pipelines' Lambda functions; WithDefaults fills in the contract's

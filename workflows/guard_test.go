@@ -195,3 +195,44 @@ func mockNoRetrain(env *testsuite.TestWorkflowEnvironment) *bool {
 	}).Maybe()
 	return &ran
 }
+
+// TestDecisionSearchAttribute: a run sets its Decision search attribute to what it decided, when the worker
+// found the attribute registered, and leaves it alone otherwise.
+func TestDecisionSearchAttribute(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		auc        float64
+		guard      activities.RetrainGuardOutput
+		registered bool
+		want       string
+	}{
+		{"keep", 0.95, activities.RetrainGuardOutput{}, true, DecisionKeep},
+		{"retrain", 0.6, activities.RetrainGuardOutput{}, true, DecisionRetrain},
+		{"suppressed", 0.6, activities.RetrainGuardOutput{Rule: GuardCap, Suppressed: "cap"}, true, DecisionRetrainSuppressed},
+		{"not registered", 0.6, activities.RetrainGuardOutput{Rule: GuardCap, Suppressed: "cap"}, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			env.OnActivity(a.Defaults, mock.Anything, mock.Anything).Return(activities.DefaultsOutput{Threshold: 0.8, ApprovalStatus: "Approved", DecisionAttribute: tc.registered}, nil)
+			mockInference(env, tc.auc, "CheckRetrainGuard")
+			mockTraining(env)
+			env.OnActivity(a.CheckRetrainGuard, mock.Anything, mock.Anything).Return(tc.guard, nil).Maybe()
+			var set []string
+			env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+				v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(DecisionAttribute)
+				require.True(t, ok, "only Decision is upserted")
+				set = append(set, v)
+			}).Return(nil).Maybe()
+			env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01"})
+			require.NoError(t, env.GetWorkflowError())
+			var res BatchInferenceResult
+			require.NoError(t, env.GetWorkflowResult(&res))
+			if tc.want == "" {
+				require.Empty(t, set)
+				return
+			}
+			require.Equal(t, tc.want, res.Decision)
+			require.Equal(t, []string{tc.want}, set)
+		})
+	}
+}

@@ -23,8 +23,11 @@ func BatchInference(ctx workflow.Context, in BatchInferenceInput) (BatchInferenc
 }
 
 type batchInference struct {
-	in BatchInferenceInput
-	t  *tracker
+	in  BatchInferenceInput
+	t   *tracker
+	def defaults
+	// guarded: the run has the retrain guard and the Decision search attribute (retrainGuardChange).
+	guarded bool
 }
 
 func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error) {
@@ -37,7 +40,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 	res := BatchInferenceResult{ModelName: in.ModelName, DataDate: in.DataDate}
 
-	def, err := runDefaults(ctx, t, in.ModelName, in.DataDate, in.Threshold == nil)
+	def, err := runDefaults(ctx, t, &w.def, in.ModelName, in.DataDate, in.Threshold == nil)
 	if err != nil {
 		return res, err
 	}
@@ -81,14 +84,18 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	res.AUC = perf.AUC
 
 	t.start(ctx, StepDecide, "")
+	w.guarded = workflow.GetVersion(ctx, retrainGuardChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	if !NeedsRetraining(res.AUC, res.Threshold) {
 		res.Decision = DecisionKeep
+		if err := w.recordDecision(ctx, res.Decision); err != nil {
+			return res, err
+		}
 		t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f >= threshold %.4f (%s): keep the model", res.AUC, res.Threshold, res.ThresholdSource))
 		t.skip(ctx, StepRetrain, "not needed")
 		logger.Info("Model kept", "AUC", res.AUC, "Threshold", res.Threshold)
 		return res, nil
 	}
-	if workflow.GetVersion(ctx, retrainGuardChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !w.guarded {
 		return w.retrain(ctx, res, legacyRetrainWorkflowID(info.WorkflowExecution.ID))
 	}
 	guard, err := runActivityStep(ctx, t, step{name: StepDecide, opts: apiOptions, summary: "Is Re-training Needed?: check the retrain guard of " + in.ModelName},
@@ -103,9 +110,21 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	return w.retrain(ctx, res, RetrainWorkflowID(in.ModelName))
 }
 
+// recordDecision sets the run's Decision search attribute (runs with the retrain guard only); its error fails
+// the decision step.
+func (w *batchInference) recordDecision(ctx workflow.Context, decision string) error {
+	if !w.guarded {
+		return nil
+	}
+	if err := setDecisionAttribute(ctx, &w.def, decision); err != nil {
+		return w.t.fail(ctx, StepDecide, err)
+	}
+	return nil
+}
+
 // retrainGuardChange versions the retrain guard (the registry check before the retrain and the retrain's
-// per-model workflow ID): runs that decided to retrain before it replay with the per-run child ID and no
-// check.
+// per-model workflow ID) and the Decision search attribute: runs that decided before it replay with the
+// per-run child ID, no check and no attribute.
 const retrainGuardChange = "retrain-guard"
 
 // retrain records the decision to retrain and runs the retrain child under workflow ID id. A child of that ID
@@ -114,6 +133,9 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 	in, t := w.in, w.t
 	info := workflow.GetInfo(ctx)
 	res.Decision = DecisionRetrain
+	if err := w.recordDecision(ctx, res.Decision); err != nil {
+		return res, err
+	}
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): retrain", res.AUC, res.Threshold, res.ThresholdSource))
 
 	res.RetrainWorkflowID = id
@@ -143,10 +165,14 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 }
 
 // suppress records a retrain that was needed but that the guard rule held back, for why: in the result, the
-// decision step and the skipped retrain step (the live lines), the log and the RetrainSuppressedMetric.
+// decision step and the skipped retrain step (the live lines), the Decision search attribute, the log and the
+// RetrainSuppressedMetric.
 func (w *batchInference) suppress(ctx workflow.Context, res BatchInferenceResult, rule, why string) (BatchInferenceResult, error) {
 	t := w.t
 	res.Decision, res.RetrainGuard, res.RetrainSuppressed = DecisionRetrainSuppressed, rule, SuppressedPrefix+why
+	if err := w.recordDecision(ctx, res.Decision); err != nil {
+		return res, err
+	}
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): %s", res.AUC, res.Threshold, res.ThresholdSource, res.RetrainSuppressed))
 	t.skip(ctx, StepRetrain, "suppressed ("+rule+"): "+why)
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"model": w.in.ModelName, "rule": rule}).Counter(RetrainSuppressedMetric).Inc(1)

@@ -29,10 +29,9 @@ func (d *defaults) get(ctx workflow.Context) (activities.DefaultsOutput, error) 
 
 // runDefaults is the first part of Initialize, before its Lambda call: it sets the run's search attributes
 // and, when need is true (the request leaves a setting to the worker), returns the worker's pipeline defaults,
-// with one local activity at most for both. Its error fails Initialize.
-func runDefaults(ctx workflow.Context, t *tracker, model, date string, need bool) (activities.DefaultsOutput, error) {
-	var def defaults
-	if err := setSearchAttributes(ctx, &def, model, date); err != nil {
+// with one local activity at most for both (kept in def for later steps). Its error fails Initialize.
+func runDefaults(ctx workflow.Context, t *tracker, def *defaults, model, date string, need bool) (activities.DefaultsOutput, error) {
+	if err := setSearchAttributes(ctx, def, model, date); err != nil {
 		return activities.DefaultsOutput{}, t.fail(ctx, StepInitialize, err)
 	}
 	if !need {
@@ -70,4 +69,18 @@ func setSearchAttributes(ctx workflow.Context, d *defaults, model, date string) 
 		return nil
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx, ModelNameAttribute.ValueSet(model), DataDateAttribute.ValueSet(date))
+}
+
+// setDecisionAttribute sets the run's Decision search attribute to decision, when the worker found it
+// registered on its namespace (see activities.Config.DecisionAttribute), so that `Decision="RetrainSuppressed"`
+// finds the runs whose retrain a guard held back.
+func setDecisionAttribute(ctx workflow.Context, d *defaults, decision string) error {
+	def, err := d.get(ctx)
+	if err != nil {
+		return err
+	}
+	if !def.DecisionAttribute {
+		return nil
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, DecisionAttribute.ValueSet(decision))
 }

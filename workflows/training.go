@@ -35,7 +35,7 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 	info := workflow.GetInfo(ctx)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 
-	def, err := runDefaults(ctx, t, in.ModelName, in.DataDate, in.ApprovalStatus == "")
+	def, err := runDefaults(ctx, t, &defaults{}, in.ModelName, in.DataDate, in.ApprovalStatus == "")
 	if err != nil {
 		return TrainingResult{}, err
 	}

@@ -25,11 +25,14 @@ const (
 // ProgressQuery is the name of the query both workflows answer with their Progress.
 const ProgressQuery = "progress"
 
-// Search attributes the workflows are started with, so the web UI and `starter list` can filter runs by model
-// and data date. The local setup registers them (Keyword).
+// Search attributes of the runs, so the web UI and `starter list` can filter runs by model, data date and
+// decision. The local setup registers them (Keyword).
 var (
 	ModelNameAttribute = temporal.NewSearchAttributeKeyKeyword("ModelName")
 	DataDateAttribute  = temporal.NewSearchAttributeKeyKeyword("DataDate")
+	// DecisionAttribute is set by a batch-inference run when it decides: DecisionKeep, DecisionRetrain or
+	// DecisionRetrainSuppressed.
+	DecisionAttribute = temporal.NewSearchAttributeKeyKeyword("Decision")
 )
 
 // TrainingWorkflowID is the workflow ID of the training run of a model on a data date. Starting a request

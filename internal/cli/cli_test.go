@@ -218,6 +218,13 @@ func TestSummaryAndOutcome(t *testing.T) {
 			want: []string{"BatchInference Completed in 3.0s\n", "  AUC              0.9314\n", "  threshold        0.8 (default)\n", "  decision         Keep (AUC 0.9314 >= threshold)\n"},
 		},
 		{
+			name: "retrain suppressed",
+			s: Summary{Workflow: "BatchInference", WorkflowID: "bi", RunID: "r", Status: "Completed", StartTime: start, CloseTime: &end,
+				Inference: &workflows.BatchInferenceResult{AUC: 0.71, Threshold: 0.8, ThresholdSource: "default", Decision: workflows.DecisionRetrainSuppressed,
+					RetrainGuard: workflows.GuardCooldown, RetrainSuppressed: workflows.SuppressedPrefix + "a version of churn was registered 5m0s ago"}},
+			want: []string{"  decision         RetrainSuppressed (AUC 0.7100 < threshold)\n", "  suppressed       a version of churn was registered 5m0s ago\n"},
+		},
+		{
 			name: "failed",
 			s: Summary{Workflow: "Training", WorkflowID: "t", Status: "Failed", StartTime: start, CloseTime: &end,
 				Error: &RunError{Step: "Train Model", Type: activities.ErrJobFailed, Message: "Train Model: training job \"x\" failed: bad data"}},

@@ -244,7 +244,7 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		`Inference\s+completed`,
 		`Monitor Model Performance\s+completed .*AUC 0\.7\d{3}`,
 		`Is Re-training Needed\?\s+completed .*< threshold 0\.8000 \(input\): retrain`,
-		`Re-train Model\s+started\s+`+regexp.QuoteMeta(workflows.RetrainWorkflowID(inferID)),
+		`Re-train Model\s+started\s+`+regexp.QuoteMeta(workflows.RetrainWorkflowID("churn")),
 		`Re-train Model > Initialize\s+started`,
 		`Re-train Model > Train Model\s+started\s+churn-`,
 		`Re-train Model > Train Model\s+completed`,

@@ -382,7 +382,7 @@ func (s *Stack) StartTemporal(ctx context.Context) error {
 	cmd := exec.Command(s.opts.Temporal, "server", "start-dev",
 		"--ip", "127.0.0.1", "--port", port, "--ui-port", uiPort,
 		"--db-filename", filepath.Join(s.opts.Dir, "temporal.db"),
-		"--search-attribute", "ModelName=Keyword", "--search-attribute", "DataDate=Keyword",
+		"--search-attribute", "ModelName=Keyword", "--search-attribute", "DataDate=Keyword", "--search-attribute", "Decision=Keyword",
 		"--log-level", "warn")
 	if s.opts.Backend == BackendCluster {
 		cmd = s.clusterCmd("server", s.clusterDir(), strconv.Itoa(s.pgPort))
