@@ -29,11 +29,11 @@ type fakeSageMaker struct {
 	creates, stops int
 	// listCalls counts ListModelPackages calls.
 	listCalls int
-	jobs           map[string]*fakeJob
-	tags           map[string][]smtypes.Tag
-	models         map[string]*sagemaker.CreateModelInput
-	groups         map[string]bool
-	packages       []*sagemaker.DescribeModelPackageOutput
+	jobs      map[string]*fakeJob
+	tags      map[string][]smtypes.Tag
+	models    map[string]*sagemaker.CreateModelInput
+	groups    map[string]bool
+	packages  []*sagemaker.DescribeModelPackageOutput
 }
 
 type fakeJob struct {
