@@ -39,6 +39,8 @@ type scenario struct {
 	equalTimes   bool
 	prepare      func(t *testing.T, w *world)
 	stopTraining bool
+	// guard sets the retrain guard of the configuration both engines run with.
+	guard func(*activities.Config)
 
 	wantStatus    string
 	wantErrorType string
@@ -74,12 +76,18 @@ var (
 	ignoresApproval = mutation{"Find Model ignores the approval status", `"ModelApprovalStatus": "Approved",\s*`, ``}
 	// oldestFirst: Find Model keeps the lowest version (the oldest) instead of the highest.
 	oldestFirst = mutation{"Find Model picks the oldest version", `"NumericGreaterThanPath"`, `"NumericLessThanPath"`}
+	// cooldownFromStart: the cooldown counts only versions registered after the execution started.
+	cooldownFromStart = mutation{"the cooldown starts at the execution's start", `\$\.Plan\.RetrainGuard\.CooldownSince`, `$$.Plan.RunDate`}
+	// capPlusOne: the daily cap of 2 lets a third version through.
+	capPlusOne = mutation{"the cap is off by one", `\$\.Guard\.Versions\[1\]`, `$$.Guard.Versions[2]`}
 )
 
 var (
 	trainingSteps = []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepRegister}
 	keepSteps     = []string{workflows.StepInitialize, workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide}
 	retrainSteps  = append(append([]string(nil), keepSteps...), workflows.StepRetrain)
+	// suppressedSteps: a retrain a guard suppressed ends at the decision, as a kept model does.
+	suppressedSteps = keepSteps
 )
 
 func th(v float64) *float64 { return &v }
@@ -105,6 +113,18 @@ func TestEnginesDecideAlike(t *testing.T) {
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps},
 		{name: "drifted data retrains with the default threshold", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps},
+		{name: "retrain within the cooldown is suppressed", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
+			guard:      func(c *activities.Config) { c.RetrainCooldown = time.Hour },
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrainSuppressed, wantSteps: suppressedSteps,
+			mutations: []mutation{cooldownFromStart}},
+		{name: "retrain below the daily cap runs", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
+			guard:      func(c *activities.Config) { c.MaxRetrainsPerDay = 2 },
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps},
+		{name: "retrain at the daily cap is suppressed", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
+			pretrainMore: []string{contract.ApprovalApproved},
+			guard:        func(c *activities.Config) { c.MaxRetrainsPerDay = 2 },
+			wantStatus:   "SUCCEEDED", wantDecision: workflows.DecisionRetrainSuppressed, wantSteps: suppressedSteps, wantVersion: 2,
+			mutations: []mutation{capPlusOne}},
 		{name: "no registered model", pipeline: BatchInferencePipeline, date: octDate,
 			wantStatus: "FAILED", wantErrorType: activities.ErrModelNotFound, wantSteps: keepSteps[:2]},
 		{name: "null threshold means the default", pipeline: BatchInferencePipeline, pretrain: true,
@@ -153,6 +173,9 @@ func TestEnginesDecideAlike(t *testing.T) {
 				sc.threshold = th(measuredAUC)
 			}
 			cfg := parityConfig()
+			if sc.guard != nil {
+				sc.guard(&cfg.Activities)
+			}
 			tw, aw := prepareWorld(t, sc, cfg, "temporal"), prepareWorld(t, sc, cfg, "asl")
 			pretrained := len(tw.created())
 			if got := len(aw.created()); got != pretrained {
