@@ -55,6 +55,7 @@ func TestUsageErrors(t *testing.T) {
 		{"watch two IDs", []string{"watch", "a", "b"}, nil, `watch takes one WORKFLOW_ID, got ["a" "b"]`},
 		{"list with arguments", []string{"list", "churn"}, nil, `list takes no arguments, got ["churn"]`},
 		{"list limit", []string{"list", "--limit", "0"}, nil, "--limit 0 must be between 1 and 1000"},
+		{"list decision", []string{"list", "--decision", "retrain"}, nil, `--decision "retrain" must be Keep, Retrain or RetrainSuppressed`},
 		{"list bad model", []string{"list", "--model", "a b"}, nil, `--model: model name "a b"`},
 		{"models without model", []string{"models"}, nil, "--model is required"},
 		{"models bad target", []string{"models", "--model", "churn", "--target", "gcp"}, nil, `--target "gcp" must be local or aws`},
@@ -299,12 +300,14 @@ func TestExplainTemporal(t *testing.T) {
 }
 
 func TestListQuery(t *testing.T) {
-	for _, tc := range []struct{ model, want string }{
-		{"", `WorkflowType IN ("Training", "BatchInference")`},
-		{"churn", `ModelName = "churn" AND WorkflowType IN ("Training", "BatchInference")`},
+	for _, tc := range []struct{ model, decision, want string }{
+		{"", "", `WorkflowType IN ("Training", "BatchInference")`},
+		{"churn", "", `ModelName = "churn" AND WorkflowType IN ("Training", "BatchInference")`},
+		{"", "RetrainSuppressed", `Decision = "RetrainSuppressed" AND WorkflowType IN ("Training", "BatchInference")`},
+		{"churn", "Keep", `ModelName = "churn" AND Decision = "Keep" AND WorkflowType IN ("Training", "BatchInference")`},
 	} {
-		if got := listQuery(tc.model); got != tc.want {
-			t.Errorf("listQuery(%q) = %q, want %q", tc.model, got, tc.want)
+		if got := listQuery(tc.model, tc.decision); got != tc.want {
+			t.Errorf("listQuery(%q, %q) = %q, want %q", tc.model, tc.decision, got, tc.want)
 		}
 	}
 }
