@@ -96,6 +96,9 @@ func (a *Activities) CheckRetrainGuard(ctx context.Context, in RetrainGuardInput
 				out.Recent++
 			}
 		}
+		if out.MaxPerDay <= 0 {
+			break // the cooldown needs only the newest version, first in the first page
+		}
 	}
 	out.Rule, out.Suppressed = out.suppression(in.ModelName)
 	return out, nil

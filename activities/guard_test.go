@@ -34,6 +34,7 @@ func TestCheckRetrainGuard(t *testing.T) {
 		{"cooldown wins over cap", time.Hour, 1, []time.Duration{time.Minute}, GuardCooldown, "within the retrain cooldown of 1h0m0s", 1},
 		{"cap with cooldown passed", time.Hour, 1, []time.Duration{2 * time.Hour}, GuardCap, "1 versions of m were registered in the last 24h, the cap is 1", 1},
 		{"cooldown longer than a day", 72 * time.Hour, 0, []time.Duration{50 * time.Hour}, GuardCooldown, "registered 50h0m0s ago", 1},
+		{"cooldown reads one page", 24 * time.Hour, 0, manyAgo(250), GuardCooldown, "registered 1m0s ago", 1},
 		{"cap counts past a page and stops once reached", 0, 150, manyAgo(250), GuardCap, "200 versions", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,17 +27,9 @@ func runActivityStep[In, Out any](ctx workflow.Context, t *tracker, s step, fn f
 	}, detail, nil)
 }
 
-// runChildStep runs one step that is a child workflow run of fn, started with opts; the step's job is the
-// child's workflow ID.
-func runChildStep[In, Out any](ctx workflow.Context, t *tracker, name string, opts workflow.ChildWorkflowOptions, fn func(workflow.Context, In) (Out, error), in In, detail func(Out) string) (Out, error) {
-	return runStep(ctx, t, name, opts.WorkflowID, func(ctx workflow.Context) workflow.Future {
-		return workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), fn, in)
-	}, detail, nil)
-}
-
-// runExclusiveChildStep is runChildStep for a child whose workflow ID is shared by other runs' children (one
-// retrain per model): when a run of that ID is still open, the child cannot start, and that is not the
-// step's failure. The step is then left to the caller (running = true, with the start's error) to record as
+// runExclusiveChildStep runs one step that is a child workflow run of fn, started with opts; the step's job
+// is the child's workflow ID. The ID is shared by other runs' children (one retrain per model): when a run of
+// that ID is still open, the child cannot start, and that is not the step's failure. The step is then left to the caller (running = true, with the start's error) to record as
 // it sees fit.
 func runExclusiveChildStep[In, Out any](ctx workflow.Context, t *tracker, name string, opts workflow.ChildWorkflowOptions, fn func(workflow.Context, In) (Out, error), in In, detail func(Out) string) (out Out, running bool, err error) {
 	out, err = runStep(ctx, t, name, opts.WorkflowID, func(ctx workflow.Context) workflow.Future {

@@ -138,7 +138,8 @@ type BatchInferenceResult struct {
 	// "default").
 	Threshold       float64
 	ThresholdSource string
-	// Decision is DecisionRetrain when AUC < Threshold, else DecisionKeep.
+	// Decision is DecisionKeep when AUC >= Threshold; below it, DecisionRetrain, or DecisionRetrainSuppressed
+	// when a retrain guard held the retrain back.
 	Decision string
 	// RetrainWorkflowID and Retrain describe the child training run, when the decision was to retrain. When
 	// the retrain was suppressed because another run's retrain of the model was running, RetrainWorkflowID
