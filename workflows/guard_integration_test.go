@@ -160,7 +160,7 @@ func stepNamed(p workflows.Progress, name string) workflows.Step {
 	return workflows.Step{}
 }
 
-var suppressedLine = regexp.MustCompile(`(?m)^` + workflows.RetrainSuppressedMetric + `(?:_total)?\{([^}]*)\} (\d+)`)
+var suppressedLine = regexp.MustCompile(`(?m)^` + workflows.RetrainSuppressedMetric + `\{([^}]*)\} (\d+)`)
 
 // suppressedMetric scrapes the worker's Prometheus endpoint for the retrain suppressions of model, by rule.
 func suppressedMetric(t *testing.T, ctx context.Context, url, model string) map[string]int {
@@ -177,6 +177,7 @@ func suppressedMetric(t *testing.T, ctx context.Context, url, model string) map[
 		if !strings.Contains(m[1], `model="`+model+`"`) {
 			continue
 		}
+		t.Logf("metric: %s", m[0])
 		rule := regexp.MustCompile(`rule="([^"]*)"`).FindStringSubmatch(m[1])
 		require.NotNil(t, rule, "metric without a rule label: %s", m[0])
 		n, err := strconv.Atoi(m[2])
