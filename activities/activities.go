@@ -46,6 +46,9 @@ type Activities struct {
 	lambda LambdaAPI
 	cfg    Config
 	http   *http.Client
+	// now is the clock of the activities that measure time themselves (the retrain guard); time.Now but in
+	// tests.
+	now func() time.Time
 }
 
 // New returns the activities for cfg, calling SageMaker and Lambda through sm and lm.
@@ -57,7 +60,7 @@ func New(sm SageMakerAPI, lm LambdaAPI, cfg Config) (*Activities, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Activities{sm: sm, lambda: lm, cfg: cfg, http: newNotifyClient()}, nil
+	return &Activities{sm: sm, lambda: lm, cfg: cfg, http: newNotifyClient(), now: time.Now}, nil
 }
 
 // DefaultsInput asks for the worker's pipeline defaults.
@@ -76,12 +79,15 @@ type DefaultsOutput struct {
 	// Notify says that the worker sends a notification when a run ends (Config.NotifyURL is set). The URL
 	// itself stays on the worker.
 	Notify bool `json:",omitempty"`
+	// DecisionAttribute is Config.DecisionAttribute: a batch-inference run may set its Decision search
+	// attribute.
+	DecisionAttribute bool `json:",omitempty"`
 }
 
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
 	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, SearchAttributes: a.cfg.SearchAttributes,
-		Notify: a.cfg.NotifyURL != ""}, nil
+		Notify: a.cfg.NotifyURL != "", DecisionAttribute: a.cfg.DecisionAttribute}, nil
 }
 
 // keepAlive heartbeats every HeartbeatInterval until the returned stop is called. The short activities (a

@@ -47,6 +47,12 @@ type Config struct {
 	DefaultThreshold float64
 	// ApprovalStatus of new model packages: Approved or PendingManualApproval.
 	ApprovalStatus string
+	// RetrainCooldown suppresses a retrain when a version of the model was registered less than this long ago;
+	// 0 turns the cooldown off.
+	RetrainCooldown time.Duration
+	// MaxRetrainsPerDay suppresses a retrain when this many versions of the model were registered in the last
+	// 24 hours; 0 means no cap.
+	MaxRetrainsPerDay int
 	// SearchAttributes says that the worker's namespace has the workflows' ModelName and DataDate search
 	// attributes (Keyword), so a run started without them may set them itself. The worker checks it at start.
 	SearchAttributes bool
@@ -59,6 +65,9 @@ type Config struct {
 	// FindModelPageSize is how many packages one ListModelPackages call of Find Model asks for, on both
 	// engines: the API's maximum (100) when zero. Tests set less, so that a few versions span pages.
 	FindModelPageSize int32
+	// DecisionAttribute says that the namespace has the Decision search attribute (Keyword), which batch
+	// inference sets when it decides. The worker checks it at start.
+	DecisionAttribute bool
 }
 
 // Functions are the names (or ARNs) of the pipelines' Lambda functions; WithDefaults fills in the contract's
@@ -201,6 +210,12 @@ func (c Config) Validate() error {
 	}
 	if err := webui.CheckHTTPURL(c.UIAddress); err != nil {
 		errs = append(errs, fmt.Errorf("web UI address %s is not an http(s) URL (%w): give one such as %s", quote.Value(c.UIAddress), err, webui.DefaultAddress))
+	}
+	if c.RetrainCooldown < 0 {
+		errs = append(errs, fmt.Errorf("retrain cooldown %s must not be negative (0 turns it off)", c.RetrainCooldown))
+	}
+	if c.MaxRetrainsPerDay < 0 {
+		errs = append(errs, fmt.Errorf("max retrains per day %d must not be negative (0 means no cap)", c.MaxRetrainsPerDay))
 	}
 	if _, ok := c.Hyperparameters["num_round"]; !ok {
 		errs = append(errs, errors.New("hyperparameters must include num_round"))

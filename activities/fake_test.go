@@ -27,11 +27,13 @@ type fakeSageMaker struct {
 	throttle int
 
 	creates, stops int
-	jobs           map[string]*fakeJob
-	tags           map[string][]smtypes.Tag
-	models         map[string]*sagemaker.CreateModelInput
-	groups         map[string]bool
-	packages       []*sagemaker.DescribeModelPackageOutput
+	// listCalls counts ListModelPackages calls.
+	listCalls int
+	jobs      map[string]*fakeJob
+	tags      map[string][]smtypes.Tag
+	models    map[string]*sagemaker.CreateModelInput
+	groups    map[string]bool
+	packages  []*sagemaker.DescribeModelPackageOutput
 }
 
 type fakeJob struct {
@@ -216,12 +218,16 @@ func (f *fakeSageMaker) DescribeModelPackage(_ context.Context, in *sagemaker.De
 func (f *fakeSageMaker) ListModelPackages(_ context.Context, in *sagemaker.ListModelPackagesInput, _ ...func(*sagemaker.Options)) (*sagemaker.ListModelPackagesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.listCalls++
 	var out []smtypes.ModelPackageSummary
 	for _, p := range f.packages {
 		if *p.ModelPackageGroupName != aws.ToString(in.ModelPackageGroupName) {
 			continue
 		}
 		if in.ModelApprovalStatus != "" && p.ModelApprovalStatus != in.ModelApprovalStatus {
+			continue
+		}
+		if in.CreationTimeAfter != nil && !p.CreationTime.After(*in.CreationTimeAfter) {
 			continue
 		}
 		out = append(out, smtypes.ModelPackageSummary{ModelPackageArn: p.ModelPackageArn, ModelPackageVersion: p.ModelPackageVersion,

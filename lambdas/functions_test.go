@@ -52,7 +52,8 @@ func TestFunctionsJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"WorkflowRequest":{"ModelName":"","DataDate":""},"S3RootBucket":"","DataDate":"","RunDate":"",
 		"InferenceConfig":{"InferenceJobName":"","InferenceInput":{"S3Key":"","S3Uri":""},"InferenceOutput":{"S3Key":"","S3Uri":""}},
-		"MonitorConfig":{"MonitorInput":{"TargetS3Uri":"","PredictionS3Uri":""}}}`, string(b))
+		"MonitorConfig":{"MonitorInput":{"TargetS3Uri":"","PredictionS3Uri":""}},
+		"RetrainGuard":{"CooldownSince":"","DaySince":""}}`, string(b))
 }
 
 // TestFunctionsErrors checks that failures leave the handler as the messages.InvokeResponse_Error value that

@@ -125,12 +125,19 @@ func (h *Handlers) InitializeTraining(ctx context.Context, in contract.Initializ
 	}, nil
 }
 
+// maxCooldownSeconds bounds the retrain cooldown an event may ask for: a year.
+const maxCooldownSeconds = 366 * 24 * 3600
+
 // InitializeInference validates the request, checks that the holdout data and target exist, names the
 // batch-transform job and writes the request to s3://<bucket>/workflow-requests/<job name>/workflow_request.json.
+// It also returns the cutoffs of the retrain guard (RetrainGuard), from the run's time.
 func (h *Handlers) InitializeInference(ctx context.Context, in contract.InitializeEvent) (contract.InitializeInferenceOutput, error) {
 	r, err := h.newRun(contract.InferenceRequest, in)
 	if err != nil {
 		return contract.InitializeInferenceOutput{}, err
+	}
+	if in.RetrainCooldownSeconds < 0 || in.RetrainCooldownSeconds > maxCooldownSeconds {
+		return contract.InitializeInferenceOutput{}, invalidInput("invalid event: RetrainCooldownSeconds %d must be between 0 and %d (a year)", in.RetrainCooldownSeconds, maxCooldownSeconds)
 	}
 	cfg := contract.InferenceConfig{
 		InferenceJobName: r.job,
@@ -157,6 +164,10 @@ func (h *Handlers) InitializeInference(ctx context.Context, in contract.Initiali
 			TargetS3Uri:     target.S3Uri,
 			PredictionS3Uri: cfg.InferenceOutput.S3Uri + "/holdout_data.csv.out",
 		}},
+		RetrainGuard: contract.RetrainGuard{
+			CooldownSince: r.at.Add(-time.Duration(in.RetrainCooldownSeconds) * time.Second).Format(time.RFC3339),
+			DaySince:      r.at.Add(-24 * time.Hour).Format(time.RFC3339),
+		},
 	}, nil
 }
 

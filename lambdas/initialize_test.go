@@ -107,9 +107,31 @@ func TestInitializeInference(t *testing.T) {
 			TargetS3Uri:     "s3://mdlc-data/input-data/2019-11-01/holdout_target/holdout_target.csv",
 			PredictionS3Uri: out + "/holdout_data.csv.out",
 		}},
+		RetrainGuard: contract.RetrainGuard{CooldownSince: "2019-11-02T00:00:00Z", DaySince: "2019-11-01T00:00:00Z"},
 	}
 	assert.Equal(t, want, got, "output")
 	assert.Equal(t, []string{"s3://mdlc-data/workflow-requests/ReInventTestModel-" + run + "/workflow_request.json"}, s3.puts, "puts")
+}
+
+// TestInitializeInferenceRetrainGuard: the guard's cutoffs are the run's time minus the cooldown and minus a
+// day; a negative or oversized cooldown is an invalid event.
+func TestInitializeInferenceRetrainGuard(t *testing.T) {
+	h := New(newFakeS3(testBucket, inferenceData), WithClock(fixedClock))
+	ev := inferenceEvent()
+	ev.RetrainCooldownSeconds = 90 * 60
+	got, err := h.InitializeInference(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("InitializeInference: %v", err)
+	}
+	assert.Equal(t, contract.RetrainGuard{CooldownSince: "2019-11-01T22:30:00Z", DaySince: "2019-11-01T00:00:00Z"}, got.RetrainGuard)
+	for _, bad := range []int64{-1, maxCooldownSeconds + 1} {
+		ev.RetrainCooldownSeconds = bad
+		_, err := h.InitializeInference(context.Background(), ev)
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Type != contract.ErrorInvalidInput || !strings.Contains(fe.Message, "RetrainCooldownSeconds") {
+			t.Errorf("cooldown %d: got %v, want InvalidInput naming RetrainCooldownSeconds", bad, err)
+		}
+	}
 }
 
 func TestJobNames(t *testing.T) {

@@ -37,6 +37,7 @@ func TestASLValidatorAcceptsEmittedMachines(t *testing.T) {
 	}{
 		{"training", TrainingPipeline, goldenConfig()},
 		{"batch-inference", BatchInferencePipeline, goldenConfig()},
+		{"batch-inference with retrain guards", BatchInferencePipeline, guardedConfig()},
 		{"training aws-cn", TrainingPipeline, china},
 		{"batch-inference aws-cn", BatchInferencePipeline, china},
 	} {

@@ -19,31 +19,37 @@ import (
 // Names of the states that are not business steps. Business steps are named as the workflows' steps
 // (workflows.StepInitialize, ...); a state that implements part of a step is named "<step>: <part>".
 const (
-	StateApprovalGiven     = "Approval Status Given?"
-	StateDefaultApproval   = "Use Default Approval Status"
-	StateThresholdGiven    = "Threshold Given?"
-	StateDefaultThreshold  = "Use Default Threshold"
-	StateCreateGroup       = workflows.StepRegister + ": Create Group"
-	StateCreatePackage     = workflows.StepRegister + ": Create Package"
-	StateAnyApproved       = workflows.StepFindModel + ": Any Approved?"
-	StateNoneApproved      = workflows.StepFindModel + ": None Approved"
-	StateDescribePackage   = workflows.StepFindModel + ": Describe Package"
-	StateStartScan         = workflows.StepFindModel + ": Start Scan"
-	StateScan              = workflows.StepFindModel + ": Scan"
-	StateNextCandidate     = workflows.StepFindModel + ": Next Candidate"
-	StateHigherVersion     = workflows.StepFindModel + ": Higher Version?"
-	StateTakeCandidate     = workflows.StepFindModel + ": Take Candidate"
-	StateNextPage          = workflows.StepFindModel + ": Next Page?"
-	StateListMore          = workflows.StepFindModel + ": List More"
-	StateContinueScan      = workflows.StepFindModel + ": Continue Scan"
-	StateDecisionRetrain   = "Decision: Retrain"
-	StateDecisionKeep      = "Decision: Keep"
-	StateFinalize          = "Finalize"
-	StateHandleError       = "Handle Error"
-	StateFailure           = "Failure"
-	executionIDPath        = "$$.Execution.Id"
-	executionStartTimePath = "$$.Execution.StartTime"
-	executionInputPath     = "$$.Execution.Input"
+	StateApprovalGiven      = "Approval Status Given?"
+	StateDefaultApproval    = "Use Default Approval Status"
+	StateThresholdGiven     = "Threshold Given?"
+	StateDefaultThreshold   = "Use Default Threshold"
+	StateCreateGroup        = workflows.StepRegister + ": Create Group"
+	StateCreatePackage      = workflows.StepRegister + ": Create Package"
+	StateAnyApproved        = workflows.StepFindModel + ": Any Approved?"
+	StateNoneApproved       = workflows.StepFindModel + ": None Approved"
+	StateDescribePackage    = workflows.StepFindModel + ": Describe Package"
+	StateStartScan          = workflows.StepFindModel + ": Start Scan"
+	StateScan               = workflows.StepFindModel + ": Scan"
+	StateNextCandidate      = workflows.StepFindModel + ": Next Candidate"
+	StateHigherVersion      = workflows.StepFindModel + ": Higher Version?"
+	StateTakeCandidate      = workflows.StepFindModel + ": Take Candidate"
+	StateNextPage           = workflows.StepFindModel + ": Next Page?"
+	StateListMore           = workflows.StepFindModel + ": List More"
+	StateContinueScan       = workflows.StepFindModel + ": Continue Scan"
+	StateDecisionRetrain    = "Decision: Retrain"
+	StateDecisionKeep       = "Decision: Keep"
+	StateCooldownVersions   = workflows.StepDecide + ": Versions In Cooldown"
+	StateWithinCooldown     = workflows.StepDecide + ": Within Cooldown?"
+	StateDayVersions        = workflows.StepDecide + ": Versions Today"
+	StateCapReached         = workflows.StepDecide + ": Cap Reached?"
+	StateSuppressedCooldown = "Decision: Retrain Suppressed (Cooldown)"
+	StateSuppressedCap      = "Decision: Retrain Suppressed (Cap)"
+	StateFinalize           = "Finalize"
+	StateHandleError        = "Handle Error"
+	StateFailure            = "Failure"
+	executionIDPath         = "$$.Execution.Id"
+	executionStartTimePath  = "$$.Execution.StartTime"
+	executionInputPath      = "$$.Execution.Input"
 )
 
 // permanentLambdaErrors are the function error types that say the input is wrong (the contract's permanent
@@ -194,7 +200,7 @@ func (b *builder) lambdaTask(function string, payload any, result selector, resu
 // of contract.RequestRules checks for kind (defaults filled in by then), and its Request the execution input as
 // the user gave it, so that the function checks the request as the workflow does: the rules on the values,
 // and no field but the pipeline's, each of its type (the workflows decode their input strictly).
-func initializeEvent(bucket string, kind contract.RequestKind) any {
+func initializeEvent(bucket string, kind contract.RequestKind, cooldown time.Duration) any {
 	input := map[string]string{}
 	for _, r := range contract.RequestRules() {
 		if r.AppliesTo(kind) {
@@ -202,17 +208,19 @@ func initializeEvent(bucket string, kind contract.RequestKind) any {
 		}
 	}
 	return struct {
-		WorkflowInput  map[string]string
-		S3RootBucket   string
-		IdempotencyKey string
-		RunTime        string
-		Request        string
+		WorkflowInput          map[string]string
+		S3RootBucket           string
+		IdempotencyKey         string
+		RunTime                string
+		Request                string
+		RetrainCooldownSeconds int64
 	}{
-		WorkflowInput:  input,
-		S3RootBucket:   bucket,
-		IdempotencyKey: ref(executionIDPath),
-		RunTime:        ref(executionStartTimePath),
-		Request:        ref(executionInputPath),
+		WorkflowInput:          input,
+		S3RootBucket:           bucket,
+		IdempotencyKey:         ref(executionIDPath),
+		RunTime:                ref(executionStartTimePath),
+		Request:                ref(executionInputPath),
+		RetrainCooldownSeconds: int64(cooldown / time.Second),
 	}
 }
 
@@ -284,7 +292,7 @@ func Training(cfg Config) (*StateMachine, error) {
 	b.add(StateApprovalGiven, whenUnset("Absent, null or empty means the default.", "$.ApprovalStatus", StateDefaultApproval, workflows.StepInitialize, true))
 	b.add(StateDefaultApproval, &Pass{Result: b.lit(ac.ApprovalStatus), ResultPath: "$.ApprovalStatus", Next: workflows.StepInitialize})
 
-	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, contract.TrainingRequest),
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, contract.TrainingRequest, 0),
 		selector{"TrainingConfig": "$.Payload.TrainingConfig", "RunDate": "$.Payload.RunDate"}, "$.Plan", workflows.StepTrainModel))
 
 	const tc = "$.Plan.TrainingConfig."
@@ -397,9 +405,12 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	b.add(StateThresholdGiven, whenUnset("Absent or null means the default.", "$.Threshold", StateDefaultThreshold, workflows.StepInitialize, false))
 	b.add(StateDefaultThreshold, &Pass{Result: b.lit(ac.DefaultThreshold), ResultPath: "$.Threshold", Next: workflows.StepInitialize})
 
-	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket, contract.InferenceRequest),
-		selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"},
-		"$.Plan", workflows.StepFindModel))
+	plan := selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"}
+	if guarded(ac) {
+		plan["RetrainGuard"] = "$.Payload.RetrainGuard"
+	}
+	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket, contract.InferenceRequest, ac.RetrainCooldown),
+		plan, "$.Plan", workflows.StepFindModel))
 
 	findModel := activities.FindModelRequest(ref("$.ModelName"), ac.FindModelPageSize)
 	b.add(workflows.StepFindModel, &Task{
@@ -488,14 +499,14 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	})
 
 	const ic = "$.Plan.InferenceConfig."
-	plan := activities.InferencePlan{
+	transformPlan := activities.InferencePlan{
 		InferenceJobName: ref(ic + "InferenceJobName"),
 		InferenceInput:   activities.S3Location{S3Uri: ref(ic + "InferenceInput.S3Uri")},
 		InferenceOutput:  activities.S3Location{S3Uri: ref(ic + "InferenceOutput.S3Uri")},
 	}
 	b.add(workflows.StepInference, &Task{
 		Resource:       cfg.serviceARN("sagemaker:createTransformJob.sync"),
-		Parameters:     b.tmpl(activities.TransformJobRequest(ac, plan, ref("$.Model.SageMakerModelName"), ref(executionIDPath))),
+		Parameters:     b.tmpl(activities.TransformJobRequest(ac, transformPlan, ref("$.Model.SageMakerModelName"), ref(executionIDPath))),
 		ResultSelector: b.sel(selector{"TransformJobName": "$.TransformJobName", "TransformJobArn": "$.TransformJobArn"}),
 		ResultPath:     "$.Inference",
 		TimeoutSeconds: b.job.timeoutSeconds,
@@ -509,9 +520,13 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		contract.MonitorEvent{PredictionInput: ref(mi + "PredictionS3Uri"), TargetInput: ref(mi + "TargetS3Uri")},
 		selector{"ModelPerformance": "$.Payload.ModelPerformance"}, "$.Monitor", workflows.StepDecide))
 
+	retrain := StateDecisionRetrain
+	if guarded(ac) {
+		retrain = b.retrainGuard(ac)
+	}
 	b.add(workflows.StepDecide, &Choice{
 		Comment: "workflows.NeedsRetraining: retrain when the AUC is below the threshold; equal keeps the model.",
-		Choices: []ChoiceRule{{Variable: "$.Monitor.ModelPerformance", NumericLessThanPath: "$.Threshold", Next: StateDecisionRetrain}},
+		Choices: []ChoiceRule{{Variable: "$.Monitor.ModelPerformance", NumericLessThanPath: "$.Threshold", Next: retrain}},
 		Default: StateDecisionKeep,
 	})
 	b.add(StateDecisionKeep, &Pass{Result: b.lit(workflows.DecisionKeep), ResultPath: "$.Decision", Next: StateFinalize})
@@ -550,6 +565,69 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	})
 	b.errorStates()
 	return b.finish("mdlc batch inference: Initialize → Find Model → Inference → Monitor Model Performance → Is Re-training Needed? → Re-train Model. Emitted by mdlc parity from the worker's configuration.", b.absentAsEmpty(contract.InferenceRequest, "Threshold", StateThresholdGiven))
+}
+
+// guarded reports whether the worker's configuration has a retrain guard the state machine checks: a
+// cooldown or a daily cap.
+func guarded(ac activities.Config) bool { return ac.RetrainCooldown > 0 || ac.MaxRetrainsPerDay > 0 }
+
+// retrainGuard adds the states of the retrain guard's registry checks, as the CheckRetrainGuard activity
+// makes them, and returns the first. Each lists the model's versions registered after a cutoff that
+// initialize-inference computed from the execution's start (Step Functions cannot do date arithmetic): any
+// version after RunDate minus the cooldown suppresses the retrain, as do MaxRetrainsPerDay versions after
+// RunDate minus a day. A model package group that does not exist has no versions. The workflow's third
+// rule, one retrain of a model at a time, has no twin here: execution names, the only per-name exclusion
+// Step Functions has, stay taken for 90 days after an execution ends.
+func (b *builder) retrainGuard(ac activities.Config) string {
+	list := func(name, comment string, since Path, max int, next string) {
+		b.add(name, &Task{
+			Comment:  comment,
+			Resource: b.cfg.serviceARN("aws-sdk:sagemaker:listModelPackages"),
+			Parameters: b.tmpl(map[string]any{
+				"ModelPackageGroupName": ref("$.ModelName"), "CreationTimeAfter": ref(string(since)),
+				"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": max,
+			}),
+			ResultSelector: b.sel(selector{"Versions": "$.ModelPackageSummaryList"}),
+			ResultPath:     "$.Guard",
+			TimeoutSeconds: b.api.timeoutSeconds,
+			Retry:          b.api.retry,
+			Catch: []Catcher{
+				{ErrorEquals: notFoundSageMakerErrors, Next: StateDecisionRetrain, ResultPath: NullPath},
+				catchAll(),
+			},
+			Next: next,
+		})
+	}
+	suppressed := func(name, rule string) {
+		b.add(name, &Pass{
+			Comment: "workflows.DecisionRetrainSuppressed, by the " + rule + " rule.",
+			Result:  b.lit(workflows.DecisionRetrainSuppressed), ResultPath: "$.Decision", Next: StateFinalize,
+		})
+	}
+	first, afterCooldown := StateDecisionRetrain, StateDecisionRetrain
+	if ac.MaxRetrainsPerDay > 0 {
+		first, afterCooldown = StateDayVersions, StateDayVersions
+	}
+	if ac.RetrainCooldown > 0 {
+		first = StateCooldownVersions
+		list(StateCooldownVersions, fmt.Sprintf("The model's versions registered within the retrain cooldown (%s) before the execution's start.", ac.RetrainCooldown),
+			"$.Plan.RetrainGuard.CooldownSince", 1, StateWithinCooldown)
+		b.add(StateWithinCooldown, &Choice{
+			Choices: []ChoiceRule{{Variable: "$.Guard.Versions[0]", IsPresent: ptr(true), Next: StateSuppressedCooldown}},
+			Default: afterCooldown,
+		})
+		suppressed(StateSuppressedCooldown, workflows.GuardCooldown)
+	}
+	if n := ac.MaxRetrainsPerDay; n > 0 {
+		list(StateDayVersions, fmt.Sprintf("The model's versions registered in the day before the execution's start, up to the cap (%d).", n),
+			"$.Plan.RetrainGuard.DaySince", n, StateCapReached)
+		b.add(StateCapReached, &Choice{
+			Choices: []ChoiceRule{{Variable: fmt.Sprintf("$.Guard.Versions[%d]", n-1), IsPresent: ptr(true), Next: StateSuppressedCap}},
+			Default: StateDecisionRetrain,
+		})
+		suppressed(StateSuppressedCap, workflows.GuardCap)
+	}
+	return first
 }
 
 // Build returns p's state machine.

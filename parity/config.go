@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/mdlc/mdlc/activities"
 )
@@ -135,6 +136,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("lambda function %q is neither a function name nor a function ARN", fn))
 		}
 	}
+	if d := c.Activities.RetrainCooldown; d%time.Second != 0 || d > maxRetrainCooldown {
+		errs = append(errs, fmt.Errorf("retrain cooldown %s: the state machine takes whole seconds up to a year (--retrain-cooldown)", d))
+	}
+	if n := c.Activities.MaxRetrainsPerDay; n > maxRetrainCap {
+		errs = append(errs, fmt.Errorf("max retrains per day %d: the state machine checks at most %d, one ListModelPackages page (--max-retrains-per-day)", n, maxRetrainCap))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid parity configuration: %w", err)
 	}
@@ -168,6 +175,13 @@ func (c Config) serviceARN(integration string) string {
 }
 
 // prepared returns c with defaults, validated.
+// Limits of the retrain guard the state machine can check: the initialize-inference function computes a
+// cooldown of at most a year; the cap is read from one ListModelPackages page.
+const (
+	maxRetrainCooldown = 366 * 24 * time.Hour
+	maxRetrainCap      = 100
+)
+
 func (c Config) prepared() (Config, error) {
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/mdlc/mdlc/activities"
 )
@@ -19,6 +20,18 @@ func goldenConfig() Config {
 		Region:     "us-west-2",
 		AccountID:  "123456789012",
 	}
+}
+
+// guardedPipeline stands, in the tests that go through the pipelines, for the batch-inference pipeline built
+// with guardedConfig.
+const guardedPipeline Pipeline = "batch-inference (guarded)"
+
+// guardedConfig is goldenConfig with both retrain guards on: a cooldown and a daily cap.
+func guardedConfig() Config {
+	c := goldenConfig()
+	c.Activities.RetrainCooldown = 24 * time.Hour
+	c.Activities.MaxRetrainsPerDay = 3
+	return c
 }
 
 func TestGolden(t *testing.T) {
@@ -35,6 +48,7 @@ func TestGolden(t *testing.T) {
 		{"training.asl.json", TrainingPipeline, goldenConfig()},
 		{"batch-inference.asl.json", BatchInferencePipeline, goldenConfig()},
 		{"batch-inference-cn-north-1.asl.json", BatchInferencePipeline, china},
+		{"batch-inference-guarded.asl.json", BatchInferencePipeline, guardedConfig()},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var buf bytes.Buffer

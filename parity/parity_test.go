@@ -41,6 +41,8 @@ type scenario struct {
 	findModelPage int32
 	prepare       func(t *testing.T, w *world)
 	stopTraining  bool
+	// guard sets the retrain guard of the configuration both engines run with.
+	guard func(*activities.Config)
 
 	wantStatus    string
 	wantErrorType string
@@ -80,12 +82,18 @@ var (
 	noPaging = mutation{"Find Model reads one page", `"Variable": "\$\.Registry\.NextToken"`, `"Variable": "$.Registry.NoNextToken"`}
 	// noRequest: Initialize is not given the execution input, so it checks only the fields it is passed.
 	noRequest = mutation{"Initialize does not get the request as given", `,\s*"Request\.\$": "\$\$\.Execution\.Input"`, ``}
+	// cooldownFromStart: the cooldown counts only versions registered after the execution started.
+	cooldownFromStart = mutation{"the cooldown starts at the execution's start", `\$\.Plan\.RetrainGuard\.CooldownSince`, `$$.Plan.RunDate`}
+	// capPlusOne: the daily cap of 2 lets a third version through.
+	capPlusOne = mutation{"the cap is off by one", `\$\.Guard\.Versions\[1\]`, `$$.Guard.Versions[2]`}
 )
 
 var (
 	trainingSteps = []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepRegister}
 	keepSteps     = []string{workflows.StepInitialize, workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide}
 	retrainSteps  = append(append([]string(nil), keepSteps...), workflows.StepRetrain)
+	// suppressedSteps: a retrain a guard suppressed ends at the decision, as a kept model does.
+	suppressedSteps = keepSteps
 )
 
 func th(v float64) *float64 { return &v }
@@ -111,6 +119,18 @@ func TestEnginesDecideAlike(t *testing.T) {
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps},
 		{name: "drifted data retrains with the default threshold", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps},
+		{name: "retrain within the cooldown is suppressed", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
+			guard:      func(c *activities.Config) { c.RetrainCooldown = time.Hour },
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrainSuppressed, wantSteps: suppressedSteps,
+			mutations: []mutation{cooldownFromStart}},
+		{name: "retrain below the daily cap runs", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
+			guard:      func(c *activities.Config) { c.MaxRetrainsPerDay = 2 },
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps},
+		{name: "retrain at the daily cap is suppressed", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
+			pretrainMore: []string{contract.ApprovalApproved},
+			guard:        func(c *activities.Config) { c.MaxRetrainsPerDay = 2 },
+			wantStatus:   "SUCCEEDED", wantDecision: workflows.DecisionRetrainSuppressed, wantSteps: suppressedSteps, wantVersion: 2,
+			mutations: []mutation{capPlusOne}},
 		{name: "no registered model", pipeline: BatchInferencePipeline, date: octDate,
 			wantStatus: "FAILED", wantErrorType: activities.ErrModelNotFound, wantSteps: keepSteps[:2]},
 		{name: "null threshold means the default", pipeline: BatchInferencePipeline, pretrain: true,
@@ -166,6 +186,9 @@ func TestEnginesDecideAlike(t *testing.T) {
 			cfg := parityConfig()
 			if sc.findModelPage != 0 {
 				cfg.Activities.FindModelPageSize = sc.findModelPage
+			}
+			if sc.guard != nil {
+				sc.guard(&cfg.Activities)
 			}
 			tw, aw := prepareWorld(t, sc, cfg, "temporal"), prepareWorld(t, sc, cfg, "asl")
 			pretrained := len(tw.created())

@@ -31,6 +31,7 @@ var activityStates = map[Pipeline]map[string][]string{
 		"FindModel":           {workflows.StepFindModel, StateListMore, StateDescribePackage},
 		"BatchTransform":      {workflows.StepInference},
 		"MonitorPerformance":  {workflows.StepMonitor},
+		"CheckRetrainGuard":   {StateCooldownVersions, StateDayVersions},
 	},
 }
 
@@ -89,7 +90,9 @@ func observedOptions(t *testing.T, p Pipeline) map[string]workflow.ActivityOptio
 		InferenceJobName: "m-2", InferenceInput: loc, InferenceOutput: loc, TargetS3Uri: "s3://b/t", PredictionS3Uri: "s3://b/p"}, nil)
 	env.OnActivity(a.FindModel, mock.Anything, mock.Anything).Return(activities.FindModelOutput{ModelPackageArn: "p", SageMakerModelName: "m-1"}, nil)
 	env.OnActivity(a.BatchTransform, mock.Anything, mock.Anything).Return(activities.TransformOutput{TransformJobName: "m-2"}, nil)
-	env.OnActivity(a.MonitorPerformance, mock.Anything, mock.Anything).Return(activities.MonitorOutput{AUC: 0.9}, nil)
+	// An AUC below the threshold: the run consults the retrain guard and retrains.
+	env.OnActivity(a.MonitorPerformance, mock.Anything, mock.Anything).Return(activities.MonitorOutput{AUC: 0.5}, nil)
+	env.OnActivity(a.CheckRetrainGuard, mock.Anything, mock.Anything).Return(activities.RetrainGuardOutput{}, nil)
 	if p == TrainingPipeline {
 		env.ExecuteWorkflow(workflows.Training, workflows.TrainingInput{ModelName: "m", DataDate: "2019-10-01"})
 	} else {
@@ -108,7 +111,11 @@ func observedOptions(t *testing.T, p Pipeline) map[string]workflow.ActivityOptio
 func TestTasksTimeAndRetryAsActivities(t *testing.T) {
 	for _, p := range Pipelines() {
 		t.Run(string(p), func(t *testing.T) {
-			m, err := Build(p, goldenConfig())
+			cfg := goldenConfig()
+			if p == BatchInferencePipeline {
+				cfg = guardedConfig() // with the guard's Task states
+			}
+			m, err := Build(p, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

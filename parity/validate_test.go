@@ -3,6 +3,7 @@ package parity
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // machine returns a small valid state machine for the negative tests to break.
@@ -25,8 +26,12 @@ func TestValidateAcceptsValidMachines(t *testing.T) {
 	if err := machine().Validate(); err != nil {
 		t.Fatalf("valid machine: %v", err)
 	}
-	for _, p := range Pipelines() {
-		m, err := Build(p, goldenConfig())
+	for _, p := range []Pipeline{TrainingPipeline, BatchInferencePipeline, guardedPipeline} {
+		cfg := goldenConfig()
+		if p == guardedPipeline {
+			p, cfg = BatchInferencePipeline, guardedConfig()
+		}
+		m, err := Build(p, cfg)
 		if err != nil {
 			t.Fatalf("build %s: %v", p, err)
 		}
@@ -97,6 +102,8 @@ func TestBuildRejectsBadConfig(t *testing.T) {
 		{"bad function", func(c *Config) { c.Activities.Functions.MonitorPerformance = "no spaces allowed" }, "lambda function"},
 		{"same names", func(c *Config) { c.TrainingStateMachine, c.BatchInferenceStateMachine = "m", "m" }, "share the name"},
 		{"bad threshold", func(c *Config) { c.Activities.DefaultThreshold = 2 }, "threshold"},
+		{"cooldown in fractions of a second", func(c *Config) { c.Activities.RetrainCooldown = 1500 * time.Millisecond }, "whole seconds"},
+		{"cap beyond a page", func(c *Config) { c.Activities.MaxRetrainsPerDay = 101 }, "at most 100"},
 		{"placeholder in a value", func(c *Config) { c.Activities.Hyperparameters = map[string]string{"num_round": ref("$.x")} }, "NUL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

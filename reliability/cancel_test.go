@@ -45,7 +45,7 @@ func TestCancelDuringEachWaitingStep(t *testing.T) {
 	t.Run("retrain child's training", func(t *testing.T) {
 		run, err := h.Infer(ctx, "cretrain", "cbase", "2019-12-01", 1.0)
 		require.NoError(t, err)
-		child := workflows.RetrainWorkflowID("cretrain")
+		child := workflows.RetrainWorkflowID("cbase")
 		name := waitForJob(t, ctx, h, child, "training", "InProgress")
 		canceled(t, run)
 		require.Equal(t, name, waitForJob(t, ctx, h, child, "training", "Stopped"), "the child's job was stopped")

@@ -47,7 +47,7 @@ func TestClusterPipelinesEndToEnd(t *testing.T) {
 	require.Equal(t, trained.ModelPackageArn, drifted.ModelPackageArn, "scored with the first version")
 	require.NotNil(t, drifted.Retrain)
 	require.Equal(t, int32(2), drifted.Retrain.ModelPackageVersion)
-	require.Equal(t, workflows.RetrainWorkflowID(inferID), drifted.RetrainWorkflowID)
+	require.Equal(t, workflows.RetrainWorkflowID(model), drifted.RetrainWorkflowID)
 
 	run, err = h.Infer(ctx, inferID, model, "2019-11-01", 0.0) // keep
 	require.NoError(t, err)

@@ -67,8 +67,12 @@ func workerKilledAtRandomPoints(t *testing.T, backend stack.Backend, workers, pe
 			if i%2 == 0 {
 				threshold = 1.0 // AUC < 1: retrain
 				retrains++
-				ids = append(ids, workflows.RetrainWorkflowID(id))
-				want[workflows.RetrainWorkflowID(id)] = struct{ training, transform int }{1, 0}
+				// One retrain of base<i> per wave: its workflow ID is the model's, reused wave after wave.
+				rid := workflows.RetrainWorkflowID(fmt.Sprintf("base%d", i))
+				ids = append(ids, rid)
+				cur := want[rid]
+				cur.training++
+				want[rid] = cur
 			}
 			r, err = h.Infer(ctx, id, fmt.Sprintf("base%d", i), "2019-11-01", threshold)
 			require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/mdlc/mdlc/internal/stack/harness"
+	"github.com/mdlc/mdlc/workflows"
 )
 
 // TestThrottlingAndServerErrors has localaws answer 20% of all SageMaker, Lambda and S3 requests with the
@@ -60,7 +61,7 @@ func TestThrottlingAndServerErrors(t *testing.T) {
 			require.Equal(t, "Completed", byRun[id][0].Status)
 		}
 		if i%2 == 1 {
-			require.Len(t, byRun[fmt.Sprintf("fi%d-retrain", i)], 1, "jobs of the retrain child of fi%d", i)
+			require.Len(t, byRun[workflows.RetrainWorkflowID(fmt.Sprintf("ft%d", i))], 1, "jobs of the retrain child of fi%d", i)
 		}
 	}
 	require.Len(t, jobs, 2*n+n/2, "no duplicate jobs")

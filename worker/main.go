@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer c.Close()
 
-	cfg.pipeline.SearchAttributes = searchAttributesRegistered(ctx, c, cfg.namespace, logger)
+	cfg.pipeline.SearchAttributes, cfg.pipeline.DecisionAttribute = searchAttributesRegistered(ctx, c, cfg.namespace, logger)
 	acts, err := activities.New(sagemaker.NewFromConfig(awsCfg), lambda.NewFromConfig(awsCfg), cfg.pipeline)
 	if err != nil {
 		return err
@@ -113,25 +113,28 @@ func register(w worker.Registry, acts *activities.Activities) {
 }
 
 // searchAttributesRegistered reports whether the namespace has the workflows' ModelName and DataDate search
-// attributes as Keyword, so that a run started without them (from the Temporal CLI or web UI) may set them:
-// upserting an attribute the namespace lacks would fail every workflow task of the run. It is checked once,
-// at start; a worker started before the attributes were registered leaves such runs without them.
-func searchAttributesRegistered(ctx context.Context, c client.Client, namespace string, logger *slog.Logger) bool {
+// attributes as Keyword, so that a run started without them (from the Temporal CLI or web UI) may set them,
+// and whether it has the Decision attribute, which batch inference sets when it decides: upserting an
+// attribute the namespace lacks would fail every workflow task of the run. It is checked once, at start; a
+// worker started before the attributes were registered leaves runs without them.
+func searchAttributesRegistered(ctx context.Context, c client.Client, namespace string, logger *slog.Logger) (modelDate, decision bool) {
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
-		logger.Warn("Cannot list the namespace's search attributes; runs started without ModelName/DataDate will not set them",
+		logger.Warn("Cannot list the namespace's search attributes; runs started without ModelName/DataDate will not set them, nor Decision",
 			"Namespace", namespace, "Error", err)
-		return false
+		return false, false
 	}
-	for _, key := range []temporal.SearchAttributeKeyKeyword{workflows.ModelNameAttribute, workflows.DataDateAttribute} {
+	registered := func(key temporal.SearchAttributeKeyKeyword) bool {
 		if t := resp.GetCustomAttributes()[key.GetName()]; t != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
-			logger.Warn("Search attribute not registered as Keyword; runs started without it will not set it",
+			logger.Warn("Search attribute not registered as Keyword; runs will not set it",
 				"Namespace", namespace, "SearchAttribute", key.GetName(), "Registered", t.String(),
 				"Fix", "temporal operator search-attribute create --name "+key.GetName()+" --type Keyword")
 			return false
 		}
+		return true
 	}
-	return true
+	modelDate = registered(workflows.ModelNameAttribute) && registered(workflows.DataDateAttribute)
+	return modelDate, registered(workflows.DecisionAttribute)
 }
 
 // serveMetrics exposes the Temporal SDK's metrics for Prometheus on addr ("" disables them) and returns the

@@ -24,6 +24,20 @@ func TestLocalDefaults(t *testing.T) {
 	require.Equal(t, 0.8, c.pipeline.DefaultThreshold)
 	require.Equal(t, "200", c.pipeline.Hyperparameters["num_round"])
 	require.Equal(t, int32(10), c.pipeline.TransformInstanceCount)
+	require.Zero(t, c.pipeline.RetrainCooldown, "the cooldown is off unless asked for")
+	require.Zero(t, c.pipeline.MaxRetrainsPerDay, "no cap unless asked for")
+}
+
+func TestRetrainGuardFlags(t *testing.T) {
+	c, err := parseConfig([]string{"--retrain-cooldown", "24h", "--max-retrains-per-day", "2"}, noEnv, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 24*time.Hour, c.pipeline.RetrainCooldown)
+	require.Equal(t, 2, c.pipeline.MaxRetrainsPerDay)
+	env := map[string]string{"MDLC_RETRAIN_COOLDOWN": "90m", "MDLC_MAX_RETRAINS_PER_DAY": "3"}
+	c, err = parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 90*time.Minute, c.pipeline.RetrainCooldown)
+	require.Equal(t, 3, c.pipeline.MaxRetrainsPerDay)
 }
 
 func TestAWSTargetNeedsBucketAndRole(t *testing.T) {
@@ -60,6 +74,10 @@ func TestBadConfiguration(t *testing.T) {
 		{[]string{"--approval-status", "Maybe"}, "must be Approved or PendingManualApproval"},
 		{[]string{"--transform-instance-count", "0"}, "must be at least 1"},
 		{[]string{"--log-format", "xml"}, "must be text or json"},
+		{[]string{"--retrain-cooldown", "a day"}, "--retrain-cooldown \"a day\" is not a duration of 0 or more"},
+		{[]string{"--retrain-cooldown", "-1h"}, "--retrain-cooldown \"-1h\" is not a duration of 0 or more"},
+		{[]string{"--max-retrains-per-day", "-2"}, "--max-retrains-per-day -2 must be 0 (no cap) or more"},
+		{[]string{"--max-retrains-per-day", "many"}, "invalid value \"many\" for flag -max-retrains-per-day"},
 		{[]string{"--pollers", "0"}, "--pollers 0 must be between 1 and 100"},
 		{[]string{"--log-level", "loud"}, "must be debug, info, warn or error"},
 		{[]string{"extra"}, "unexpected arguments"},

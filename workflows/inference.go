@@ -31,6 +31,8 @@ type batchInference struct {
 	t  *tracker
 	// def holds the worker's defaults once fetched, for the run and its notification.
 	def defaults
+	// guarded: the run has the retrain guard and the Decision search attribute (retrainGuardChange).
+	guarded bool
 }
 
 func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error) {
@@ -87,19 +89,63 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	res.AUC = perf.AUC
 
 	t.start(ctx, StepDecide, "")
+	w.guarded = workflow.GetVersion(ctx, retrainGuardChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	if !NeedsRetraining(res.AUC, res.Threshold) {
 		res.Decision = DecisionKeep
+		if err := w.recordDecision(ctx, res.Decision); err != nil {
+			return res, err
+		}
 		t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f >= threshold %.4f (%s): keep the model", res.AUC, res.Threshold, res.ThresholdSource))
 		t.skip(ctx, StepRetrain, "not needed")
 		logger.Info("Model kept", "AUC", res.AUC, "Threshold", res.Threshold)
 		return res, nil
 	}
+	if !w.guarded {
+		return w.retrain(ctx, res, legacyRetrainWorkflowID(info.WorkflowExecution.ID))
+	}
+	guard, err := runActivityStep(ctx, t, step{name: StepDecide, opts: apiOptions, summary: "Is Re-training Needed?: check the retrain guard of " + in.ModelName},
+		a.CheckRetrainGuard, activities.RetrainGuardInput{ModelName: in.ModelName},
+		func(activities.RetrainGuardOutput) string { return "" })
+	if err != nil {
+		return res, err
+	}
+	if guard.Suppressed != "" {
+		return w.suppress(ctx, res, guard.Rule, guard.Suppressed)
+	}
+	return w.retrain(ctx, res, RetrainWorkflowID(in.ModelName))
+}
+
+// recordDecision sets the run's Decision search attribute (runs with the retrain guard only); its error fails
+// the decision step.
+func (w *batchInference) recordDecision(ctx workflow.Context, decision string) error {
+	if !w.guarded {
+		return nil
+	}
+	if err := setDecisionAttribute(ctx, &w.def, decision); err != nil {
+		return w.t.fail(ctx, StepDecide, err)
+	}
+	return nil
+}
+
+// retrainGuardChange versions the retrain guard (the registry check before the retrain and the retrain's
+// per-model workflow ID) and the Decision search attribute: runs that decided before it replay with the
+// per-run child ID, no check and no attribute.
+const retrainGuardChange = "retrain-guard"
+
+// retrain records the decision to retrain and runs the retrain child under workflow ID id. A child of that ID
+// still open (another run's retrain of the model) suppresses this run's retrain.
+func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult, id string) (BatchInferenceResult, error) {
+	in, t := w.in, w.t
+	info := workflow.GetInfo(ctx)
 	res.Decision = DecisionRetrain
+	if err := w.recordDecision(ctx, res.Decision); err != nil {
+		return res, err
+	}
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): retrain", res.AUC, res.Threshold, res.ThresholdSource))
 
-	res.RetrainWorkflowID = RetrainWorkflowID(info.WorkflowExecution.ID)
-	retrained, err := runChildStep(ctx, t, StepRetrain, workflow.ChildWorkflowOptions{
-		WorkflowID:    res.RetrainWorkflowID,
+	res.RetrainWorkflowID = id
+	retrained, running, err := runExclusiveChildStep(ctx, t, StepRetrain, workflow.ChildWorkflowOptions{
+		WorkflowID:    id,
 		TaskQueue:     info.TaskQueueName,
 		StaticSummary: fmt.Sprintf("Re-train %s on %s (AUC %.4f < %.4f)", in.ModelName, in.DataDate, res.AUC, res.Threshold),
 		// Cancelling or terminating the batch-inference run cancels the retraining too, which stops its
@@ -111,11 +157,31 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 		func(retrained TrainingResult) string {
 			return fmt.Sprintf("registered version %d", retrained.ModelPackageVersion)
 		})
+	if running {
+		res.RetrainWorkflowID = ""
+		return w.suppress(ctx, res, GuardRunning, fmt.Sprintf("a retrain of %s is already running (workflow %s); this run does not wait for it", in.ModelName, id))
+	}
 	if err != nil {
 		return res, err
 	}
 	res.Retrain = &retrained
-	logger.Info("Model retrained", "AUC", res.AUC, "Threshold", res.Threshold, "ModelPackageArn", retrained.ModelPackageArn)
+	workflow.GetLogger(ctx).Info("Model retrained", "AUC", res.AUC, "Threshold", res.Threshold, "ModelPackageArn", retrained.ModelPackageArn)
+	return res, nil
+}
+
+// suppress records a retrain that was needed but that the guard rule held back, for why: in the result, the
+// decision step and the skipped retrain step (the live lines), the Decision search attribute, the log and the
+// RetrainSuppressedMetric.
+func (w *batchInference) suppress(ctx workflow.Context, res BatchInferenceResult, rule, why string) (BatchInferenceResult, error) {
+	t := w.t
+	res.Decision, res.RetrainGuard, res.RetrainSuppressed = DecisionRetrainSuppressed, rule, SuppressedPrefix+why
+	if err := w.recordDecision(ctx, res.Decision); err != nil {
+		return res, err
+	}
+	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): %s", res.AUC, res.Threshold, res.ThresholdSource, res.RetrainSuppressed))
+	t.skip(ctx, StepRetrain, "suppressed ("+rule+"): "+why)
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"model": w.in.ModelName, "rule": rule}).Counter(RetrainSuppressedMetric).Inc(1)
+	workflow.GetLogger(ctx).Warn("Retrain suppressed", "ModelName", w.in.ModelName, "Rule", rule, "Reason", why, "AUC", res.AUC, "Threshold", res.Threshold)
 	return res, nil
 }
 

@@ -142,7 +142,7 @@ func TestPipelinesEndToEnd(t *testing.T) {
 	require.NotNil(t, drifted.Retrain)
 	require.Equal(t, int32(2), drifted.Retrain.ModelPackageVersion)
 	require.Equal(t, "2019-11-01", drifted.Retrain.DataDate)
-	require.Equal(t, workflows.RetrainWorkflowID(inferID), drifted.RetrainWorkflowID)
+	require.Equal(t, workflows.RetrainWorkflowID(model), drifted.RetrainWorkflowID)
 	require.Less(t, historyLength(t, c, run.GetID(), run.GetRunID()), 80, "no polling in the batch-inference history")
 	recordHistory(t, c, "batch-inference-retrain", run.GetID(), run.GetRunID())
 

@@ -230,7 +230,7 @@ func TestNotifyRetrainParentAndChild(t *testing.T) {
 	require.Len(t, got, 2)
 	child, parent := got[0], got[1]
 	require.Equal(t, TrainingWorkflow, child.WorkflowType)
-	require.Equal(t, RetrainWorkflowID(parent.WorkflowID), child.WorkflowID)
+	require.Equal(t, RetrainWorkflowID("m"), child.WorkflowID)
 	require.Equal(t, parent.WorkflowID, child.ParentWorkflowID)
 	require.Equal(t, BatchInferenceWorkflow, parent.WorkflowType)
 	require.Equal(t, DecisionRetrain, parent.Decision)

@@ -49,7 +49,7 @@ type Step struct {
 type Progress struct {
 	Workflow string
 	Steps    []Step
-	// Decision is DecisionRetrain or DecisionKeep once taken.
+	// Decision is DecisionKeep, DecisionRetrain or DecisionRetrainSuppressed once taken.
 	Decision string `json:",omitempty"`
 }
 
@@ -92,8 +92,8 @@ func (t *tracker) done(ctx workflow.Context, name, detail string) {
 	t.publish(ctx)
 }
 
-// decide records the batch-inference decision (DecisionKeep or DecisionRetrain) and completes the decision
-// step with detail.
+// decide records the batch-inference decision (DecisionKeep, DecisionRetrain or DecisionRetrainSuppressed)
+// and completes the decision step with detail.
 func (t *tracker) decide(ctx workflow.Context, decision, detail string) {
 	t.p.Decision = decision
 	t.done(ctx, StepDecide, detail)

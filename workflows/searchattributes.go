@@ -71,3 +71,17 @@ func setSearchAttributes(ctx workflow.Context, d *defaults, model, date string) 
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx, ModelNameAttribute.ValueSet(model), DataDateAttribute.ValueSet(date))
 }
+
+// setDecisionAttribute sets the run's Decision search attribute to decision, when the worker found it
+// registered on its namespace (see activities.Config.DecisionAttribute), so that `Decision="RetrainSuppressed"`
+// finds the runs whose retrain a guard held back.
+func setDecisionAttribute(ctx workflow.Context, d *defaults, decision string) error {
+	def, err := d.get(ctx)
+	if err != nil {
+		return err
+	}
+	if !def.DecisionAttribute {
+		return nil
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, DecisionAttribute.ValueSet(decision))
+}

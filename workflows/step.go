@@ -2,6 +2,10 @@ package workflows
 
 import (
 	"context"
+	"errors"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -22,23 +26,39 @@ type step struct {
 func runActivityStep[In, Out any](ctx workflow.Context, t *tracker, s step, fn func(context.Context, In) (Out, error), in In, detail func(Out) string) (Out, error) {
 	return runStep(ctx, t, s.name, s.job, func(ctx workflow.Context) workflow.Future {
 		return workflow.ExecuteActivity(withActivityOptions(ctx, s.opts, s.summary), fn, in)
-	}, detail)
+	}, detail, nil)
 }
 
-// runChildStep runs one step that is a child workflow run of fn, started with opts; the step's job is the
-// child's workflow ID.
-func runChildStep[In, Out any](ctx workflow.Context, t *tracker, name string, opts workflow.ChildWorkflowOptions, fn func(workflow.Context, In) (Out, error), in In, detail func(Out) string) (Out, error) {
-	return runStep(ctx, t, name, opts.WorkflowID, func(ctx workflow.Context) workflow.Future {
+// runExclusiveChildStep runs one step that is a child workflow run of fn, started with opts; the step's job
+// is the child's workflow ID. The ID is shared by other runs' children (one retrain per model): when a run of
+// that ID is still open, the child cannot start, and that is not the step's failure. The step is then left to the caller (running = true, with the start's error) to record as
+// it sees fit.
+func runExclusiveChildStep[In, Out any](ctx workflow.Context, t *tracker, name string, opts workflow.ChildWorkflowOptions, fn func(workflow.Context, In) (Out, error), in In, detail func(Out) string) (out Out, running bool, err error) {
+	out, err = runStep(ctx, t, name, opts.WorkflowID, func(ctx workflow.Context) workflow.Future {
 		return workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), fn, in)
-	}, detail)
+	}, detail, isAlreadyStarted)
+	return out, err != nil && isAlreadyStarted(err), err
+}
+
+// isAlreadyStarted reports whether err says a child could not start because a run of its workflow ID is
+// open: the server's answer (ChildWorkflowExecutionAlreadyStartedError, the cause of the child's error) or the
+// SDK test environment's (WorkflowExecutionAlreadyStarted).
+func isAlreadyStarted(err error) bool {
+	var child *temporal.ChildWorkflowExecutionAlreadyStartedError
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &child) || errors.As(err, &started)
 }
 
 // runStep runs one step of a run whose work execute starts (an activity or a child workflow): start, wait,
-// record the failure naming the step or mark it done with detail(out).
-func runStep[Out any](ctx workflow.Context, t *tracker, name, job string, execute func(workflow.Context) workflow.Future, detail func(Out) string) (Out, error) {
+// record the failure naming the step or mark it done with detail(out). An error for which passOn (when
+// given) is true is returned as it is, the step left running for the caller to record.
+func runStep[Out any](ctx workflow.Context, t *tracker, name, job string, execute func(workflow.Context) workflow.Future, detail func(Out) string, passOn func(error) bool) (Out, error) {
 	t.start(ctx, name, job)
 	var out Out
 	if err := execute(ctx).Get(ctx, &out); err != nil {
+		if passOn != nil && passOn(err) {
+			return out, err
+		}
 		return out, t.fail(ctx, name, err)
 	}
 	t.done(ctx, name, detail(out))

@@ -25,11 +25,14 @@ const (
 // ProgressQuery is the name of the query both workflows answer with their Progress.
 const ProgressQuery = "progress"
 
-// Search attributes the workflows are started with, so the web UI and `starter list` can filter runs by model
-// and data date. The local setup registers them (Keyword).
+// Search attributes of the runs, so the web UI and `starter list` can filter runs by model, data date and
+// decision. The local setup registers them (Keyword).
 var (
 	ModelNameAttribute = temporal.NewSearchAttributeKeyKeyword("ModelName")
 	DataDateAttribute  = temporal.NewSearchAttributeKeyKeyword("DataDate")
+	// DecisionAttribute is set by a batch-inference run when it decides: DecisionKeep, DecisionRetrain or
+	// DecisionRetrainSuppressed.
+	DecisionAttribute = temporal.NewSearchAttributeKeyKeyword("Decision")
 )
 
 // TrainingWorkflowID is the workflow ID of the training run of a model on a data date. Starting a request
@@ -41,8 +44,15 @@ func BatchInferenceWorkflowID(model, dataDate string) string {
 	return "batch-inference-" + model + "-" + dataDate
 }
 
-// RetrainWorkflowID is the workflow ID of the training run a batch-inference run starts to retrain.
-func RetrainWorkflowID(parentWorkflowID string) string { return parentWorkflowID + "-retrain" }
+// RetrainWorkflowID is the workflow ID of the training run a batch-inference run starts to retrain model.
+// It is one ID per model, not per run, so that the Temporal server itself keeps retrains of a model to one at
+// a time: a second run that wants to retrain the model while a retrain runs cannot start its child and
+// records the retrain as suppressed (see BatchInference). A closed retrain's ID is reused by the next one.
+func RetrainWorkflowID(model string) string { return "retrain-" + model }
+
+// legacyRetrainWorkflowID is the retrain child's workflow ID of runs started before the retrain guard (one
+// per parent run), which their histories replay with.
+func legacyRetrainWorkflowID(parentWorkflowID string) string { return parentWorkflowID + "-retrain" }
 
 // NeedsRetraining is the pipeline's decision: retrain when the model's AUC on new data is below the
 // threshold. Equal does not retrain, as the original state machine's NumericLessThan.
@@ -94,7 +104,24 @@ type BatchInferenceInput struct {
 const (
 	DecisionRetrain = "Retrain"
 	DecisionKeep    = "Keep"
+	// DecisionRetrainSuppressed: the AUC called for a retrain, but a retrain guard (cooldown, daily cap, or a
+	// retrain of the model already running) held it back; RetrainSuppressed says which and why.
+	DecisionRetrainSuppressed = "RetrainSuppressed"
 )
+
+// SuppressedPrefix starts the reason a run records when it needed a retrain but did not start one.
+const SuppressedPrefix = "retrain needed but suppressed: "
+
+// Retrain-guard rules, the "rule" tag of the RetrainSuppressedMetric and RetrainGuard's Rule.
+const (
+	GuardCooldown = activities.GuardCooldown
+	GuardCap      = activities.GuardCap
+	GuardRunning  = "running"
+)
+
+// RetrainSuppressedMetric counts the retrains a guard suppressed, tagged with the model and the rule; the
+// worker exposes it on its Prometheus endpoint (with the SDK's other metrics).
+const RetrainSuppressedMetric = "mdlc_retrain_suppressed"
 
 // BatchInferenceResult is what a BatchInference run measured and decided.
 type BatchInferenceResult struct {
@@ -111,11 +138,19 @@ type BatchInferenceResult struct {
 	// "default").
 	Threshold       float64
 	ThresholdSource string
-	// Decision is DecisionRetrain when AUC < Threshold, else DecisionKeep.
+	// Decision is DecisionKeep when AUC >= Threshold; below it, DecisionRetrain, or DecisionRetrainSuppressed
+	// when a retrain guard held the retrain back.
 	Decision string
-	// RetrainWorkflowID and Retrain describe the child training run, when the decision was to retrain.
+	// RetrainWorkflowID and Retrain describe the child training run, when the decision was to retrain. When
+	// the retrain was suppressed because another run's retrain of the model was running, RetrainWorkflowID
+	// names that retrain.
 	RetrainWorkflowID string          `json:",omitempty"`
 	Retrain           *TrainingResult `json:",omitempty"`
+	// RetrainSuppressed is, with DecisionRetrainSuppressed, why the needed retrain did not run ("retrain
+	// needed but suppressed: …"), and RetrainGuard the rule that held it back (GuardCooldown, GuardCap or
+	// GuardRunning).
+	RetrainSuppressed string `json:",omitempty"`
+	RetrainGuard      string `json:",omitempty"`
 }
 
 // Validate reports what is wrong with the request: every training rule of contract.RequestRules, which the

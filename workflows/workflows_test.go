@@ -226,6 +226,9 @@ func mockInference(env *testsuite.TestWorkflowEnvironment, auc float64, except .
 			PredictionS3Uri: inferencePlan.PredictionS3Uri, TargetS3Uri: inferencePlan.TargetS3Uri,
 		}).Return(activities.MonitorOutput{AUC: auc}, nil)
 	}
+	if !skip("CheckRetrainGuard") {
+		env.OnActivity(a.CheckRetrainGuard, mock.Anything, activities.RetrainGuardInput{ModelName: "m"}).Return(activities.RetrainGuardOutput{}, nil).Maybe()
+	}
 }
 
 func TestBatchInferenceDecision(t *testing.T) {
@@ -254,7 +257,7 @@ func TestBatchInferenceDecision(t *testing.T) {
 			env.OnWorkflow(TrainingWorkflow, mock.Anything, TrainingInput{ModelName: "m", DataDate: "2019-11-01"}).Return(
 				func(ctx workflow.Context, in TrainingInput) (TrainingResult, error) {
 					childRan = true
-					require.Equal(t, RetrainWorkflowID("default-test-workflow-id"), workflow.GetInfo(ctx).WorkflowExecution.ID)
+					require.Equal(t, RetrainWorkflowID("m"), workflow.GetInfo(ctx).WorkflowExecution.ID)
 					return TrainingResult{ModelName: "m", ModelPackageVersion: 2, ModelPackageArn: "arn:pkg/m/2"}, nil
 				}).Maybe()
 			env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01", Threshold: tc.threshold})

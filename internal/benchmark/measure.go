@@ -15,6 +15,7 @@ import (
 
 	"github.com/mdlc/mdlc/internal/demodata"
 	"github.com/mdlc/mdlc/internal/stack/harness"
+	"github.com/mdlc/mdlc/workflows"
 )
 
 // Worker flags of every stack: 20 boosting rounds keep XGBoost's share of a run small.
@@ -91,10 +92,10 @@ func measure(ctx context.Context, cfg config, r *report, logf func(string, ...an
 	byRun := harness.JobsByWorkflow(jobs)
 	for i, k := range kinds {
 		kr := kindResult{name: k.name}
-		for _, run := range seqRuns[i] {
+		for j, run := range seqRuns[i] {
 			ids := []string{run.GetID()}
 			if k.threshold == 1 {
-				ids = append(ids, run.GetID()+"-retrain")
+				ids = append(ids, workflows.RetrainWorkflowID(fmt.Sprintf("seq%d", j)))
 			}
 			st, err := stats(ctx, h, run.GetID(), run.GetRunID(), byRun, ids)
 			if err != nil {

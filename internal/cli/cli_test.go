@@ -57,6 +57,7 @@ func TestUsageErrors(t *testing.T) {
 		{"retry bad output", []string{"retry", "x", "-o", "yaml"}, nil, `--output "yaml" must be text or json`},
 		{"list with arguments", []string{"list", "churn"}, nil, `list takes no arguments, got ["churn"]`},
 		{"list limit", []string{"list", "--limit", "0"}, nil, "--limit 0 must be between 1 and 1000"},
+		{"list decision", []string{"list", "--decision", "retrain"}, nil, `--decision "retrain" must be Keep, Retrain or RetrainSuppressed`},
 		{"list bad model", []string{"list", "--model", "a b"}, nil, `--model: model name "a b"`},
 		{"models without model", []string{"models"}, nil, "--model is required"},
 		{"models bad target", []string{"models", "--model", "churn", "--target", "gcp"}, nil, `--target "gcp" must be local or aws`},
@@ -220,6 +221,13 @@ func TestSummaryAndOutcome(t *testing.T) {
 			want: []string{"BatchInference Completed in 3.0s\n", "  AUC              0.9314\n", "  threshold        0.8 (default)\n", "  decision         Keep (AUC 0.9314 >= threshold)\n"},
 		},
 		{
+			name: "retrain suppressed",
+			s: Summary{Workflow: "BatchInference", WorkflowID: "bi", RunID: "r", Status: "Completed", StartTime: start, CloseTime: &end,
+				Inference: &workflows.BatchInferenceResult{AUC: 0.71, Threshold: 0.8, ThresholdSource: "default", Decision: workflows.DecisionRetrainSuppressed,
+					RetrainGuard: workflows.GuardCooldown, RetrainSuppressed: workflows.SuppressedPrefix + "a version of churn was registered 5m0s ago"}},
+			want: []string{"  decision         RetrainSuppressed (AUC 0.7100 < threshold)\n", "  suppressed       a version of churn was registered 5m0s ago\n"},
+		},
+		{
 			name: "failed",
 			s: Summary{Workflow: "Training", WorkflowID: "t", Status: "Failed", StartTime: start, CloseTime: &end,
 				Error: &RunError{Step: "Train Model", Type: activities.ErrJobFailed, Message: "Train Model: training job \"x\" failed: bad data"}},
@@ -294,12 +302,14 @@ func TestExplainTemporal(t *testing.T) {
 }
 
 func TestListQuery(t *testing.T) {
-	for _, tc := range []struct{ model, want string }{
-		{"", `WorkflowType IN ("Training", "BatchInference")`},
-		{"churn", `ModelName = "churn" AND WorkflowType IN ("Training", "BatchInference")`},
+	for _, tc := range []struct{ model, decision, want string }{
+		{"", "", `WorkflowType IN ("Training", "BatchInference")`},
+		{"churn", "", `ModelName = "churn" AND WorkflowType IN ("Training", "BatchInference")`},
+		{"", "RetrainSuppressed", `Decision = "RetrainSuppressed" AND WorkflowType IN ("Training", "BatchInference")`},
+		{"churn", "Keep", `ModelName = "churn" AND Decision = "Keep" AND WorkflowType IN ("Training", "BatchInference")`},
 	} {
-		if got := listQuery(tc.model); got != tc.want {
-			t.Errorf("listQuery(%q) = %q, want %q", tc.model, got, tc.want)
+		if got := listQuery(tc.model, tc.decision); got != tc.want {
+			t.Errorf("listQuery(%q, %q) = %q, want %q", tc.model, tc.decision, got, tc.want)
 		}
 	}
 }

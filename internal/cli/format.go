@@ -130,10 +130,13 @@ func formatSummary(s *Summary, withSteps bool) string {
 		field(&b, "AUC", fmt.Sprintf("%.4f", r.AUC))
 		field(&b, "threshold", fmt.Sprintf("%s (%s)", strconv.FormatFloat(r.Threshold, 'f', -1, 64), r.ThresholdSource))
 		rel := ">="
-		if r.Decision == workflows.DecisionRetrain {
+		if r.Decision == workflows.DecisionRetrain || r.Decision == workflows.DecisionRetrainSuppressed {
 			rel = "<"
 		}
 		field(&b, "decision", fmt.Sprintf("%s (AUC %.4f %s threshold)", r.Decision, r.AUC, rel))
+		if r.RetrainSuppressed != "" {
+			field(&b, "suppressed", strings.TrimPrefix(r.RetrainSuppressed, workflows.SuppressedPrefix))
+		}
 		if r.RetrainWorkflowID != "" {
 			field(&b, "retrain run", strings.TrimSpace(r.RetrainWorkflowID+" "+runIDPart(s.RetrainRunID)))
 		}

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/mdlc/mdlc/internal/quote"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -140,18 +141,22 @@ const listLimitMax = 1000
 func listCommand() *command {
 	return &command{
 		name:    "list",
-		args:    "[--model NAME] [--limit N] [flags]",
-		summary: "list recent runs, optionally of one model",
+		args:    "[--model NAME] [--decision D] [--limit N] [flags]",
+		summary: "list recent runs, optionally of one model or decision",
 		help: `Lists recent Training and BatchInference runs, newest first, through Temporal's visibility API. --model
-filters on the ModelName search attribute, as the web UI can (ModelName="churn").`,
+filters on the ModelName search attribute, as the web UI can (ModelName="churn"); --decision on the
+Decision search attribute of batch-inference runs (Keep, Retrain, or RetrainSuppressed: a retrain a guard
+held back).`,
 		examples: []string{
 			"starter list",
 			"starter list --model churn --limit 5",
 			"starter list --model churn -o json",
+			"starter list --decision RetrainSuppressed",
 		},
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			model := fs.String("model", "", "only runs of the model `NAME` (the ModelName search attribute)")
+			decision := fs.String("decision", "", "only batch-inference runs that decided `D`: Keep, Retrain or RetrainSuppressed (the Decision search attribute)")
 			limit := fs.Int("limit", 20, "at most this many runs")
 			checkLimit := func() error {
 				if *limit < 1 || *limit > listLimitMax {
@@ -165,8 +170,15 @@ filters on the ModelName search attribute, as the web UI can (ModelName="churn")
 				}
 				return validateModelName(*model)
 			}
+			checkDecision := func() error {
+				switch *decision {
+				case "", workflows.DecisionKeep, workflows.DecisionRetrain, workflows.DecisionRetrainSuppressed:
+					return nil
+				}
+				return usagef("--decision %s must be %s, %s or %s", quote.Value(*decision), workflows.DecisionKeep, workflows.DecisionRetrain, workflows.DecisionRetrainSuppressed)
+			}
 			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ []string) error {
-				runs, err := listRuns(ctx, c.WorkflowService(), tf.namespace, *model, *limit)
+				runs, err := listRuns(ctx, c.WorkflowService(), tf.namespace, listQuery(*model, *decision), *limit)
 				if err != nil {
 					return explainTemporal(err, tf, "")
 				}
@@ -179,7 +191,7 @@ filters on the ModelName search attribute, as the web UI can (ModelName="churn")
 				}
 				fmt.Fprint(e.stdout, formatRuns(runs))
 				return nil
-			}, checkLimit, checkModel)
+			}, checkLimit, checkModel, checkDecision)
 		},
 	}
 }
@@ -192,9 +204,13 @@ type RunListing struct {
 	CloseTime                           *time.Time `json:",omitempty"`
 }
 
-// listQuery is the visibility query of `list`: the mdlc workflow types, of one model when model is set.
-func listQuery(model string) string {
+// listQuery is the visibility query of `list`: the mdlc workflow types, of one model when model is set, that
+// decided decision when it is set.
+func listQuery(model, decision string) string {
 	q := fmt.Sprintf("WorkflowType IN (%s, %s)", strconv.Quote(workflows.TrainingWorkflow), strconv.Quote(workflows.BatchInferenceWorkflow))
+	if decision != "" {
+		q = fmt.Sprintf("%s = %s AND %s", workflows.DecisionAttribute.GetName(), strconv.Quote(decision), q)
+	}
 	if model != "" {
 		q = fmt.Sprintf("%s = %s AND %s", workflows.ModelNameAttribute.GetName(), strconv.Quote(model), q)
 	}
@@ -202,9 +218,9 @@ func listQuery(model string) string {
 	return q
 }
 
-func listRuns(ctx context.Context, svc workflowservice.WorkflowServiceClient, namespace, model string, limit int) ([]RunListing, error) {
+func listRuns(ctx context.Context, svc workflowservice.WorkflowServiceClient, namespace, query string, limit int) ([]RunListing, error) {
 	resp, err := svc.ListWorkflowExecutions(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: namespace, PageSize: int32(limit), Query: listQuery(model),
+		Namespace: namespace, PageSize: int32(limit), Query: query,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list workflow runs: %w", err)

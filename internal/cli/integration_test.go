@@ -86,7 +86,9 @@ func startStack() (*stack.Stack, error) {
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		return nil, err
 	}
-	s, err := stack.Start(ctx, stack.Options{Dir: filepath.Join(dir, "stack"), LocalAWSArgs: []string{"--xgboost", wrapper}})
+	// A daily cap of two versions a model: TestPipelinesThroughTheCLI's third retrain of churn is suppressed.
+	s, err := stack.Start(ctx, stack.Options{Dir: filepath.Join(dir, "stack"), LocalAWSArgs: []string{"--xgboost", wrapper},
+		WorkerArgs: []string{"--max-retrains-per-day", "2"}})
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +246,7 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		`Inference\s+completed`,
 		`Monitor Model Performance\s+completed .*AUC 0\.7\d{3}`,
 		`Is Re-training Needed\?\s+completed .*< threshold 0\.8000 \(input\): retrain`,
-		`Re-train Model\s+started\s+`+regexp.QuoteMeta(workflows.RetrainWorkflowID(inferID)),
+		`Re-train Model\s+started\s+`+regexp.QuoteMeta(workflows.RetrainWorkflowID("churn")),
 		`Re-train Model > Initialize\s+started`,
 		`Re-train Model > Train Model\s+started\s+churn-`,
 		`Re-train Model > Train Model\s+completed`,
@@ -254,7 +256,7 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		`^\s+AUC\s+0\.7\d{3}$`,
 		`^\s+threshold\s+0\.8 \(input\)$`,
 		`^\s+decision\s+Retrain \(AUC 0\.7\d{3} < threshold\)$`,
-		`^\s+retrain run\s+batch-inference-churn-2019-11-01-retrain \(run ID [0-9a-f-]+\)$`,
+		`^\s+retrain run\s+retrain-churn \(run ID [0-9a-f-]+\)$`,
 		`^\s+new version\s+2 \(Approved\)$`,
 		`^\s+model package\s+arn:aws:sagemaker:.*/churn/2$`,
 	)
@@ -357,7 +359,7 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		require.NoError(t, r.err, r.String())
 		requireInOrder(t, r.lines,
 			`^STATUS\s+WORKFLOW ID\s+TYPE\s+MODEL\s+DATA DATE`,
-			`^Completed\s+batch-inference-churn-2019-11-01-retrain\s+Training\s+churn\s+2019-11-01`,
+			`^Completed\s+retrain-churn\s+Training\s+churn\s+2019-11-01`,
 			`^Completed\s+batch-inference-churn-2019-11-01\s+BatchInference\s+churn\s+2019-11-01`,
 			`^Completed\s+training-churn-2019-10-01\s+Training\s+churn\s+2019-10-01`,
 		)
@@ -394,6 +396,33 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		}
 		require.Contains(t, ids, trainID)
 		require.Contains(t, ids, inferID)
+	})
+
+	// Last, as it starts a new run of inferID: churn has two versions today, the worker's cap.
+	t.Run("a retrain past the daily cap is suppressed", func(t *testing.T) {
+		r := runCLI(ctx, s, "infer", "--model", "churn", "--data-date", "2019-11-01", "--threshold", "1", "--wait")
+		require.NoError(t, r.err, r.String())
+		t.Logf("starter infer --wait:\n%s", r.stdout)
+		requireInOrder(t, r.lines,
+			`Is Re-training Needed\?\s+completed .*< threshold 1\.0000 \(input\): retrain needed but suppressed: 2 versions of churn were registered in the last 24h, the cap is 2 \(--max-retrains-per-day\)$`,
+			`Re-train Model\s+skipped\s+suppressed \(cap\): 2 versions of churn`,
+			`^BatchInference Completed in`,
+			`^\s+decision\s+RetrainSuppressed \(AUC 0\.\d{4} < threshold\)$`,
+			`^\s+suppressed\s+2 versions of churn were registered in the last 24h, the cap is 2 \(--max-retrains-per-day\)$`,
+		)
+		require.NotContains(t, r.stdout, "Re-train Model > ", "no retrain ran")
+		// The Decision search attribute finds it (visibility catches up within moments).
+		var listed []cli.RunListing
+		for len(listed) == 0 && ctx.Err() == nil {
+			l := runCLI(ctx, s, "list", "--model", "churn", "--decision", workflows.DecisionRetrainSuppressed, "-o", "json")
+			require.NoError(t, l.err, l.String())
+			require.NoError(t, json.Unmarshal([]byte(l.stdout), &listed), l.String())
+			if len(listed) == 0 {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		require.Len(t, listed, 1)
+		require.Equal(t, inferID, listed[0].WorkflowID)
 	})
 }
 

@@ -41,7 +41,7 @@ Performance is redone alone and the transform job is kept, while --from Find Mod
 Inference had begun) redoes Initialize, Find Model and Inference with a new transform job.
 
 A batch-inference run whose Re-train Model step failed is retried from that step: it starts a new run of the
-retrain child (same workflow ID <run>-retrain), which trains from the beginning. Retrying the child's workflow
+retrain child (same workflow ID retrain-<model>), which trains from the beginning. Retrying the child's workflow
 ID instead redrives the child alone (keeping its training job when a later step failed); its batch-inference
 run stays failed.
 

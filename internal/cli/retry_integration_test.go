@@ -98,7 +98,7 @@ func TestRetryRedrivesFromTheFailedStep(t *testing.T) {
 
 	t.Run("retry after the retrain child ended starts a new child run", func(t *testing.T) {
 		id := workflows.BatchInferenceWorkflowID(model, "2019-12-03")
-		childID := workflows.RetrainWorkflowID(id)
+		childID := workflows.RetrainWorkflowID(model)
 		require.NoError(t, os.WriteFile(slowMarker, nil, 0o644)) // the child's training runs until stopped
 		t.Cleanup(func() { os.Remove(slowMarker) })
 		r := runCLI(ctx, s, "infer", "--model", model, "--data-date", "2019-12-03", "--threshold", "1")

@@ -74,7 +74,9 @@ Approved version) → Inference (a SageMaker batch transform of input-data/<date
 Performance (ROC AUC against holdout_target) → Is Re-training Needed? (AUC < threshold) → Re-train Model (a
 child Training run, awaited).
 
-The workflow ID is batch-inference-<model>-<date>; the retrain child is <that ID>-retrain. Starting the same
+The workflow ID is batch-inference-<model>-<date>; the retrain child is retrain-<model>, one per model: while
+it runs, another run's retrain of the model is suppressed, as are retrains within the worker's
+--retrain-cooldown or past its --max-retrains-per-day (decision RetrainSuppressed, with the reason). Starting the same
 request while its run is open attaches to it; if that run uses another --threshold than the one given, nothing
 is started: it says so and exits 1 (a flag left out matches whatever the open run uses). With --wait it follows the run and its retrain child live, then
 prints the AUC, the threshold and where it came from, the decision, and the retrained version.`,

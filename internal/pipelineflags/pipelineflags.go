@@ -15,6 +15,7 @@ import (
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/awsconf"
 	"github.com/mdlc/mdlc/internal/localdefaults"
+	"github.com/mdlc/mdlc/internal/quote"
 	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
@@ -29,6 +30,8 @@ type Flags struct {
 	cfg                                    activities.Config
 	transformCount                         *int
 	hyperparameters, threshold, maxRuntime string
+	retrainCooldown                        string
+	maxRetrainsPerDay                      *int
 }
 
 // Env returns the environment variable name's value (read through getenv), or def when it is empty: the
@@ -57,6 +60,8 @@ func Add(fs *flag.FlagSet, getenv func(string) string) *Flags {
 	fs.StringVar(&p.Functions.MonitorPerformance, "function-monitor-performance", Env(getenv, "MDLC_FUNCTION_MONITOR_PERFORMANCE", contract.MonitorPerformanceFunction), "monitor-performance function name or ARN [MDLC_FUNCTION_MONITOR_PERFORMANCE]")
 	fs.StringVar(&f.threshold, "threshold", Env(getenv, "MDLC_THRESHOLD", strconv.FormatFloat(activities.DefaultThreshold, 'f', -1, 64)), "default AUC threshold below which batch inference retrains [MDLC_THRESHOLD]")
 	fs.StringVar(&p.ApprovalStatus, "approval-status", Env(getenv, "MDLC_APPROVAL_STATUS", contract.ApprovalApproved), "status of new model versions: Approved or PendingManualApproval [MDLC_APPROVAL_STATUS]")
+	fs.StringVar(&f.retrainCooldown, "retrain-cooldown", Env(getenv, "MDLC_RETRAIN_COOLDOWN", "0"), "suppress a retrain when a version of the model was registered less than this long ago, e.g. 24h; 0 turns it off [MDLC_RETRAIN_COOLDOWN]")
+	f.maxRetrainsPerDay = fs.Int("max-retrains-per-day", IntEnv(getenv, "MDLC_MAX_RETRAINS_PER_DAY", 0), "suppress a retrain when this many versions of the model were registered in the last 24h; 0 means no cap [MDLC_MAX_RETRAINS_PER_DAY]")
 	return f
 }
 
@@ -79,6 +84,12 @@ func (f *Flags) Config(target string) (activities.Config, error) {
 	}
 	if p.MaxRuntime, err = time.ParseDuration(f.maxRuntime); err != nil {
 		errs = append(errs, fmt.Errorf("--max-runtime %q is not a duration (e.g. 1h, 90m)", f.maxRuntime))
+	}
+	if p.RetrainCooldown, err = time.ParseDuration(f.retrainCooldown); err != nil || p.RetrainCooldown < 0 {
+		errs = append(errs, fmt.Errorf("--retrain-cooldown %s is not a duration of 0 or more (e.g. 24h, 90m; 0 turns it off)", quote.Value(f.retrainCooldown)))
+	}
+	if p.MaxRetrainsPerDay = *f.maxRetrainsPerDay; p.MaxRetrainsPerDay < 0 {
+		errs = append(errs, fmt.Errorf("--max-retrains-per-day %d must be 0 (no cap) or more", p.MaxRetrainsPerDay))
 	}
 	switch target {
 	case awsconf.TargetLocal:

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -382,7 +383,7 @@ func (s *Stack) StartTemporal(ctx context.Context) error {
 	cmd := exec.Command(s.opts.Temporal, "server", "start-dev",
 		"--ip", "127.0.0.1", "--port", port, "--ui-port", uiPort,
 		"--db-filename", filepath.Join(s.opts.Dir, "temporal.db"),
-		"--search-attribute", "ModelName=Keyword", "--search-attribute", "DataDate=Keyword",
+		"--search-attribute", "ModelName=Keyword", "--search-attribute", "DataDate=Keyword", "--search-attribute", "Decision=Keyword",
 		"--log-level", "warn")
 	if s.opts.Backend == BackendCluster {
 		cmd = s.clusterCmd("server", s.clusterDir(), strconv.Itoa(s.pgPort))
@@ -496,6 +497,14 @@ func WorkerName(i int) string {
 	return fmt.Sprintf("worker%d", i+1)
 }
 
+// SetWorkerArgs replaces the extra worker flags (Options.WorkerArgs) that the next StartWorker or StartWorkerAt
+// passes: a test can restart a worker with another configuration.
+func (s *Stack) SetWorkerArgs(args ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.WorkerArgs = slices.Clone(args)
+}
+
 // StartWorker starts the first worker against the stack.
 func (s *Stack) StartWorker(ctx context.Context) error { return s.StartWorkerAt(ctx, 0) }
 
@@ -506,10 +515,13 @@ func (s *Stack) StartWorkerAt(ctx context.Context, i int) error {
 	}
 	// The worker picks its metrics port itself and reports it in its "Worker started" line, which it logs
 	// once it polls the task queue.
+	s.mu.Lock()
+	extra := slices.Clone(s.opts.WorkerArgs)
+	s.mu.Unlock()
 	args := append([]string{
 		"--temporal-address", s.TemporalAddress, "--endpoint-url", s.LocalAWS,
 		"--metrics-addr", "127.0.0.1:0", "--log-format", "json",
-	}, s.opts.WorkerArgs...)
+	}, extra...)
 	cmd := exec.Command(s.bins["worker"], args...)
 	cmd.Env = append(os.Environ(), s.opts.WorkerEnv...)
 	name := WorkerName(i)

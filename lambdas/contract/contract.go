@@ -79,6 +79,10 @@ type InitializeEvent struct {
 	// keys are exactly RequestFields of the kind (no misspelt, wrong-case or other pipeline's field), each
 	// value of the field's JSON type. The workflows, which have checked their input so, leave it out.
 	Request json.RawMessage `json:"Request,omitempty"`
+	// RetrainCooldownSeconds is the retrain guard's cooldown (batch inference only, optional): the
+	// initialize-inference function returns the cutoffs of the guard's registry checks (RetrainGuard), which
+	// a state machine cannot compute itself. 0 or absent: no cooldown. initialize-training ignores it.
+	RetrainCooldownSeconds int64 `json:"RetrainCooldownSeconds,omitempty"`
 }
 
 // WorkflowInput is what a user passes to start a pipeline.
@@ -145,6 +149,18 @@ type InitializeInferenceOutput struct {
 	InferenceConfig InferenceConfig `json:"InferenceConfig"`
 	// MonitorConfig tells monitor-performance what to compare.
 	MonitorConfig MonitorConfig `json:"MonitorConfig"`
+	// RetrainGuard holds the cutoffs of the retrain guard's registry checks, measured from RunDate.
+	RetrainGuard RetrainGuard `json:"RetrainGuard"`
+}
+
+// RetrainGuard holds the cutoffs of the retrain guard's registry checks (ListModelPackages'
+// CreationTimeAfter), RFC 3339 in UTC: a version registered after CooldownSince is within the cooldown, and
+// the versions registered after DaySince count towards the daily cap.
+type RetrainGuard struct {
+	// CooldownSince is RunDate minus the event's RetrainCooldownSeconds.
+	CooldownSince string `json:"CooldownSince"`
+	// DaySince is RunDate minus 24 hours.
+	DaySince string `json:"DaySince"`
 }
 
 // InferenceConfig names a batch-transform job and its data.
