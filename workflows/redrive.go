@@ -16,7 +16,8 @@ type StepWork struct {
 }
 
 // TrainingStepWork and BatchInferenceStepWork are the steps of each workflow with work of their own, in the
-// order they run. Is Re-training Needed? is a decision inside the workflow and has none.
+// order they run. Is Re-training Needed? has work only when a retrain guard is configured (CheckRetrainGuard,
+// after an AUC below the threshold).
 var (
 	TrainingStepWork = []StepWork{
 		{Step: StepInitialize, ActivityType: "InitializeTraining"},
@@ -29,9 +30,14 @@ var (
 		{Step: StepFindModel, ActivityType: "FindModel"},
 		{Step: StepInference, ActivityType: "BatchTransform", NamedJob: true},
 		{Step: StepMonitor, ActivityType: "MonitorPerformance"},
+		{Step: StepDecide, ActivityType: "CheckRetrainGuard"},
 		{Step: StepRetrain, ChildWorkflowType: TrainingWorkflow},
 	}
 )
+
+// CloseWork are the activities a run runs as it ends, after its steps, whichever way it ends (the
+// notification): no step's work, and nothing a redrive redoes by itself.
+var CloseWork = []string{"Notify"}
 
 // StepWorkOf returns the steps with work of the workflow type workflowType (TrainingWorkflow or
 // BatchInferenceWorkflow), or nil for another type.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -238,6 +239,9 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 			lastTask = ev.GetEventId()
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			typ := ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+			if slices.Contains(workflows.CloseWork, typ) {
+				continue // sent as the run ended, after its steps: the new run sends its own
+			}
 			i := stepIndex(steps, func(s workflows.StepWork) bool { return s.ActivityType == typ })
 			if i < 0 {
 				return p, fmt.Errorf("the history of %s has an activity %s that no step of %s runs: it was made by another version of mdlc; start a new run",
@@ -317,11 +321,16 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 	// Initialize begins with the run's first workflow task (its search attributes and defaults come before
 	// its Lambda call); any other step with the workflow task that scheduled it.
 	p.eventID = firstTask
+	begun := start == 0
 	for _, r := range runs {
 		if r.index == start && start > 0 {
-			p.eventID = r.taskID
+			p.eventID, begun = r.taskID, true
 			break
 		}
+	}
+	if !begun {
+		// Only a step whose work is optional (Is Re-training Needed? without a retrain guard) can be missing.
+		return p, usagef("--from %q did no work of its own in this run of %s: give the step before it, %q", p.from, id, steps[start-1].Step)
 	}
 	if p.eventID == 0 {
 		return p, fmt.Errorf("%s ended before its first workflow task completed: there is no point to reset it to; start a new run", id)

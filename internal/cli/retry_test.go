@@ -119,8 +119,32 @@ func monitorFailed() (*history, []int64) {
 	return h, tasks
 }
 
+// retrainFailedUnguarded is a batch-inference run whose retrain child failed, decided without a retrain guard.
+func retrainFailedUnguarded() *history {
+	h := newHistory(workflows.BatchInferenceWorkflow, "")
+	h.step("InitializeInference", ok)
+	h.step("FindModel", ok)
+	h.step("BatchTransform", ok)
+	h.step("MonitorPerformance", ok)
+	h.child(workflows.RetrainWorkflowID("churn"), failed)
+	h.fail("ChildWorkflowFailed", "Re-train Model: child failed")
+	return h
+}
+
 func TestPlanRedrive(t *testing.T) {
 	mon, monTasks := monitorFailed()
+
+	// With notifications on, the Notify activity follows the failure: no step's work.
+	notified := newHistory(workflows.BatchInferenceWorkflow, "")
+	notifiedTasks := []int64{notified.step("InitializeInference", ok), notified.step("FindModel", ok), notified.step("BatchTransform", ok),
+		notified.step("MonitorPerformance", failed), notified.step("Notify", ok)}
+	notified.fail("DataNotFound", "Monitor Model Performance: target missing")
+
+	// With a retrain guard, Is Re-training Needed? checks the registry; a failed check is its failure.
+	guardFailed := newHistory(workflows.BatchInferenceWorkflow, "")
+	guardTasks := []int64{guardFailed.step("InitializeInference", ok), guardFailed.step("FindModel", ok), guardFailed.step("BatchTransform", ok),
+		guardFailed.step("MonitorPerformance", ok), guardFailed.step("CheckRetrainGuard", failed)}
+	guardFailed.fail("ValidationException", "Is Re-training Needed?: registry")
 
 	findFailed := newHistory(workflows.BatchInferenceWorkflow, "")
 	findTasks := []int64{findFailed.step("InitializeInference", ok), findFailed.step("FindModel", failed)}
@@ -174,6 +198,8 @@ func TestPlanRedrive(t *testing.T) {
 		{name: "--from Find Model too, since Inference runs after it", h: mon, from: "find", wantFailed: workflows.StepMonitor, wantFrom: workflows.StepInitialize, wantEvent: monTasks[0],
 			wantNotes: []string{"Inference runs a SageMaker job"}},
 		{name: "--from Initialize", h: mon, from: "initialize", wantFailed: workflows.StepMonitor, wantFrom: workflows.StepInitialize, wantEvent: monTasks[0]},
+		{name: "a notification after the failure is no step", h: notified, wantFailed: workflows.StepMonitor, wantFrom: workflows.StepMonitor, wantEvent: notifiedTasks[3]},
+		{name: "the retrain guard's check failed: the decision again", h: guardFailed, wantFailed: workflows.StepDecide, wantFrom: workflows.StepDecide, wantEvent: guardTasks[4]},
 		{name: "find model failed before any job: only Find Model again", h: findFailed, wantFailed: workflows.StepFindModel, wantFrom: workflows.StepFindModel, wantEvent: findTasks[1]},
 		{name: "inference failed: from Initialize", h: inferFailed, wantFailed: workflows.StepInference, wantFrom: workflows.StepInitialize, wantEvent: inferTasks[0],
 			wantNotes: []string{"Inference runs a SageMaker job"}},
@@ -262,9 +288,11 @@ func TestPlanRedriveRefuses(t *testing.T) {
 		{name: "--from after the failed step", h: mon, from: "Re-train Model", usage: true,
 			want: `--from "Re-train Model" comes after the step where ` + runID + ` stopped (Monitor Model Performance): the new run can only start at or before it; give one of "Initialize", "Find Model", "Inference", "Monitor Model Performance"`},
 		{name: "--from an unknown step", h: mon, from: "Score", usage: true,
-			want: `--from "Score" is not a step of BatchInference that retry can start from: give one of "Initialize", "Find Model", "Inference", "Monitor Model Performance", "Re-train Model"`},
+			want: `--from "Score" is not a step of BatchInference that retry can start from: give one of "Initialize", "Find Model", "Inference", "Monitor Model Performance", "Is Re-training Needed?", "Re-train Model"`},
 		{name: "--from an ambiguous prefix", h: mon, from: "in", usage: true, want: `--from "in" is not a step of BatchInference`},
-		{name: "--from the decision, which has no work", h: mon, from: workflows.StepDecide, usage: true, want: `is not a step of BatchInference that retry can start from`},
+		{name: "--from the decision, after the failed Monitor", h: mon, from: workflows.StepDecide, usage: true, want: `--from "Is Re-training Needed?" comes after the step where`},
+		{name: "--from the decision, which did no work (no retrain guard)", h: retrainFailedUnguarded(), from: "is re", usage: true,
+			want: `--from "Is Re-training Needed?" did no work of its own in this run of ` + runID + `: give the step before it, "Monitor Model Performance"`},
 		{name: "--from a step of the other workflow", h: mon, from: workflows.StepTrainModel, usage: true, want: `--from "Train Model" is not a step of BatchInference`},
 		{name: "another version's activity", h: foreign, want: `has an activity "SomethingElse" that no step of Training runs`},
 		{name: "not an mdlc workflow", h: other, want: `is a "OrderFulfillment" run, not an mdlc pipeline run`},
