@@ -47,9 +47,19 @@ type pidRecord struct {
 	Boot  string `json:"boot"`
 }
 
-// run starts cmd from a thread that lives as long as localaws (see startProcess), records its process
-// group in pidDir/PIDFile, waits for it and removes the record.
+// MarkerVar names the environment variable that marks every algorithm process, and every process it starts,
+// with its working directory (the PIDFile's), so that KillLeftover finds them when no record was written:
+// localaws can die between starting an algorithm and recording it, and the algorithm's children, unlike the
+// algorithm itself, get no parent-death signal.
+const MarkerVar = "LOCALAWS_ALGORITHM_DIR"
+
+// run starts cmd from a thread that lives as long as localaws (see startProcess), marked with pidDir (see
+// MarkerVar), records its process group in pidDir/PIDFile, waits for it and removes the record.
 func run(cmd *exec.Cmd, pidDir string) error {
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, MarkerVar+"="+absDir(pidDir))
 	if err := startProcess(cmd); err != nil {
 		return err
 	}
@@ -70,11 +80,27 @@ func run(cmd *exec.Cmd, pidDir string) error {
 }
 
 // KillLeftover ends the algorithm processes recorded in dir/PIDFile, left running by a localaws that ended
-// without reaping them (a kill -9, a crash), and removes the record. It is for jobs that were running when
-// localaws stopped: call it on start-up, before the job is marked failed. Nothing is killed when the record
-// is of an earlier boot or its process group is gone, or when the group's leader is a different process
-// that reused the pid. Only Linux records start times; elsewhere it removes the record and kills nothing.
+// without reaping them (a kill -9, a crash), and removes the record; then (on Linux) every process still
+// marked as an algorithm of dir (MarkerVar), with its process group, which finds them when the record was
+// never written. It is for jobs that were running when localaws stopped: call it on start-up, before the job
+// is marked failed. Nothing recorded is killed when the record is of an earlier boot or its process group is
+// gone, or when the group's leader is a different process that reused the pid. Only Linux records start
+// times and reads markers; elsewhere it removes the record and kills nothing.
 func KillLeftover(dir string) error {
+	return errors.Join(killRecorded(dir), killMarked(dir))
+}
+
+// absDir is dir made absolute, so that a marker matches whatever the working directory of the localaws that
+// looks for it.
+func absDir(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
+
+// killRecorded ends the process group dir/PIDFile records and removes the record.
+func killRecorded(dir string) error {
 	file := filepath.Join(dir, PIDFile)
 	b, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -1,7 +1,9 @@
 package algorithm
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,4 +78,33 @@ func killGroup(rec pidRecord) error {
 		return nil
 	}
 	return err
+}
+
+// killMarked kills, with their process groups, the processes whose environment marks them as algorithm
+// processes of dir (MarkerVar=dir): never localaws itself or its own group.
+func killMarked(dir string) error {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return fmt.Errorf("list processes: %w", err)
+	}
+	want := []byte("\x00" + MarkerVar + "=" + absDir(dir) + "\x00")
+	self, ownGroup := os.Getpid(), syscall.Getpgrp()
+	var errs []error
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(append([]byte{0}, env...), want) {
+			continue // gone, not ours to read, or not marked
+		}
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid > 1 && pgid != ownGroup {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			errs = append(errs, fmt.Errorf("kill leftover algorithm process %d: %w", pid, err))
+		}
+	}
+	return errors.Join(errs...)
 }

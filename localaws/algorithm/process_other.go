@@ -17,3 +17,6 @@ func processStart(int) uint64 { return 0 }
 func bootID() string          { return "" }
 
 func killGroup(pidRecord) error { return nil }
+
+// killMarked reads no process environments here: only the record finds leftovers.
+func killMarked(string) error { return nil }

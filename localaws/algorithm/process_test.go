@@ -113,3 +113,27 @@ func TestKillLeftoverSparesOthers(t *testing.T) {
 		})
 	}
 }
+
+// TestKillLeftoverFindsUnrecordedAlgorithms: localaws can die after starting an algorithm and before recording
+// it; the algorithm gets the parent-death signal, its helpers do not. KillLeftover finds them by their marker,
+// and spares the processes of another job's directory.
+func TestKillLeftoverFindsUnrecordedAlgorithms(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	start := func(marked string) (*exec.Cmd, int) {
+		cmd := exec.Command("/bin/sh", "-c", `sleep 3600 & echo $! > helper.pid; wait`)
+		cmd.Dir = marked
+		cmd.Env = append(os.Environ(), MarkerVar+"="+marked)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		must(t, cmd.Start())
+		t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
+		return cmd, waitPID(t, filepath.Join(marked, "helper.pid"))
+	}
+	program, helper := start(dir)
+	_, spared := start(other)
+	must(t, KillLeftover(dir)) // no record: the marker finds them
+	waitGone(t, helper, "the unrecorded algorithm's helper")
+	waitGone(t, program.Process.Pid, "the unrecorded algorithm")
+	if !alive(spared) {
+		t.Error("KillLeftover killed the algorithm of another job")
+	}
+}
