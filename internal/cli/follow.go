@@ -119,13 +119,20 @@ func (f *follower) poll(ctx context.Context, w *watched) error {
 		fmt.Fprintf(f.warn, "warning: %s does not answer the progress query (%v); is the worker running?\n", w.id, err)
 	}
 	f.emit(ctx, w)
-	if f.logs != nil {
-		if err := f.logs.printSteps(ctx, w); err != nil && ctx.Err() == nil && !f.logsWarned {
-			f.logsWarned = true
-			fmt.Fprintf(f.warn, "warning: cannot read the job logs of %s (%v); following the run without them\n", w.id, err)
-		}
-	}
 	return nil
+}
+
+// printLogs prints the new lines of the log of step s's job (--logs), after the step's own lines, so that a
+// job's log stands under its step.
+func (f *follower) printLogs(ctx context.Context, w *watched, s workflows.Step) {
+	group, ok := logSteps[s.Name]
+	if f.logs == nil || !ok || s.JobName == "" {
+		return
+	}
+	if err := f.logs.print(ctx, jobLog{step: w.path + s.Name, job: s.JobName, group: group}, false); err != nil && ctx.Err() == nil && !f.logsWarned {
+		f.logsWarned = true
+		fmt.Fprintf(f.warn, "warning: cannot read the job logs of %s (%v); following the run without them\n", w.id, err)
+	}
 }
 
 // queryProgress asks a run for its Progress.
@@ -180,6 +187,7 @@ func (f *follower) emit(ctx context.Context, w *watched) {
 			if s.Name == workflows.StepRetrain && s.JobName != "" {
 				f.followChild(ctx, w, s.JobName)
 			}
+			f.printLogs(ctx, w, s)
 		case workflows.StepCompleted, workflows.StepFailed, workflows.StepCanceled:
 			if seen && old.State == s.State {
 				continue
@@ -195,6 +203,7 @@ func (f *follower) emit(ctx context.Context, w *watched) {
 				took = s.Ended.Sub(s.Started)
 			}
 			f.print(w, event{Kind: s.State, Step: s.Name, JobName: s.JobName, Detail: s.Detail, Took: took}, s.Ended)
+			f.printLogs(ctx, w, s)
 		case workflows.StepSkipped:
 			if !seen || old.State != s.State {
 				f.print(w, event{Kind: eventSkipped, Step: s.Name, Detail: s.Detail}, time.Time{})

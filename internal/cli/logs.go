@@ -249,15 +249,3 @@ func (p *logPrinter) bar() string {
 	}
 	return ""
 }
-
-// printSteps prints the new log lines of the jobs of w's steps (a child's steps named under its path).
-func (p *logPrinter) printSteps(ctx context.Context, w *watched) error {
-	for _, s := range w.progress.Steps {
-		if group, ok := logSteps[s.Name]; ok && s.JobName != "" {
-			if err := p.print(ctx, jobLog{step: w.path + s.Name, job: s.JobName, group: group}, false); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
