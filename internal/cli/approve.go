@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/mdlc/mdlc/internal/quote"
 	"github.com/mdlc/mdlc/lambdas/contract"
@@ -189,8 +187,7 @@ func listSummaries(ctx context.Context, sm DecisionAPI, af *awsFlags, model stri
 	for {
 		page, err := sm.ListModelPackages(ctx, in)
 		if err != nil {
-			var api smithy.APIError
-			if errors.As(err, &api) && (api.ErrorCode() == "ValidationException" || api.ErrorCode() == "ResourceNotFound") {
+			if isNoGroup(err) {
 				return nil, fmt.Errorf("no model package group %q: no version of that model was registered; see `starter models --model %s`", model, model)
 			}
 			return nil, explainAWS(err, af, fmt.Sprintf("list model packages of %q", model))

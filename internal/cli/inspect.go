@@ -38,10 +38,7 @@ that has already ended is replayed from its progress. Exits 3 when the run faile
 			logs := addLogsFlags(fs, e)
 			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, args []string) error {
 				id := args[0]
-				live := e.stdout
-				if out.json() {
-					live = e.stderr
-				}
+				live := out.live(e)
 				lp, err := logs.printer(ctx, e, live)
 				if err != nil {
 					return err

@@ -68,6 +68,12 @@ Approved version.`,
 	}
 }
 
+// isNoGroup says whether err is SageMaker's answer for a model package group that does not exist.
+func isNoGroup(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && (api.ErrorCode() == "ValidationException" || api.ErrorCode() == "ResourceNotFound")
+}
+
 // ModelVersion is one registered version of a model.
 type ModelVersion struct {
 	Version            int32
@@ -85,8 +91,7 @@ type ModelVersion struct {
 func listVersions(ctx context.Context, sm RegistryAPI, af *awsFlags, model string) ([]ModelVersion, error) {
 	_, err := sm.DescribeModelPackageGroup(ctx, &sagemaker.DescribeModelPackageGroupInput{ModelPackageGroupName: aws.String(model)})
 	if err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && (api.ErrorCode() == "ValidationException" || api.ErrorCode() == "ResourceNotFound") {
+		if isNoGroup(err) {
 			return nil, fmt.Errorf("no model package group %q: no version of that model was registered; train it first: starter train --model %s --data-date YYYY-MM-DD", model, model)
 		}
 		return nil, explainAWS(err, af, fmt.Sprintf("describe model package group %q", model))

@@ -60,6 +60,14 @@ func (o *outputFlag) validate() error {
 
 func (o *outputFlag) json() bool { return o.format == outputJSON }
 
+// live is where a followed run's live lines go: stdout, or stderr when stdout carries the JSON result.
+func (o *outputFlag) live(e *env) io.Writer {
+	if o.json() {
+		return e.stderr
+	}
+	return e.stdout
+}
+
 // temporalFlags say which Temporal server and namespace to talk to and where its web UI is.
 type temporalFlags struct {
 	address, namespace, uiAddress string

@@ -131,10 +131,7 @@ func retry(ctx context.Context, e *env, c client.Client, tf *temporalFlags, out 
 		FailedStep: plan.failed, From: plan.from, ResetEventID: plan.eventID, Reason: reason, Notes: plan.notes,
 		URL: tf.runURL(id, resp.GetRunId()),
 	}
-	live := e.stdout
-	if out.json() {
-		live = e.stderr
-	}
+	live := out.live(e)
 	fmt.Fprint(live, formatRetried(r))
 	lp, err := logs.printer(ctx, e, live)
 	if err != nil {

@@ -175,10 +175,7 @@ func startAndReport(ctx context.Context, e *env, c client.Client, tf *temporalFl
 		fmt.Fprint(e.stdout, formatStarted(s))
 		return nil
 	}
-	live := e.stdout
-	if out.json() {
-		live = e.stderr
-	}
+	live := out.live(e)
 	fmt.Fprint(live, formatStarted(s))
 	lp, err := logs.printer(ctx, e, live)
 	if err != nil {
