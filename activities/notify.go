@@ -15,16 +15,19 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/mdlc/mdlc/internal/quote"
 	"github.com/mdlc/mdlc/internal/webui"
 )
 
-// Run statuses a Notification reports, named as Temporal names a closed run's status. Only these three are
-// sent: a run that is terminated or times out runs no more workflow code, so it cannot notify (see README,
-// "Notifications").
+// Run statuses a Notification reports, named as Temporal names a closed run's status. A run sends the first
+// three itself as it ends; a run that is terminated or times out runs no more workflow code, and the workers
+// notify of it instead (package closewatch; see README, "Notifications").
 const (
-	StatusCompleted = "COMPLETED"
-	StatusFailed    = "FAILED"
-	StatusCanceled  = "CANCELED"
+	StatusCompleted  = "COMPLETED"
+	StatusFailed     = "FAILED"
+	StatusCanceled   = "CANCELED"
+	StatusTerminated = "TERMINATED"
+	StatusTimedOut   = "TIMED_OUT"
 )
 
 // NotificationVersion is the version of the Notification JSON shape. Fields may be added within a version;
@@ -53,11 +56,12 @@ type Notification struct {
 	// ModelName and DataDate are the run's request.
 	ModelName string
 	DataDate  string
-	// Status is StatusCompleted, StatusFailed or StatusCanceled.
+	// Status is StatusCompleted, StatusFailed, StatusCanceled, StatusTerminated or StatusTimedOut.
 	Status string
 	// FailedStep is the step that failed, or that was running when the run was canceled.
 	FailedStep string `json:",omitempty"`
-	// Failure is the run's failure message, at most MaxFailureBytes of it.
+	// Failure is the run's failure message, at most MaxFailureBytes of it; for a terminated run, who
+	// terminated it and why, as far as the close event says.
 	Failure string `json:",omitempty"`
 	// Decision ("Retrain" or "Keep"), AUC and Threshold are batch inference's, once measured.
 	Decision  string   `json:",omitempty"`
@@ -79,6 +83,15 @@ type Notification struct {
 // MaxFailureBytes bounds Notification.Failure, so that a long error (a Lambda's stack trace) cannot make the
 // notification large; the run's full failure is in its history.
 const MaxFailureBytes = 1024
+
+// CutFailure is msg as a Notification carries it: at most MaxFailureBytes, cut on a character boundary and
+// marked with "…" when longer.
+func CutFailure(msg string) string {
+	if len(msg) > MaxFailureBytes {
+		return quote.Prefix(msg, MaxFailureBytes-len("…")) + "…"
+	}
+	return msg
+}
 
 // NotifyInput is the notification a run sends as it ends; URL is filled in by the activity.
 type NotifyInput struct {

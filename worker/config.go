@@ -9,6 +9,7 @@ import (
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/awsconf"
+	"github.com/mdlc/mdlc/internal/closewatch"
 	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/pipelineflags"
 	"github.com/mdlc/mdlc/internal/quote"
@@ -24,7 +25,9 @@ type config struct {
 	metricsAddr, logFormat, logLevel      string
 	maxConcurrentActivities, pollers      int
 	shutdownTimeout                       time.Duration
-	pipeline                              activities.Config
+	// notifyWatchInterval is how often the worker looks for terminated and timed-out runs to notify of.
+	notifyWatchInterval time.Duration
+	pipeline            activities.Config
 }
 
 // parseConfig reads flags (args) over environment (getenv) over defaults and validates the result.
@@ -57,6 +60,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var notifyURL, uiAddress string
 	fs.StringVar(&notifyURL, "notify-url", pipelineflags.Env(getenv, "MDLC_NOTIFY_URL", ""), "http(s) `URL` to POST a JSON notification to when a run ends (completed, failed, canceled); empty sends none [MDLC_NOTIFY_URL]")
 	fs.StringVar(&uiAddress, "ui-address", pipelineflags.Env(getenv, "MDLC_UI_ADDRESS", webui.DefaultAddress), "base `URL` of the Temporal web UI, for the run links in notifications [MDLC_UI_ADDRESS]")
+	fs.DurationVar(&c.notifyWatchInterval, "notify-watch-interval", closewatch.DefaultInterval, "with --notify-url: how often to look for runs terminated by a person or timed out, which cannot notify themselves")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long running activities get to finish on shutdown")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -90,6 +94,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if err := webui.CheckHTTPURL(uiAddress); err != nil {
 		errs = append(errs, fmt.Errorf("--ui-address %s is not an http(s) URL (%w): give the web UI's base URL, e.g. %s", quote.Value(uiAddress), err, webui.DefaultAddress))
+	}
+	if c.notifyWatchInterval < time.Second || c.notifyWatchInterval > time.Hour {
+		errs = append(errs, fmt.Errorf("--notify-watch-interval %s must be between 1s and 1h", c.notifyWatchInterval))
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.logFormat))

@@ -31,6 +31,7 @@ import (
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/awsconf"
+	"github.com/mdlc/mdlc/internal/closewatch"
 	"github.com/mdlc/mdlc/internal/temporalconn"
 	"github.com/mdlc/mdlc/workflows"
 )
@@ -88,6 +89,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker on task queue %q: %w", cfg.taskQueue, err)
 	}
+	if cfg.pipeline.NotifyURL != "" {
+		go closewatch.Watch(ctx, c, closewatch.Options{Namespace: cfg.namespace, TaskQueue: cfg.taskQueue, Interval: cfg.notifyWatchInterval, Logger: logger})
+	}
 	endpoint := cfg.endpoint
 	if endpoint == "" && awsCfg.BaseEndpoint != nil {
 		endpoint = *awsCfg.BaseEndpoint
@@ -107,6 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.Training, workflow.RegisterOptions{Name: workflows.TrainingWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.BatchInference, workflow.RegisterOptions{Name: workflows.BatchInferenceWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.NotifyClosed, workflow.RegisterOptions{Name: workflows.NotifyClosedWorkflow})
 	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }
 

@@ -87,6 +87,8 @@ func TestBadConfiguration(t *testing.T) {
 		{[]string{"--notify-url", "https:///path"}, "is not an http(s) URL (no host)"},
 		{[]string{"--notify-url", "ftp://" + strings.Repeat("x", 200)}, `xx"… (206 bytes) is not an http(s) URL`},
 		{[]string{"--ui-address", "localhost:8233"}, "--ui-address \"localhost:8233\" is not an http(s) URL"},
+		{[]string{"--notify-watch-interval", "100ms"}, "--notify-watch-interval 100ms must be between 1s and 1h"},
+		{[]string{"--notify-watch-interval", "2h"}, "--notify-watch-interval 2h0m0s must be between 1s and 1h"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, err := parseConfig(tc.args, noEnv, io.Discard)

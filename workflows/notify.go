@@ -78,10 +78,7 @@ func failureMessage(err error) string {
 	if errors.As(err, &app) {
 		msg = app.Message()
 	}
-	if len(msg) > activities.MaxFailureBytes {
-		msg = quote.Prefix(msg, activities.MaxFailureBytes-len("…")) + "…"
-	}
-	return msg
+	return activities.CutFailure(msg)
 }
 
 // requestValue is a request's ModelName or DataDate as a notification carries it: whole when valid, at most

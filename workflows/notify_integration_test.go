@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/internal/closewatch"
 	"github.com/mdlc/mdlc/internal/stack/harness"
 	"github.com/mdlc/mdlc/internal/webui"
 	"github.com/mdlc/mdlc/workflows"
@@ -96,7 +97,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	defer cancel()
 	h, err := harness.Start(ctx, harness.Options{
 		Dir: t.TempDir(), Data: harness.SmallData(),
-		WorkerArgs: []string{"--notify-url", recv.URL + "/hooks/mdlc", "--ui-address", uiBase},
+		WorkerArgs: []string{"--notify-url", recv.URL + "/hooks/mdlc", "--ui-address", uiBase, "--notify-watch-interval", "1s"},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -119,9 +120,11 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		waitForStep(t, ctx, h, id, workflows.StepTrainModel, workflows.StepRunning)
 		require.NoError(t, c.CancelWorkflow(ctx, id, run.GetRunID()))
-		require.NoError(t, h.ClearFaults(ctx))
+		// SageMaker stays throttled until the run has ended: a job created in between would finish before the
+		// cancellation reaches its activity, and the run would be canceled at a later step.
 		var canceled *temporal.CanceledError
 		require.ErrorAs(t, run.Get(ctx, nil), &canceled)
+		require.NoError(t, h.ClearFaults(ctx))
 
 		got := recv.waitFor(t, ctx, id, 1)
 		require.Len(t, got, 1)
@@ -132,6 +135,55 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		require.Equal(t, run.GetRunID(), n.RunID)
 		require.Equal(t, webui.RunURL(uiBase, "default", id, run.GetRunID()), n.URL)
 		recordHistory(t, c, "training-canceled-notify", id, run.GetRunID())
+	})
+
+	// Terminated by a person, and timed out: the runs run no more workflow code, and the worker's watch
+	// (package closewatch) notifies of them, once each however often it finds them.
+	t.Run("terminated", func(t *testing.T) {
+		require.NoError(t, h.SetFaults(ctx, 1, 0, 1, "sagemaker"))
+		id := "notify-terminated"
+		run, err := c.ExecuteWorkflow(ctx, startOptions(id, "terminated", "2019-10-01"), workflows.TrainingWorkflow,
+			workflows.TrainingInput{ModelName: "terminated", DataDate: "2019-10-01"})
+		require.NoError(t, err)
+		waitForStep(t, ctx, h, id, workflows.StepTrainModel, workflows.StepRunning)
+		require.NoError(t, c.TerminateWorkflow(ctx, id, run.GetRunID(), "the training data of 2019-10-01 is bad"))
+		var terminated *temporal.TerminatedError
+		require.ErrorAs(t, run.Get(ctx, nil), &terminated)
+		require.NoError(t, h.ClearFaults(ctx))
+
+		got := recv.waitFor(t, ctx, id, 1)
+		n := got[0].n
+		require.Equal(t, activities.StatusTerminated, n.Status)
+		require.Equal(t, run.GetRunID(), n.RunID)
+		require.Equal(t, "terminated", n.ModelName)
+		require.Equal(t, "2019-10-01", n.DataDate)
+		require.Equal(t, workflows.StepTrainModel, n.FailedStep, "the step it was in, from its progress")
+		require.Contains(t, n.Failure, "the training data of 2019-10-01 is bad")
+		require.Equal(t, webui.RunURL(uiBase, "default", id, run.GetRunID()), n.URL)
+
+		again, err := closewatch.Scan(ctx, c, closewatch.Options{Namespace: "default", TaskQueue: workflows.TaskQueue}, n.StartTime)
+		require.NoError(t, err)
+		require.Zero(t, again, "a run already notified of is not notified again")
+		require.Len(t, recv.waitFor(t, ctx, id, 1), 1)
+	})
+
+	t.Run("timed out", func(t *testing.T) {
+		// On a task queue no worker polls, the run runs no code at all before its timeout.
+		id := "notify-timed-out"
+		opts := startOptions(id, "late", "2019-10-01")
+		opts.TaskQueue, opts.WorkflowExecutionTimeout = "no-worker-polls-this", 2*time.Second
+		run, err := c.ExecuteWorkflow(ctx, opts, workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "late", DataDate: "2019-10-01"})
+		require.NoError(t, err)
+		var timedOut *temporal.TimeoutError
+		require.ErrorAs(t, run.Get(ctx, nil), &timedOut)
+
+		got := recv.waitFor(t, ctx, id, 1)
+		require.Len(t, got, 1)
+		n := got[0].n
+		require.Equal(t, activities.StatusTimedOut, n.Status)
+		require.Equal(t, "late", n.ModelName)
+		require.Contains(t, n.Failure, "timeout")
+		require.Empty(t, n.FailedStep, "no step ran")
 	})
 
 	var wg sync.WaitGroup
@@ -227,7 +279,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	// Each run sent exactly what the tests above counted: nothing for runs that did not end, no duplicates.
 	recv.mu.Lock()
 	defer recv.mu.Unlock()
-	require.Len(t, recv.attempts, 5, fmt.Sprint(recv.attempts))
+	require.Len(t, recv.attempts, 7, fmt.Sprint(recv.attempts))
 }
 
 // waitForStep waits until the run's progress query shows the step in state.

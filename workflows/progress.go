@@ -110,6 +110,12 @@ func (t *tracker) skip(ctx workflow.Context, name, detail string) {
 func (t *tracker) fail(ctx workflow.Context, name string, err error) error {
 	s := t.step(name)
 	s.Ended = workflow.Now(ctx)
+	if !temporal.IsCanceledError(err) && errors.Is(ctx.Err(), workflow.ErrCanceled) &&
+		workflow.GetVersion(ctx, canceledStepChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		// The run was canceled while its step's work failed (e.g. an attempt throttled when the cancellation
+		// came, which then is not retried): the person's cancellation is what ends the run, not the failure.
+		err = temporal.NewCanceledError(err.Error())
+	}
 	if temporal.IsCanceledError(err) {
 		s.State, s.Detail = StepCanceled, "canceled"
 		t.publish(ctx)
@@ -127,6 +133,10 @@ func (t *tracker) fail(ctx workflow.Context, name string, err error) error {
 	t.publish(ctx)
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %s", name, s.Detail), typ, err)
 }
+
+// canceledStepChange versions how a step that fails after the run was canceled is recorded: runs before it
+// failed with the step's error.
+const canceledStepChange = "canceled-step"
 
 // publish writes the progress as the run's current details (markdown) for the web UI.
 func (t *tracker) publish(ctx workflow.Context) {
