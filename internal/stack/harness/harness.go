@@ -31,6 +31,7 @@ import (
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/demodata"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/stack"
 	"github.com/mdlc/mdlc/workflows"
 )
@@ -82,9 +83,9 @@ func Start(ctx context.Context, opts Options) (*Harness, error) {
 	}
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
 	endpoint := aws.String(s.LocalAWS)
-	h.S3 = s3.New(s3.Options{BaseEndpoint: endpoint, Region: "us-east-1", UsePathStyle: true, Credentials: creds})
-	h.SageMaker = sagemaker.New(sagemaker.Options{BaseEndpoint: endpoint, Region: "us-east-1", Credentials: creds})
-	h.Lambda = lambda.New(lambda.Options{BaseEndpoint: endpoint, Region: "us-east-1", Credentials: creds})
+	h.S3 = s3.New(s3.Options{BaseEndpoint: endpoint, Region: localdefaults.Region, UsePathStyle: true, Credentials: creds})
+	h.SageMaker = sagemaker.New(sagemaker.Options{BaseEndpoint: endpoint, Region: localdefaults.Region, Credentials: creds})
+	h.Lambda = lambda.New(lambda.Options{BaseEndpoint: endpoint, Region: localdefaults.Region, Credentials: creds})
 	if len(opts.Data.Dates) > 0 {
 		cfg := opts.Data
 		cfg.Bucket, cfg.CreateBucket = Bucket, true
