@@ -32,6 +32,7 @@ type SageMakerAPI interface {
 	CreateModelPackage(ctx context.Context, in *sagemaker.CreateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateModelPackageOutput, error)
 	DescribeModelPackage(ctx context.Context, in *sagemaker.DescribeModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageOutput, error)
 	ListModelPackages(ctx context.Context, in *sagemaker.ListModelPackagesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListModelPackagesOutput, error)
+	UpdateModelPackage(ctx context.Context, in *sagemaker.UpdateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.UpdateModelPackageOutput, error)
 	ListTags(ctx context.Context, in *sagemaker.ListTagsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error)
 }
 
@@ -73,6 +74,9 @@ type DefaultsOutput struct {
 	Threshold float64
 	// ApprovalStatus is the status new model packages get, when the request names none.
 	ApprovalStatus string
+	// ApprovalTimeout is Config.ApprovalTimeout: how long a run waits for a decision on a Pending version.
+	// Zero in histories recorded before runs waited.
+	ApprovalTimeout time.Duration `json:",omitempty"`
 	// SearchAttributes is Config.SearchAttributes: a run started without its ModelName and DataDate search
 	// attributes may set them.
 	SearchAttributes bool `json:",omitempty"`
@@ -86,7 +90,7 @@ type DefaultsOutput struct {
 
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
-	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, SearchAttributes: a.cfg.SearchAttributes,
+	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, ApprovalTimeout: a.cfg.ApprovalTimeout, SearchAttributes: a.cfg.SearchAttributes,
 		Notify: a.cfg.NotifyURL != "", DecisionAttribute: a.cfg.DecisionAttribute}, nil
 }
 
