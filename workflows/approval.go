@@ -297,8 +297,9 @@ func (ap *approval) apply(ctx workflow.Context, req ApprovalRequest, since time.
 	return *ap.wait.Outcome, nil
 }
 
-// setApprovalAttribute sets the run's ApprovalStatus search attribute to status, so that `starter list`
-// shows the runs that wait for a decision.
+// setApprovalAttribute sets the run's ApprovalStatus search attribute to status (when the namespace has it),
+// so that `starter list` shows the runs that wait for a decision: PendingManualApproval while the run waits,
+// then the decision (still PendingManualApproval after a timeout: the registry's status).
 func (w *training) setApprovalAttribute(ctx workflow.Context, status string) error {
-	return nil
+	return setAttributes(ctx, &w.def, keywordAttr(ApprovalStatusAttribute, status))
 }
