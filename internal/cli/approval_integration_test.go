@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -89,6 +90,13 @@ func TestApprovalWaitEndToEnd(t *testing.T) {
 		id := waiting.WorkflowID
 		require.Contains(t, waiting.Steps[len(waiting.Steps)-1].Detail, "starter approve gated 1")
 
+		// `list --waiting` finds it (visibility catches up with the run's ApprovalStatus a moment later).
+		var listed result
+		require.Eventually(t, func() bool {
+			listed = runCLI(ctx, s, "list", "--model", model, "--waiting")
+			return listed.err == nil && regexp.MustCompile(`(?m)^Running \(waiting for approval\)\s+`+regexp.QuoteMeta(id)+`\s`).MatchString(listed.stdout)
+		}, time.Minute, 500*time.Millisecond, "last list: %s", &listed)
+
 		r := runCLI(ctx, s, "status", id)
 		require.NoError(t, r.err, r.String())
 		requireInOrder(t, r.lines, `^\s+Wait for Approval\s+running\s+arn:aws:sagemaker:\S+:model-package/gated/1 version 1 of gated is PendingManualApproval: waiting until `)
@@ -115,6 +123,10 @@ func TestApprovalWaitEndToEnd(t *testing.T) {
 		sum := closedSummary(t, ctx, s, id)
 		require.Equal(t, "Completed", sum.Status)
 		require.Equal(t, "Approved", sum.Training.ApprovalStatus)
+		require.Eventually(t, func() bool {
+			listed = runCLI(ctx, s, "list", "--model", model, "--waiting")
+			return listed.err == nil && !regexp.MustCompile(regexp.QuoteMeta(id)).MatchString(listed.stdout)
+		}, time.Minute, 500*time.Millisecond, "a decided run is still listed as waiting: %s", &listed)
 		require.NotNil(t, sum.Training.Approval)
 		require.Equal(t, workflows.ApprovalViaRun, sum.Training.Approval.Via)
 		require.Equal(t, "alice", sum.Training.Approval.By)

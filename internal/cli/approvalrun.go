@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strconv"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -101,4 +103,19 @@ func (r *temporalRuns) send(ctx context.Context, run *waitingRun, req workflows.
 	}
 	err = h.Get(ctx, &out)
 	return out, err
+}
+
+// waitingOnly narrows the list query q to the open runs that wait for a decision.
+func waitingOnly(q string) string {
+	return fmt.Sprintf("%s = %s AND ExecutionStatus = 'Running' AND %s",
+		workflows.ApprovalStatusAttribute.GetName(), strconv.Quote(contract.ApprovalPending), q)
+}
+
+// listStatus is a run's status as `list` shows it: "Running (waiting for approval)" for a run that waits for
+// a decision.
+func listStatus(r RunListing) string {
+	if r.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING.String() && r.ApprovalStatus == contract.ApprovalPending {
+		return r.Status + " (waiting for approval)"
+	}
+	return r.Status
 }
