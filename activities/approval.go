@@ -19,6 +19,16 @@ const ErrAlreadyDecided = "AlreadyDecided"
 // MaxApprovalDescription is SageMaker's limit on a model package's ApprovalDescription, in bytes.
 const MaxApprovalDescription = 1024
 
+// ApprovalTokenPrefix is where, in the pipeline's bucket, the training state machine (Step Functions) keeps
+// the task token of its Wait for Approval state: one object per model version, ApprovalTokenKey of its package
+// ARN, whose body is the token. A token (up to 1024 characters) does not fit a package's customer metadata
+// (values up to 256); `starter approve/reject` read it to complete the wait.
+const ApprovalTokenPrefix = "approval-tokens/"
+
+// ApprovalTokenKey is the S3 key of the task token of the state machine waiting for a decision on the model
+// package packageArn.
+func ApprovalTokenKey(packageArn string) string { return ApprovalTokenPrefix + packageArn }
+
 // ApprovalDescription is the ApprovalDescription that records a person's decision on a model version:
 // "<status> by <who> at <time, RFC 3339 UTC>: <reason>" (": <reason>" only with a reason). `starter
 // approve/reject` and the runs that wait for a decision both write it.
