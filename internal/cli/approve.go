@@ -9,10 +9,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/internal/awsconf"
+	"github.com/mdlc/mdlc/internal/localdefaults"
 	"github.com/mdlc/mdlc/internal/quote"
 	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
@@ -56,7 +60,12 @@ reports the decision in its result. Otherwise — no run waits, or Temporal cann
 — the decision goes straight to the registry, as a decision in the SageMaker console or with
 ` + "`aws sagemaker update-model-package`" + ` would; a waiting run sees it there too. Straight in the registry there
 is no conditional update: two people deciding on the same version at once both succeed, and the later one's
-decision stands; through the run, the second decision is refused.`,
+decision stands; through the run, the second decision is refused.
+
+When the pipeline runs on Step Functions, a training state machine that registered the version
+PendingManualApproval waits in its Wait for Approval state, with its task token in the pipeline's bucket
+(--bucket) at approval-tokens/<package ARN>: after the registry update, approve completes it with
+SendTaskSuccess and reject with SendTaskFailure (error mdlc.Rejected), and the token is deleted.`,
 		examples: []string{
 			"starter " + name + " churn 2 --reason 'AUC 0.93 on the 2019-11-01 holdout'",
 			"starter " + name + " churn 2 --reason 'checked by hand' --by alice -o json",
@@ -65,6 +74,7 @@ decision stands; through the run, the second decision is refused.`,
 			af, tf, out := addAWSFlags(fs, e), addTemporalFlags(fs, e), addOutputFlag(fs)
 			reason := fs.String("reason", "", reasonHelp)
 			by := fs.String("by", envOr(e, "USER", "unknown"), "`NAME` of who decides [USER]")
+			bucket := fs.String("bucket", e.getenv("MDLC_BUCKET"), "`NAME` of the pipeline's bucket, where a training state machine (Step Functions) keeps the task token of its wait for a decision; "+localdefaults.Bucket+" for local [MDLC_BUCKET]")
 			return awsAction(af, out, func(ctx context.Context, e *env, cfg aws.Config, args []string) error {
 				d, err := parseDecision(args, status, *reason, *by)
 				if err != nil {
@@ -72,7 +82,16 @@ decision stands; through the run, the second decision is refused.`,
 				}
 				runs := &temporalRuns{tf: tf}
 				defer runs.close()
-				return decide(ctx, e, sagemaker.NewFromConfig(cfg), runs, af, out, d, time.Now())
+				var machines *stateMachineWaits
+				if b := *bucket; b != "" || af.target == awsconf.TargetLocal {
+					if b == "" {
+						b = localdefaults.Bucket
+					}
+					machines = &stateMachineWaits{bucket: b, sfn: sfn.NewFromConfig(cfg), s3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+						o.UsePathStyle = af.target == awsconf.TargetLocal // localaws serves S3 path-style
+					})}
+				}
+				return decide(ctx, e, sagemaker.NewFromConfig(cfg), runs, machines, af, out, d, time.Now())
 			}, tf.validate)
 		},
 	}
@@ -130,10 +149,13 @@ type Decided struct {
 	// (the decision was its "approval" Update); empty when the decision went straight to the registry.
 	WorkflowID string `json:",omitempty"`
 	RunID      string `json:",omitempty"`
+	// StateMachineWaited says that a training state machine (Step Functions) waited for the decision and was
+	// sent it with its task token.
+	StateMachineWaited bool `json:",omitempty"`
 }
 
 // decide records d: through the Training run that waits for it when runs finds one, else in the registry.
-func decide(ctx context.Context, e *env, sm DecisionAPI, runs waitingRuns, af *awsFlags, out *outputFlag, d decision, now time.Time) error {
+func decide(ctx context.Context, e *env, sm DecisionAPI, runs waitingRuns, machines *stateMachineWaits, af *awsFlags, out *outputFlag, d decision, now time.Time) error {
 	summaries, err := listSummaries(ctx, sm, af, d.model)
 	if err != nil {
 		return err
@@ -178,6 +200,14 @@ func decide(ctx context.Context, e *env, sm DecisionAPI, runs waitingRuns, af *a
 		}); err != nil {
 			return explainAWS(err, af, fmt.Sprintf("update model package %q", arn))
 		}
+		if machines != nil && from == contract.ApprovalPending {
+			waited, err := machines.complete(ctx, arn, workflows.ApprovalOutcome{Decision: d.status, Via: workflows.ApprovalViaRun,
+				By: d.by, Reason: d.reason, At: now, Description: res.ApprovalDescription})
+			if err != nil {
+				fmt.Fprintf(e.stderr, "warning: the decision is in the registry, but a state machine waiting for it was not told: %v\n", err)
+			}
+			res.StateMachineWaited = waited
+		}
 	}
 	for _, s := range summaries {
 		v, status := aws.ToInt32(s.ModelPackageVersion), string(s.ModelApprovalStatus)
@@ -194,6 +224,9 @@ func decide(ctx context.Context, e *env, sm DecisionAPI, runs waitingRuns, af *a
 	fmt.Fprintf(e.stdout, "%s version %d: %s → %s\n  %s\n", d.model, d.version, from, d.status, res.ApprovalDescription)
 	if res.WorkflowID != "" {
 		fmt.Fprintf(e.stdout, "Run %s was waiting for this decision: it recorded it and ended its wait.\n", res.WorkflowID)
+	}
+	if res.StateMachineWaited {
+		fmt.Fprintln(e.stdout, "A training state machine was waiting for this decision: it was sent the decision with its task token.")
 	}
 	if res.LiveVersion == 0 {
 		fmt.Fprintf(e.stdout, "No version of %s is Approved now: batch inference fails with ModelNotFound until one is.\n", d.model)
