@@ -269,7 +269,7 @@ func (ap *approval) validate(req ApprovalRequest) error {
 	case req.Status == string(smtypes.ModelApprovalStatusRejected) && strings.TrimSpace(req.Reason) == "":
 		return errors.New("a rejection needs a reason: say why the version must not be used")
 	case strings.TrimSpace(req.By) == "":
-		return errors.New("By must name who decides")
+		return errors.New("the decision must name who decides (By)")
 	}
 	if n := len(activities.ApprovalDescription(req.Status, req.By, time.Time{}, req.Reason)); n > activities.MaxApprovalDescription {
 		return fmt.Errorf("the reason and By make an ApprovalDescription of %d bytes; SageMaker keeps at most %d: shorten the reason", n, activities.MaxApprovalDescription)
