@@ -112,6 +112,10 @@ func TestApprovalWaitEndToEnd(t *testing.T) {
 		}
 		require.ErrorContains(t, err, "the run waits for a decision on version 1 of gated, not version 7")
 
+		// Someone follows the run live while it waits: the waiting step, then the decision.
+		watched := make(chan result, 1)
+		go func() { watched <- runCLI(ctx, s, "watch", id) }()
+
 		r = runCLI(ctx, s, "approve", model, "1", "--reason", "checked the holdout AUC", "--by", "alice", "-o", "json")
 		require.NoError(t, r.err, r.String())
 		var d cli.Decided
@@ -138,6 +142,13 @@ func TestApprovalWaitEndToEnd(t *testing.T) {
 		r = runCLI(ctx, s, "status", id)
 		require.NoError(t, r.err, r.String())
 		requireInOrder(t, r.lines, `^\s+approval\s+Approved by alice at \S+ \(run update\): checked the holdout AUC$`)
+		w := <-watched
+		require.NoError(t, w.err, w.String())
+		requireInOrder(t, w.lines,
+			`^\s+\+`+dur+`\s+Register Model\s+completed .*version 1 \(PendingManualApproval\)`,
+			`^\s+\+`+dur+`\s+Wait for Approval\s+started\s+arn:aws:sagemaker:\S+:model-package/gated/1$`,
+			`^\s+\+`+dur+`\s+Wait for Approval\s+completed\s+`+dur+`\s+Approved by alice at \S+ \(run update\): checked the holdout AUC$`,
+			`^\s+approval\s+Approved by alice`)
 
 		// A duplicate decision is refused: the version is already Approved.
 		r = runCLI(ctx, s, "approve", model, "1", "--by", "bob")
