@@ -244,9 +244,6 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 				return p, fmt.Errorf("the history of %s has an activity %s that no step of %s runs: it was made by another version of mdlc; start a new run",
 					id, quote.Value(typ), p.workflow)
 			}
-			if slices.Contains(steps[i].HandlerActivityTypes, typ) && len(runs) > 0 && runs[len(runs)-1].index == i {
-				continue // an Update's handler's work while its step waits: the step began earlier
-			}
 			r := &stepRun{index: i, taskID: lastTask}
 			runs = append(runs, r)
 		case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
