@@ -10,6 +10,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/internal/demodata"
 	"github.com/mdlc/mdlc/workflows"
@@ -36,7 +37,8 @@ func waitForApproval(t *testing.T, ctx context.Context, c client.Client, run cli
 
 // TestApprovalWaitEndToEnd: runs that register their version PendingManualApproval wait for the decision;
 // one is decided by its approval Update, another straight in the registry. However long they waited, their
-// histories stay short (the registry is polled inside one activity), and a refused Update leaves no trace.
+// histories stay short (the registry is polled inside one activity), and a refused Update leaves no trace. A
+// third is cancelled while it waits: its version stays PendingManualApproval.
 func TestApprovalWaitEndToEnd(t *testing.T) {
 	_, c, sm := startStack(t, demodata.DefaultConfig())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -91,4 +93,15 @@ func TestApprovalWaitEndToEnd(t *testing.T) {
 	require.Equal(t, "rejected in the console", res.Approval.Description)
 	require.Less(t, historyLength(t, c, run.GetID(), run.GetRunID()), 80, "no polling in the history")
 	recordHistory(t, c, "training-approval-registry", run.GetID(), run.GetRunID())
+
+	// Cancelling a waiting run ends it canceled and leaves its version PendingManualApproval.
+	run = start("2019-10-01")
+	p = waitForApproval(t, ctx, c, run)
+	require.NoError(t, c.CancelWorkflow(ctx, run.GetID(), run.GetRunID()))
+	err = run.Get(ctx, nil)
+	var canceled *temporal.CanceledError
+	require.ErrorAs(t, err, &canceled)
+	pkg, err = sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(p.Approval.ModelPackageArn)})
+	require.NoError(t, err)
+	require.Equal(t, smtypes.ModelApprovalStatusPendingManualApproval, pkg.ModelApprovalStatus, "a cancel decides nothing")
 }
