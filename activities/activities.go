@@ -33,6 +33,7 @@ type SageMakerAPI interface {
 	CreateModelPackage(ctx context.Context, in *sagemaker.CreateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateModelPackageOutput, error)
 	DescribeModelPackage(ctx context.Context, in *sagemaker.DescribeModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageOutput, error)
 	ListModelPackages(ctx context.Context, in *sagemaker.ListModelPackagesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListModelPackagesOutput, error)
+	UpdateModelPackage(ctx context.Context, in *sagemaker.UpdateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.UpdateModelPackageOutput, error)
 	ListTags(ctx context.Context, in *sagemaker.ListTagsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error)
 }
 
@@ -74,6 +75,9 @@ type DefaultsOutput struct {
 	Threshold float64
 	// ApprovalStatus is the status new model packages get, when the request names none.
 	ApprovalStatus string
+	// ApprovalTimeout is Config.ApprovalTimeout: how long a run waits for a decision on a Pending version.
+	// Zero in histories recorded before runs waited.
+	ApprovalTimeout time.Duration `json:",omitempty"`
 	// Attributes are Config.SearchAttributes: the workflows' custom search attributes registered on the
 	// worker's namespace, which a run may set (upserting one the namespace lacks fails the run's workflow
 	// tasks). Never omitted: an empty list says none is registered, an absent one a run recorded before it.
@@ -103,7 +107,7 @@ func (d DefaultsOutput) Registered(name string) bool {
 
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
-	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus,
+	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, ApprovalTimeout: a.cfg.ApprovalTimeout,
 		Attributes: registeredOrNone(a.cfg.SearchAttributes), Notify: a.cfg.NotifyURL != ""}, nil
 }
 

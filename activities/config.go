@@ -47,6 +47,10 @@ type Config struct {
 	DefaultThreshold float64
 	// ApprovalStatus of new model packages: Approved or PendingManualApproval.
 	ApprovalStatus string
+	// ApprovalTimeout bounds how long a training run that registered a version PendingManualApproval waits
+	// for a person's decision (DefaultApprovalTimeout when zero). At the timeout the version stays Pending and
+	// the run completes with no decision.
+	ApprovalTimeout time.Duration
 	// RetrainCooldown suppresses a retrain when a version of the model was registered less than this long ago;
 	// 0 turns the cooldown off.
 	RetrainCooldown time.Duration
@@ -84,6 +88,11 @@ const (
 	// DefaultThreshold retrains when the model's AUC on the new data falls below 0.8. The original workshop
 	// used 1.0, a placeholder that retrains on every run.
 	DefaultThreshold = 0.8
+	// DefaultApprovalTimeout is how long a run waits for a person's decision on a Pending version: a week.
+	DefaultApprovalTimeout = 7 * 24 * time.Hour
+	// MaxApprovalTimeout bounds the approval timeout by Step Functions' one-year limit on an execution (and
+	// on a task token's wait), so that both engines can honour it.
+	MaxApprovalTimeout = 365 * 24 * time.Hour
 )
 
 // DefaultHyperparameters returns the original workshop's XGBoost hyperparameters.
@@ -153,6 +162,9 @@ func (c Config) WithDefaults() Config {
 	if c.ApprovalStatus == "" {
 		c.ApprovalStatus = contract.ApprovalApproved
 	}
+	if c.ApprovalTimeout == 0 {
+		c.ApprovalTimeout = DefaultApprovalTimeout
+	}
 	if c.UIAddress == "" {
 		c.UIAddress = webui.DefaultAddress
 	}
@@ -199,6 +211,9 @@ func (c Config) Validate() error {
 	}
 	if c.ApprovalStatus != contract.ApprovalApproved && c.ApprovalStatus != contract.ApprovalPending {
 		errs = append(errs, fmt.Errorf("approval status %q must be Approved or PendingManualApproval", c.ApprovalStatus))
+	}
+	if c.ApprovalTimeout < time.Second || c.ApprovalTimeout > MaxApprovalTimeout {
+		errs = append(errs, fmt.Errorf("approval timeout %s must be between 1s and %s (a year)", c.ApprovalTimeout, MaxApprovalTimeout))
 	}
 	if c.NotifyURL != "" {
 		if err := webui.CheckHTTPURL(c.NotifyURL); err != nil {

@@ -27,13 +27,17 @@ type fakeSageMaker struct {
 	throttle int
 
 	creates, stops int
-	// listCalls counts ListModelPackages calls.
-	listCalls int
-	jobs      map[string]*fakeJob
-	tags      map[string][]smtypes.Tag
-	models    map[string]*sagemaker.CreateModelInput
-	groups    map[string]bool
-	packages  []*sagemaker.DescribeModelPackageOutput
+	// listCalls counts ListModelPackages calls; updates UpdateModelPackage calls.
+	listCalls, updates int
+	// packageDescribes counts DescribeModelPackage calls of existing packages; onPackageDescribe, when set,
+	// is called (with the lock held) after each, to change the package as a person would in the console.
+	packageDescribes  int
+	onPackageDescribe func(p *sagemaker.DescribeModelPackageOutput, n int)
+	jobs              map[string]*fakeJob
+	tags              map[string][]smtypes.Tag
+	models            map[string]*sagemaker.CreateModelInput
+	groups            map[string]bool
+	packages          []*sagemaker.DescribeModelPackageOutput
 }
 
 type fakeJob struct {
@@ -209,7 +213,12 @@ func (f *fakeSageMaker) DescribeModelPackage(_ context.Context, in *sagemaker.De
 	defer f.mu.Unlock()
 	for _, p := range f.packages {
 		if *p.ModelPackageArn == *in.ModelPackageName {
-			return p, nil
+			f.packageDescribes++
+			if f.onPackageDescribe != nil {
+				f.onPackageDescribe(p, f.packageDescribes)
+			}
+			out := *p
+			return &out, nil
 		}
 	}
 	return nil, apiErr("ValidationException", "model package not found")
@@ -250,6 +259,19 @@ func (f *fakeSageMaker) ListModelPackages(_ context.Context, in *sagemaker.ListM
 		out, next = out[:n], aws.String(strconv.Itoa(start+n))
 	}
 	return &sagemaker.ListModelPackagesOutput{ModelPackageSummaryList: out, NextToken: next}, nil
+}
+
+func (f *fakeSageMaker) UpdateModelPackage(_ context.Context, in *sagemaker.UpdateModelPackageInput, _ ...func(*sagemaker.Options)) (*sagemaker.UpdateModelPackageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates++
+	for _, p := range f.packages {
+		if *p.ModelPackageArn == *in.ModelPackageArn {
+			p.ModelApprovalStatus, p.ApprovalDescription = in.ModelApprovalStatus, in.ApprovalDescription
+			return &sagemaker.UpdateModelPackageOutput{ModelPackageArn: p.ModelPackageArn}, nil
+		}
+	}
+	return nil, apiErr("ValidationException", "model package not found")
 }
 
 func (f *fakeSageMaker) ListTags(_ context.Context, in *sagemaker.ListTagsInput, _ ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error) {

@@ -360,21 +360,17 @@ func Training(cfg Config) (*StateMachine, error) {
 		TimeoutSeconds: b.api.timeoutSeconds,
 		Retry:          b.api.retry,
 		Catch:          []Catcher{catchAll()},
-		Next:           StateFinalize,
+		Next:           StateApprovalPending,
 	})
+	b.approvalStates(StateFinalize)
 	b.add(StateFinalize, &Pass{
-		Comment: "The execution's output: the fields of the Training workflow's result that Step Functions knows.",
-		Parameters: b.sel(selector{
-			"ModelName": "$.ModelName", "DataDate": "$.DataDate",
-			"TrainingJobName": "$.Training.TrainingJobName", "ModelArtifacts": "$.Training.ModelArtifacts",
-			"SageMakerModelName": "$.Training.TrainingJobName", "ModelPackageArn": "$.Package.ModelPackageArn",
-			"ApprovalStatus": "$.ApprovalStatus",
-		}),
-		End: true,
+		Comment:    "The execution's output: the fields of the Training workflow's result that Step Functions knows.",
+		Parameters: b.sel(trainingResult()),
+		End:        true,
 	})
 	b.errorStates()
 	start := b.absentAsEmpty(contract.TrainingRequest, "ApprovalStatus", StateApprovalGiven)
-	return b.finish("mdlc training: Initialize → Train Model → Create Model → Register Model. Emitted by mdlc parity from the worker's configuration.", start)
+	return b.finish("mdlc training: Initialize → Train Model → Create Model → Register Model (→ Wait for Approval for a version registered PendingManualApproval). Emitted by mdlc parity from the worker's configuration.", start)
 }
 
 // modelPackageRequest is the CreateModelPackage request of the Register Model activity, with the values of

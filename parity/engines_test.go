@@ -173,6 +173,8 @@ func parityConfig() Config {
 		Activities: activities.Config{
 			Bucket: parityBucket, RoleArn: "arn:aws:iam::000000000000:role/mdlc-sagemaker",
 			DefaultThreshold: activities.DefaultThreshold, PollInterval: 50 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond,
+			// Nobody decides on a Pending version in the parity worlds: both engines wait this long.
+			ApprovalTimeout: parityApprovalTimeout,
 		},
 		Region: localaws.DefaultRegion, AccountID: localaws.DefaultAccountID,
 	}
@@ -187,7 +189,14 @@ type outcome struct {
 	AUC       float64
 	Version   int    // the version of the model package that scored the data (batch inference)
 	Retrained string // status of the retraining run, when there was one
+	// Approval is how a training run's wait for a decision ended (workflows.ApprovalOutcome.Decision), when
+	// it waited, and ApprovalStatus the version's status in its result.
+	Approval       string
+	ApprovalStatus string
 }
+
+// parityApprovalTimeout is how long both engines wait for a decision nobody makes.
+const parityApprovalTimeout = 2 * time.Second
 
 // packageVersion is the version at the end of a model package ARN (…/<group>/<version>), 0 when none.
 func packageVersion(arn string) int {
@@ -246,6 +255,15 @@ func temporalRun(t *testing.T, w *world, cfg Config, id string, wf string, input
 			o.Decision, o.AUC, o.Version = res.Decision, res.AUC, packageVersion(res.ModelPackageArn)
 			if res.Retrain != nil {
 				o.Retrained = "SUCCEEDED"
+			}
+		} else {
+			var res workflows.TrainingResult
+			if err := env.GetWorkflowResult(&res); err != nil {
+				t.Fatalf("temporal result: %v", err)
+			}
+			o.ApprovalStatus = res.ApprovalStatus
+			if res.Approval != nil {
+				o.Approval = res.Approval.Decision
 			}
 		}
 	}
@@ -344,7 +362,7 @@ func aslOutcome(t *testing.T, execs []aslExecution) outcome {
 	o := outcome{Status: top.Status}
 	steps := map[string]bool{}
 	for _, s := range []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepRegister,
-		workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide, workflows.StepRetrain} {
+		workflows.StepWaitApproval, workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide, workflows.StepRetrain} {
 		steps[s] = true
 	}
 	for _, name := range top.States {
@@ -361,11 +379,16 @@ func aslOutcome(t *testing.T, execs []aslExecution) outcome {
 			Decision        string
 			AUC             float64
 			ModelPackageArn string
+			ApprovalStatus  string
+			Approval        struct{ Decision string }
 		}
 		if err := json.Unmarshal(top.Output, &out); err != nil {
 			t.Fatalf("asl output %s: %v", top.Output, err)
 		}
-		o.Decision, o.AUC = out.Decision, out.AUC
+		o.Decision, o.AUC, o.Approval = out.Decision, out.AUC, out.Approval.Decision
+		if strings.Contains(top.StateMachineArn, ":stateMachine:"+DefaultTrainingStateMachine) {
+			o.ApprovalStatus = out.ApprovalStatus
+		}
 		if out.Decision != "" {
 			o.Version = packageVersion(out.ModelPackageArn)
 		}

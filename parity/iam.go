@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/mdlc/mdlc/activities"
 )
 
 // PolicyDocument is an IAM policy document: what a state machine's execution role must be allowed.
@@ -34,8 +36,9 @@ func (d *PolicyDocument) JSON() ([]byte, error) {
 
 // IAMPolicy returns the permissions p's state machine needs from its execution role: invoking its Lambda
 // functions; the SageMaker calls of its tasks (the .sync integrations also describe, stop and tag the job);
-// the EventBridge rules Step Functions manages for .sync; passing the SageMaker execution role; and, for
-// batch inference, running the training state machine to completion.
+// the EventBridge rules Step Functions manages for .sync; passing the SageMaker execution role; for training,
+// writing the task tokens of its Wait for Approval state; and, for batch inference, running the training state
+// machine to completion.
 func IAMPolicy(p Pipeline, cfg Config) (*PolicyDocument, error) {
 	cfg, err := cfg.prepared()
 	if err != nil {
@@ -70,6 +73,8 @@ func IAMPolicy(p Pipeline, cfg Config) (*PolicyDocument, error) {
 				Resource: []string{sm("model-package-group"), sm("model-package")}},
 			{Sid: "PassSageMakerRole", Action: []string{"iam:PassRole"}, Resource: []string{cfg.Activities.RoleArn},
 				Condition: map[string]map[string]string{"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+			{Sid: "ApprovalTokens", Action: []string{"s3:PutObject"},
+				Resource: []string{fmt.Sprintf("arn:%s:s3:::%s/%s*", cfg.Partition, cfg.Activities.Bucket, activities.ApprovalTokenPrefix)}},
 		}
 	case BatchInferencePipeline:
 		st = []PolicyStatement{

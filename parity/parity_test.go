@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"regexp"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
 	"github.com/mdlc/mdlc/activities"
@@ -47,7 +49,12 @@ type scenario struct {
 	wantStatus    string
 	wantErrorType string
 	wantDecision  string
-	wantSteps     []string
+	// wantApproval is how a training run's wait for a decision ends ("" when it does not wait), and
+	// wantApprovalStatus the version's status in its result (not checked when empty).
+	wantApproval, wantApprovalStatus string
+	// check, when set, looks at both worlds after the runs.
+	check     func(t *testing.T, tw, aw *world)
+	wantSteps []string
 	// wantVersion is the model package version batch inference must score with (0: not checked).
 	wantVersion int
 	// wantNothingCreated: neither engine may send a SageMaker create request.
@@ -86,10 +93,13 @@ var (
 	cooldownFromStart = mutation{"the cooldown starts at the execution's start", `\$\.Plan\.RetrainGuard\.CooldownSince`, `$$.Plan.RunDate`}
 	// capPlusOne: the daily cap of 2 lets a third version through.
 	capPlusOne = mutation{"the cap is off by one", `\$\.Guard\.Versions\[1\]`, `$$.Guard.Versions[2]`}
+	// noWait: a version registered PendingManualApproval does not wait for a decision.
+	noWait = mutation{"a Pending version does not wait", `"StringEquals": "PendingManualApproval"`, `"StringEquals": "Pending"`}
 )
 
 var (
 	trainingSteps = []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepRegister}
+	waitingSteps  = append(append([]string(nil), trainingSteps...), workflows.StepWaitApproval)
 	keepSteps     = []string{workflows.StepInitialize, workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide}
 	retrainSteps  = append(append([]string(nil), keepSteps...), workflows.StepRetrain)
 	// suppressedSteps: a retrain a guard suppressed ends at the decision, as a kept model does.
@@ -155,6 +165,10 @@ func TestEnginesDecideAlike(t *testing.T) {
 			pretrain: true, pretrainMore: []string{contract.ApprovalApproved}, equalTimes: true, prepare: requireEqualCreationTimes,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 2,
 			mutations: []mutation{oldestFirst}},
+		{name: "a pending version waits, and stays pending when nobody decides", pipeline: TrainingPipeline,
+			rawInput:   `{"ModelName":"` + parityModel + `","DataDate":"` + octDate + `","ApprovalStatus":"PendingManualApproval"}`,
+			wantStatus: "SUCCEEDED", wantSteps: waitingSteps, wantApproval: workflows.ApprovalNoDecision,
+			wantApprovalStatus: contract.ApprovalPending, check: requirePendingWithToken, mutations: []mutation{noWait}},
 		{name: "training job fails", pipeline: TrainingPipeline, date: octDate,
 			prepare: func(t *testing.T, w *world) {
 				w.put(t, "input-data/"+octDate+"/train/train.csv", "label,not,numbers\nx,y,z\n")
@@ -211,12 +225,19 @@ func TestEnginesDecideAlike(t *testing.T) {
 			if sc.wantDecision == workflows.DecisionRetrain {
 				want.Retrained = "SUCCEEDED"
 			}
+			want.Approval, want.ApprovalStatus = sc.wantApproval, tOut.ApprovalStatus
+			if sc.wantApprovalStatus != "" {
+				want.ApprovalStatus = sc.wantApprovalStatus
+			}
 			if !reflect.DeepEqual(tOut, want) {
 				t.Errorf("temporal outcome %+v\nwant             %+v", tOut, want)
 			}
 			if sc.name == "above threshold from input keeps" {
 				measuredAUC = tOut.AUC
 				t.Logf("measured AUC %.6f", measuredAUC)
+			}
+			if sc.check != nil {
+				sc.check(t, tw, aw)
 			}
 			tReq, aReq := normalise(tw.created()), normalise(aw.created())
 			if !reflect.DeepEqual(tReq, aReq) {
@@ -257,6 +278,38 @@ func requireEqualCreationTimes(t *testing.T, w *world) {
 	}
 	if len(list.ModelPackageSummaryList) < 2 || len(times) != 1 {
 		t.Fatalf("want at least two packages with one CreationTime, got %d packages with %d times", len(list.ModelPackageSummaryList), len(times))
+	}
+}
+
+// requirePendingWithToken checks, after a wait for a decision that timed out, that the version is still
+// PendingManualApproval in both worlds, and that the state machine kept its task token where `starter
+// approve/reject` look for it (activities.ApprovalTokenKey of the package ARN).
+func requirePendingWithToken(t *testing.T, tw, aw *world) {
+	t.Helper()
+	for name, w := range map[string]*world{"temporal": tw, "asl": aw} {
+		list, err := w.sm.ListModelPackages(context.Background(), &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String(parityModel)})
+		if err != nil || len(list.ModelPackageSummaryList) != 1 {
+			t.Fatalf("%s: list model packages: %v %+v", name, err, list)
+		}
+		p := list.ModelPackageSummaryList[0]
+		if string(p.ModelApprovalStatus) != contract.ApprovalPending {
+			t.Errorf("%s: the version is %s after the timeout, want it left %s", name, p.ModelApprovalStatus, contract.ApprovalPending)
+		}
+		if name != "asl" {
+			continue
+		}
+		obj, err := w.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(parityBucket), Key: aws.String(activities.ApprovalTokenKey(aws.ToString(p.ModelPackageArn)))})
+		if err != nil {
+			t.Fatalf("the state machine's task token is not at %s: %v", activities.ApprovalTokenKey(aws.ToString(p.ModelPackageArn)), err)
+		}
+		body, err := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		if err != nil {
+			t.Fatalf("read the task token: %v", err)
+		}
+		if !strings.HasSuffix(string(body), "/task-token") {
+			t.Errorf("token object holds %q, want the execution's task token", body)
+		}
 	}
 }
 

@@ -80,12 +80,32 @@ var (
 		},
 	}
 
+	// approvalWaitOptions: the wait for a person's decision on a Pending version, one activity that polls the
+	// registry inside (activities.WaitForApproval). Its StartToClose is set per run to the approval timeout
+	// plus approvalWaitSlack (the run's timer ends the wait first); the heartbeat timeout notices a dead
+	// worker, and the next attempt resumes the wait. WaitForCancellation: the run ends its wait (a decision
+	// by Update, the timeout, a cancel) only once the activity stopped polling.
+	approvalWaitOptions = workflow.ActivityOptions{
+		HeartbeatTimeout:    HeartbeatTimeout,
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    20,
+		},
+	}
+
 	// defaultsOptions: reading the worker's defaults is local and cannot fail but for a bug.
 	defaultsOptions = workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 	}
 )
+
+// approvalWaitSlack is how much longer than the approval timeout one attempt of the wait may run: the run's
+// timer, not the activity's timeout, ends a wait nobody answered.
+const approvalWaitSlack = time.Minute
 
 // LambdaOptions returns a copy of the options of the activities that invoke a Lambda function. parity
 // derives its Lambda Task states' TimeoutSeconds and Retry from them, so that both engines time out and retry

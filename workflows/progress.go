@@ -51,6 +51,9 @@ type Progress struct {
 	Steps    []Step
 	// Decision is DecisionKeep, DecisionRetrain or DecisionRetrainSuppressed once taken.
 	Decision string `json:",omitempty"`
+	// Approval is, for a training run that registered its version PendingManualApproval, the version it waits
+	// (or waited) for a decision on; `starter approve/reject` look for it.
+	Approval *ApprovalWait `json:",omitempty"`
 }
 
 // tracker keeps a run's Progress, answers the query and mirrors it into the run's current details, which the
@@ -97,6 +100,12 @@ func (t *tracker) done(ctx workflow.Context, name, detail string) {
 func (t *tracker) decide(ctx workflow.Context, decision, detail string) {
 	t.p.Decision = decision
 	t.done(ctx, StepDecide, detail)
+}
+
+// note sets the detail of a step that is still running (what it waits for).
+func (t *tracker) note(ctx workflow.Context, name, detail string) {
+	t.step(name).Detail = detail
+	t.publish(ctx)
 }
 
 func (t *tracker) skip(ctx workflow.Context, name, detail string) {

@@ -1,5 +1,7 @@
 package workflows
 
+import "slices"
+
 // StepWork is a step of a workflow that does its work outside the workflow: an activity, or for Re-train Model
 // a child workflow. `starter retry` finds a run's steps in its history by these types.
 type StepWork struct {
@@ -8,6 +10,9 @@ type StepWork struct {
 	// ActivityType is the type of the activity the step runs; ChildWorkflowType that of its child workflow
 	// (one of the two is set).
 	ActivityType, ChildWorkflowType string
+	// HandlerActivityTypes are activities the step's Update handlers run while the step waits (Wait for
+	// Approval records a person's decision with DecideApproval): the step's work too.
+	HandlerActivityTypes []string
 	// NamedJob is true for a step that runs a SageMaker job whose name Initialize chose (Train Model,
 	// Inference). SageMaker job names are unique forever, and a job is attached to only by the run that created
 	// it (activities.RunTag), so such a step can only be done again in a new run after Initialize has run again
@@ -24,6 +29,7 @@ var (
 		{Step: StepTrainModel, ActivityType: "TrainModel", NamedJob: true},
 		{Step: StepCreateModel, ActivityType: "CreateModel"},
 		{Step: StepRegister, ActivityType: "RegisterModel"},
+		{Step: StepWaitApproval, ActivityType: "WaitForApproval", HandlerActivityTypes: []string{"DecideApproval"}},
 	}
 	BatchInferenceStepWork = []StepWork{
 		{Step: StepInitialize, ActivityType: "InitializeInference"},
@@ -34,6 +40,11 @@ var (
 		{Step: StepRetrain, ChildWorkflowType: TrainingWorkflow},
 	}
 )
+
+// Does reports whether the activity type typ is the step's work: its activity or one its Update handlers run.
+func (s StepWork) Does(typ string) bool {
+	return typ != "" && (s.ActivityType == typ || slices.Contains(s.HandlerActivityTypes, typ))
+}
 
 // CloseWork are the activities a run runs as it ends, after its steps, whichever way it ends (the
 // notification): no step's work, and nothing a redrive redoes by itself.

@@ -41,8 +41,11 @@ func TestStepWorkMatchesRecordedHistories(t *testing.T) {
 					require.Greater(t, ev.GetEventId(), lastStepEvent, "%s: %q runs after the steps", f, name)
 					continue
 				}
-				i = index(steps, func(s workflows.StepWork) bool { return s.ActivityType == name })
+				i = index(steps, func(s workflows.StepWork) bool { return s.Does(name) })
 				require.GreaterOrEqual(t, i, 0, "%s: activity %q is no step's work", f, name)
+				if i == last && slices.Contains(steps[i].HandlerActivityTypes, name) {
+					continue // run by an Update's handler while its step waits
+				}
 			case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
 				name := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes().GetWorkflowType().GetName()
 				i = index(steps, func(s workflows.StepWork) bool { return s.ChildWorkflowType == name })

@@ -65,6 +65,25 @@ func runStep[Out any](ctx workflow.Context, t *tracker, name, job string, execut
 	return out, nil
 }
 
+// runOwnStep runs one step whose work do orchestrates itself — it races activities it starts with
+// executeActivity against Updates and timers (Wait for Approval) — with the same start, failure and end
+// records as runStep.
+func runOwnStep[Out any](ctx workflow.Context, t *tracker, name, job string, do func(workflow.Context) (Out, error), detail func(Out) string) (Out, error) {
+	t.start(ctx, name, job)
+	out, err := do(ctx)
+	if err != nil {
+		return out, t.fail(ctx, name, err)
+	}
+	t.done(ctx, name, detail(out))
+	return out, nil
+}
+
+// executeActivity starts the activity fn with opts (the web UI showing summary) for the work of a runOwnStep
+// step or of an Update's handler.
+func executeActivity[In, Out any](ctx workflow.Context, opts workflow.ActivityOptions, summary string, fn func(context.Context, In) (Out, error), in In) workflow.Future {
+	return workflow.ExecuteActivity(withActivityOptions(ctx, opts, summary), fn, in)
+}
+
 // executeNotify runs the Notify activity for n with notifyOptions and waits for it. It is not a step: the
 // progress does not show it, and its error is the caller's to log, never the run's.
 func executeNotify(ctx workflow.Context, n activities.Notification) error {

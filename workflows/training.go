@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
@@ -12,7 +13,8 @@ import (
 var a *activities.Activities
 
 // Training trains a model on one data date with SageMaker and registers it: Initialize → Train Model →
-// Create Model → Register Model. When the worker has a notify URL, the run notifies it as it ends (see notify).
+// Create Model → Register Model, then, for a version registered PendingManualApproval, Wait for Approval (see
+// approval.go). When the worker has a notify URL, the run notifies it as it ends (see notify).
 func Training(ctx workflow.Context, in TrainingInput) (TrainingResult, error) {
 	t, err := newTracker(ctx, TrainingWorkflow, StepInitialize, StepTrainModel, StepCreateModel, StepRegister)
 	if err != nil {
@@ -82,6 +84,18 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 		return TrainingResult{}, err
 	}
 
+	approvalStatus, outcome := pkg.ApprovalStatus, (*ApprovalOutcome)(nil)
+	if pkg.ApprovalStatus == string(smtypes.ModelApprovalStatusPendingManualApproval) &&
+		workflow.GetVersion(ctx, approvalWaitChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		o, err := w.awaitApproval(ctx, pkg)
+		if err != nil {
+			return TrainingResult{}, err
+		}
+		if outcome = &o; o.Decision != ApprovalNoDecision {
+			approvalStatus = o.Decision
+		}
+	}
+
 	logger.Info("Training complete", "ModelName", in.ModelName, "TrainingJobName", trained.TrainingJobName, "ModelPackageArn", pkg.ModelPackageArn)
 	return TrainingResult{
 		ModelName:           in.ModelName,
@@ -91,7 +105,8 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 		SageMakerModelName:  model.ModelName,
 		ModelPackageArn:     pkg.ModelPackageArn,
 		ModelPackageVersion: pkg.ModelPackageVersion,
-		ApprovalStatus:      pkg.ApprovalStatus,
+		ApprovalStatus:      approvalStatus,
+		Approval:            outcome,
 		FinalMetrics:        trained.FinalMetrics,
 	}, nil
 }

@@ -95,7 +95,13 @@ type TrainingResult struct {
 	SageMakerModelName  string
 	ModelPackageArn     string
 	ModelPackageVersion int32
-	ApprovalStatus      string
+	// ApprovalStatus is the version's status when the run ended: as registered, or as a person decided while
+	// the run waited (see Approval).
+	ApprovalStatus string
+	// Approval is how the wait for a person's decision ended, when the version was registered
+	// PendingManualApproval: what was decided, by whom, when and how (run update, registry, or no decision at
+	// the approval timeout).
+	Approval *ApprovalOutcome `json:",omitempty"`
 	// FinalMetrics are the training job's final metrics (e.g. "validation:logloss").
 	FinalMetrics map[string]float64
 }

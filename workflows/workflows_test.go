@@ -104,6 +104,7 @@ func TestTrainingApprovalFromInput(t *testing.T) {
 	env.OnActivity(a.RegisterModel, mock.Anything, mock.MatchedBy(func(in activities.RegisterModelInput) bool {
 		return in.ApprovalStatus == "PendingManualApproval"
 	})).Return(activities.RegisterModelOutput{ModelPackageArn: "p", ApprovalStatus: "PendingManualApproval"}, nil)
+	env.OnActivity(a.WaitForApproval, mock.Anything, activities.WaitForApprovalInput{ModelPackageArn: "p"}).Return(activities.ApprovalState{Status: "Approved"}, nil)
 	env.ExecuteWorkflow(Training, TrainingInput{ModelName: "m", DataDate: "2019-10-01", ApprovalStatus: "PendingManualApproval"})
 	require.NoError(t, env.GetWorkflowError())
 }

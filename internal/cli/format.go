@@ -167,6 +167,9 @@ func runIDPart(runID string) string {
 
 func writeTraining(b *strings.Builder, t *workflows.TrainingResult, versionLabel string) {
 	field(b, versionLabel, fmt.Sprintf("%d (%s)", t.ModelPackageVersion, t.ApprovalStatus))
+	if t.Approval != nil {
+		field(b, "approval", t.Approval.String())
+	}
 	field(b, "model package", t.ModelPackageArn)
 	field(b, "training job", t.TrainingJobName)
 	field(b, "sagemaker model", t.SageMakerModelName)

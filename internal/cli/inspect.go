@@ -138,23 +138,26 @@ const listLimitMax = 1000
 func listCommand() *command {
 	return &command{
 		name:    "list",
-		args:    "[--model NAME] [--decision D] [--limit N] [flags]",
+		args:    "[--model NAME] [--decision D] [--waiting] [--limit N] [flags]",
 		summary: "list recent runs, optionally of one model or decision",
 		help: `Lists recent Training and BatchInference runs, newest first, through Temporal's visibility API. --model
 filters on the ModelName search attribute, as the web UI can (ModelName="churn"); --decision on the
 Decision search attribute of batch-inference runs (Keep, Retrain, or RetrainSuppressed: a retrain a guard
-held back).`,
+held back). A training run that waits for a person's decision on the version it registered shows
+"Running (waiting for approval)"; --waiting lists only those (the ApprovalStatus search attribute).`,
 		examples: []string{
 			"starter list",
 			"starter list --model churn --limit 5",
 			"starter list --model churn -o json",
 			"starter list --decision RetrainSuppressed",
+			"starter list --waiting",
 		},
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out := addTemporalFlags(fs, e), addOutputFlag(fs)
 			model := fs.String("model", "", "only runs of the model `NAME` (the ModelName search attribute)")
 			decision := fs.String("decision", "", "only batch-inference runs that decided `D`: Keep, Retrain or RetrainSuppressed (the Decision search attribute)")
 			limit := fs.Int("limit", 20, "at most this many runs")
+			waiting := fs.Bool("waiting", false, "only training runs that wait for a decision on the version they registered (starter approve/reject)")
 			checkLimit := func() error {
 				if *limit < 1 || *limit > listLimitMax {
 					return usagef("--limit %d must be between 1 and %d", *limit, listLimitMax)
@@ -175,7 +178,11 @@ held back).`,
 				return usagef("--decision %s must be %s, %s or %s", quote.Value(*decision), workflows.DecisionKeep, workflows.DecisionRetrain, workflows.DecisionRetrainSuppressed)
 			}
 			return temporalAction(tf, out, func(ctx context.Context, e *env, c client.Client, _ []string) error {
-				runs, err := listRuns(ctx, c.WorkflowService(), tf.namespace, listQuery(*model, *decision), *limit)
+				q := listQuery(*model, *decision)
+				if *waiting {
+					q = waitingOnly(q)
+				}
+				runs, err := listRuns(ctx, c.WorkflowService(), tf.namespace, q, *limit)
 				if err != nil {
 					return explainTemporal(err, tf, "")
 				}
@@ -199,6 +206,9 @@ type RunListing struct {
 	ModelName, DataDate                 string     `json:",omitempty"`
 	StartTime                           time.Time  `json:",omitempty"`
 	CloseTime                           *time.Time `json:",omitempty"`
+	// ApprovalStatus is a training run's ApprovalStatus search attribute: PendingManualApproval while it
+	// waits for a decision (when the namespace has the attribute).
+	ApprovalStatus string `json:",omitempty"`
 }
 
 // listQuery is the visibility query of `list`: the mdlc workflow types, of one model when model is set, that
@@ -230,9 +240,10 @@ func listRuns(ctx context.Context, svc workflowservice.WorkflowServiceClient, na
 		r := RunListing{
 			WorkflowID: info.GetExecution().GetWorkflowId(), RunID: info.GetExecution().GetRunId(),
 			Workflow: info.GetType().GetName(), Status: info.GetStatus().String(),
-			ModelName: keyword(info.GetSearchAttributes(), workflows.ModelNameAttribute.GetName()),
-			DataDate:  keyword(info.GetSearchAttributes(), workflows.DataDateAttribute.GetName()),
-			StartTime: info.GetStartTime().AsTime(),
+			ModelName:      keyword(info.GetSearchAttributes(), workflows.ModelNameAttribute.GetName()),
+			DataDate:       keyword(info.GetSearchAttributes(), workflows.DataDateAttribute.GetName()),
+			StartTime:      info.GetStartTime().AsTime(),
+			ApprovalStatus: keyword(info.GetSearchAttributes(), workflows.ApprovalStatusAttribute.GetName()),
 		}
 		if info.GetCloseTime() != nil {
 			t := info.GetCloseTime().AsTime()
@@ -268,7 +279,7 @@ func formatRuns(runs []RunListing) string {
 		if r.CloseTime != nil {
 			dur = formatDuration(r.CloseTime.Sub(r.StartTime))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Status, r.WorkflowID, r.Workflow, dash(r.ModelName), dash(r.DataDate),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", listStatus(r), r.WorkflowID, r.Workflow, dash(r.ModelName), dash(r.DataDate),
 			r.StartTime.Local().Format(time.DateTime), dur, r.RunID)
 	}
 	_ = tw.Flush() // writes to a strings.Builder cannot fail

@@ -239,7 +239,7 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 			if slices.Contains(workflows.CloseWork, typ) {
 				continue // sent as the run ended, after its steps: the new run sends its own
 			}
-			i := stepIndex(steps, func(s workflows.StepWork) bool { return s.ActivityType == typ })
+			i := stepIndex(steps, func(s workflows.StepWork) bool { return s.Does(typ) })
 			if i < 0 {
 				return p, fmt.Errorf("the history of %s has an activity %s that no step of %s runs: it was made by another version of mdlc; start a new run",
 					id, quote.Value(typ), p.workflow)

@@ -163,6 +163,13 @@ func TestPlanRedrive(t *testing.T) {
 	childTasks := []int64{childFailed.step("InitializeTraining", ok), childFailed.step("TrainModel", ok), childFailed.step("CreateModel", ok), childFailed.step("RegisterModel", failed)}
 	childFailed.fail("ValidationException", "Register Model: bad request")
 
+	// A run that waited for a decision: the approval Update's handler ran DecideApproval, which the registry
+	// refused, and then the wait itself failed. The step began with the wait, not with the handler's work.
+	waitFailed := newHistory(workflows.TrainingWorkflow, "")
+	waitTasks := []int64{waitFailed.step("InitializeTraining", ok), waitFailed.step("TrainModel", ok), waitFailed.step("CreateModel", ok),
+		waitFailed.step("RegisterModel", ok), waitFailed.step("WaitForApproval", open), waitFailed.step("DecideApproval", failed)}
+	waitFailed.fail("ValidationException", "Wait for Approval: model package not found")
+
 	terminated := newHistory(workflows.TrainingWorkflow, "")
 	termTasks := []int64{terminated.step("InitializeTraining", ok), terminated.step("TrainModel", open)}
 	terminated.end(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, "operator")
@@ -213,6 +220,8 @@ func TestPlanRedrive(t *testing.T) {
 			wantNotes: []string{"stays as it ended"}},
 		{name: "the child --from Train Model: from Initialize", h: childFailed, from: "train model", wantFailed: workflows.StepRegister, wantFrom: workflows.StepInitialize, wantEvent: childTasks[0],
 			wantNotes: []string{"Train Model runs a SageMaker job", "stays as it ended"}},
+		{name: "the wait for a decision failed: the wait again, from where it began", h: waitFailed, wantFailed: workflows.StepWaitApproval, wantFrom: workflows.StepWaitApproval,
+			wantEvent: waitTasks[4]},
 		{name: "terminated while training: from Initialize", h: terminated, wantFailed: workflows.StepTrainModel, wantFrom: workflows.StepInitialize, wantEvent: termTasks[0],
 			wantOutcome: "Terminated: operator", wantNotes: []string{"Train Model runs a SageMaker job"}},
 		{name: "timed out at Monitor", h: timedOut, wantFailed: workflows.StepMonitor, wantFrom: workflows.StepMonitor, wantEvent: toTasks[3], wantOutcome: "TimedOut"},

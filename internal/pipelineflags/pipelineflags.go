@@ -30,7 +30,7 @@ type Flags struct {
 	cfg                                    activities.Config
 	transformCount                         *int
 	hyperparameters, threshold, maxRuntime string
-	retrainCooldown                        string
+	retrainCooldown, approvalTimeout       string
 	maxRetrainsPerDay                      *int
 }
 
@@ -60,6 +60,7 @@ func Add(fs *flag.FlagSet, getenv func(string) string) *Flags {
 	fs.StringVar(&p.Functions.MonitorPerformance, "function-monitor-performance", Env(getenv, "MDLC_FUNCTION_MONITOR_PERFORMANCE", contract.MonitorPerformanceFunction), "monitor-performance function name or ARN [MDLC_FUNCTION_MONITOR_PERFORMANCE]")
 	fs.StringVar(&f.threshold, "threshold", Env(getenv, "MDLC_THRESHOLD", strconv.FormatFloat(activities.DefaultThreshold, 'f', -1, 64)), "default AUC threshold below which batch inference retrains [MDLC_THRESHOLD]")
 	fs.StringVar(&p.ApprovalStatus, "approval-status", Env(getenv, "MDLC_APPROVAL_STATUS", contract.ApprovalApproved), "status of new model versions: Approved or PendingManualApproval [MDLC_APPROVAL_STATUS]")
+	fs.StringVar(&f.approvalTimeout, "approval-timeout", Env(getenv, "MDLC_APPROVAL_TIMEOUT", activities.DefaultApprovalTimeout.String()), "how long a run that registered a version PendingManualApproval waits for starter approve or reject, or a decision in the registry; then the version stays Pending and the run completes with no decision [MDLC_APPROVAL_TIMEOUT]")
 	fs.StringVar(&f.retrainCooldown, "retrain-cooldown", Env(getenv, "MDLC_RETRAIN_COOLDOWN", "0"), "suppress a retrain when a version of the model was registered less than this long ago, e.g. 24h; 0 turns it off [MDLC_RETRAIN_COOLDOWN]")
 	f.maxRetrainsPerDay = fs.Int("max-retrains-per-day", IntEnv(getenv, "MDLC_MAX_RETRAINS_PER_DAY", 0), "suppress a retrain when this many versions of the model were registered in the last 24h; 0 means no cap [MDLC_MAX_RETRAINS_PER_DAY]")
 	return f
@@ -87,6 +88,9 @@ func (f *Flags) Config(target string) (activities.Config, error) {
 	}
 	if p.RetrainCooldown, err = time.ParseDuration(f.retrainCooldown); err != nil || p.RetrainCooldown < 0 {
 		errs = append(errs, fmt.Errorf("--retrain-cooldown %s is not a duration of 0 or more (e.g. 24h, 90m; 0 turns it off)", quote.Value(f.retrainCooldown)))
+	}
+	if p.ApprovalTimeout, err = time.ParseDuration(f.approvalTimeout); err != nil || p.ApprovalTimeout < time.Second || p.ApprovalTimeout > activities.MaxApprovalTimeout {
+		errs = append(errs, fmt.Errorf("--approval-timeout %s must be a duration from 1s to %s (e.g. 168h, 30m)", quote.Value(f.approvalTimeout), activities.MaxApprovalTimeout))
 	}
 	if p.MaxRetrainsPerDay = *f.maxRetrainsPerDay; p.MaxRetrainsPerDay < 0 {
 		errs = append(errs, fmt.Errorf("--max-retrains-per-day %d must be 0 (no cap) or more", p.MaxRetrainsPerDay))

@@ -9,6 +9,13 @@
 //   arn:<p>:states:::aws-sdk:sagemaker:<operation>       that SageMaker operation
 //   arn:<p>:states:::states:startExecution.sync:2        a nested execution of a definition given in the
 //                                                       request, awaited; its output parsed (":2")
+//   arn:<p>:states:::aws-sdk:s3:putObject.waitForTaskToken
+//                                                       PutObject, then a wait for a callback that never comes:
+//                                                       aws-local-stepfunctions has no task tokens and no
+//                                                       SendTaskSuccess/SendTaskFailure, so only the state's
+//                                                       TimeoutSeconds ends it (States.Timeout). $$.Task.Token
+//                                                       is a fixed value per execution, given through the
+//                                                       engine's context mock.
 //
 // SageMaker errors are named "SageMaker.<AWS error code>". The Go tests in parity/ drive it:
 //
@@ -66,6 +73,17 @@ async function sagemaker(req, operation, body) {
   return json;
 }
 
+async function putObject(req, params) {
+  const url = `${req.endpoint}/${params.Bucket}/${params.Key.split('/').map(encodeURIComponent).join('/')}`;
+  const res = await fetch(url, {
+    method: 'PUT',
+    headers: { 'Content-Type': params.ContentType || 'application/octet-stream', Authorization: authorization(req, 's3') },
+    body: typeof params.Body === 'string' ? params.Body : JSON.stringify(params.Body),
+  });
+  if (!res.ok) throw new TaskError('S3.' + res.status, await res.text());
+  return {};
+}
+
 async function invokeLambda(req, params) {
   const url = `${req.endpoint}/2015-03-31/functions/${encodeURIComponent(params.FunctionName)}/invocations`;
   const res = await fetch(url, {
@@ -111,6 +129,12 @@ function handlerFor(req, resource, nested) {
     return (input) => sagemaker(req, op, input);
   }
   if (integration === 'states:startExecution.sync:2') return (input) => nested(input);
+  if (integration === 'aws-sdk:s3:putObject.waitForTaskToken') {
+    return async (input) => {
+      await putObject(req, input);
+      return new Promise(() => {}); // no SendTaskSuccess/SendTaskFailure can reach this engine
+    };
+  }
   throw new Error(`run.js: no local binding for resource ${resource}`);
 }
 
@@ -143,6 +167,7 @@ async function execute(req, arn, name, input, executions) {
     context: {
       Execution: { Id: executionArn, Name: name, Input: input, StartTime: new Date().toISOString(), RoleArn: 'arn:aws:iam::000000000000:role/mdlc-states' },
       StateMachine: { Id: arn, Name: smName },
+      Task: { Token: `${executionArn}/task-token` },
     },
   });
   const logs = (async () => {
