@@ -31,6 +31,7 @@ type SageMakerAPI interface {
 	DescribeModelPackageGroup(ctx context.Context, in *sagemaker.DescribeModelPackageGroupInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageGroupOutput, error)
 	CreateModelPackage(ctx context.Context, in *sagemaker.CreateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateModelPackageOutput, error)
 	DescribeModelPackage(ctx context.Context, in *sagemaker.DescribeModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageOutput, error)
+	UpdateModelPackage(ctx context.Context, in *sagemaker.UpdateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.UpdateModelPackageOutput, error)
 	ListModelPackages(ctx context.Context, in *sagemaker.ListModelPackagesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListModelPackagesOutput, error)
 	ListTags(ctx context.Context, in *sagemaker.ListTagsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error)
 }
@@ -82,12 +83,15 @@ type DefaultsOutput struct {
 	// DecisionAttribute is Config.DecisionAttribute: a batch-inference run may set its Decision search
 	// attribute.
 	DecisionAttribute bool `json:",omitempty"`
+	// PromotionMargin is how much a retrained model's AUC must exceed its champion's, when the request names
+	// none (Config.PromotionMargin).
+	PromotionMargin float64 `json:",omitempty"`
 }
 
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
 	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, SearchAttributes: a.cfg.SearchAttributes,
-		Notify: a.cfg.NotifyURL != "", DecisionAttribute: a.cfg.DecisionAttribute}, nil
+		Notify: a.cfg.NotifyURL != "", DecisionAttribute: a.cfg.DecisionAttribute, PromotionMargin: a.cfg.PromotionMargin}, nil
 }
 
 // keepAlive heartbeats every HeartbeatInterval until the returned stop is called. The short activities (a

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // BatchInference scores one data date's holdout data with the newest approved model, measures the model's
@@ -70,7 +71,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	if err != nil {
 		return res, err
 	}
-	res.ModelPackageArn, res.SageMakerModelName = model.ModelPackageArn, model.SageMakerModelName
+	res.ModelPackageArn, res.ModelPackageVersion, res.SageMakerModelName = model.ModelPackageArn, model.ModelPackageVersion, model.SageMakerModelName
 
 	transform, err := runActivityStep(ctx, t, step{name: StepInference, job: plan.InferenceJobName, opts: jobOptions, summary: "Inference: transform job " + plan.InferenceJobName},
 		a.BatchTransform, activities.TransformInput{Plan: plan, ModelName: model.SageMakerModelName, RunKey: key},
@@ -127,6 +128,10 @@ func (w *batchInference) recordDecision(ctx workflow.Context, decision string) e
 	return nil
 }
 
+// promotionChange versions the champion a retrain is given (TrainingInput.Champion and PromotionMargin, and
+// the worker's defaults fetched for the margin): retrains started before it replay without.
+const promotionChange = "champion-challenger"
+
 // retrainGuardChange versions the retrain guard (the registry check before the retrain and the retrain's
 // per-model workflow ID) and the Decision search attribute: runs that decided before it replay with the
 // per-run child ID, no check and no attribute.
@@ -143,6 +148,23 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 	}
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): retrain", res.AUC, res.Threshold, res.ThresholdSource))
 
+	child := TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate}
+	if workflow.GetVersion(ctx, promotionChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		// The model that scored this run is the retrain's champion, with the AUC just measured.
+		child.Champion = &contract.Champion{
+			ModelPackageArn: res.ModelPackageArn, ModelPackageVersion: res.ModelPackageVersion,
+			SageMakerModelName: res.SageMakerModelName, AUC: res.AUC,
+		}
+		child.PromotionMargin = in.PromotionMargin
+		if child.PromotionMargin == nil {
+			def, err := w.def.get(ctx)
+			if err != nil {
+				return res, t.fail(ctx, StepRetrain, err)
+			}
+			child.PromotionMargin = &def.PromotionMargin
+		}
+	}
+
 	res.RetrainWorkflowID = id
 	retrained, running, err := runExclusiveChildStep(ctx, t, StepRetrain, workflow.ChildWorkflowOptions{
 		WorkflowID:    id,
@@ -153,9 +175,13 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: childSearchAttributes(ctx),
-	}, Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate},
+	}, Training, child,
 		func(retrained TrainingResult) string {
-			return fmt.Sprintf("registered version %d", retrained.ModelPackageVersion)
+			detail := fmt.Sprintf("registered version %d", retrained.ModelPackageVersion)
+			if e := retrained.Evaluation; e != nil {
+				detail += fmt.Sprintf(" %s: %s", retrained.ApprovalStatus, e.Reason)
+			}
+			return detail
 		})
 	if running {
 		res.RetrainWorkflowID = ""

@@ -26,11 +26,16 @@ const (
 	StepTrainModel  = "Train Model"
 	StepCreateModel = "Create Model"
 	StepRegister    = "Register Model"
-	StepFindModel   = "Find Model"
-	StepInference   = "Inference"
-	StepMonitor     = "Monitor Model Performance"
-	StepDecide      = "Is Re-training Needed?"
-	StepRetrain     = "Re-train Model"
+	// StepEvaluate and StepPromote run between Create Model and Register Model when a training run has a
+	// champion: the new model's batch transform and monitor on the data date's holdout data, and the
+	// comparison with the champion's AUC.
+	StepEvaluate  = "Evaluate Re-trained Model"
+	StepPromote   = "Is the New Model Better?"
+	StepFindModel = "Find Model"
+	StepInference = "Inference"
+	StepMonitor   = "Monitor Model Performance"
+	StepDecide    = "Is Re-training Needed?"
+	StepRetrain   = "Re-train Model"
 )
 
 // Step is one step of a run as the progress query reports it.
@@ -51,6 +56,9 @@ type Progress struct {
 	Steps    []Step
 	// Decision is DecisionKeep, DecisionRetrain or DecisionRetrainSuppressed once taken.
 	Decision string `json:",omitempty"`
+	// Promotion is, for a training run with a champion, contract.DecisionPromoted or DecisionRejected once
+	// Is the New Model Better? has decided.
+	Promotion string `json:",omitempty"`
 }
 
 // tracker keeps a run's Progress, answers the query and mirrors it into the run's current details, which the
@@ -99,6 +107,13 @@ func (t *tracker) decide(ctx workflow.Context, decision, detail string) {
 	t.done(ctx, StepDecide, detail)
 }
 
+// promote records a training run's promotion decision (contract.DecisionPromoted or DecisionRejected) and
+// completes Is the New Model Better? with detail.
+func (t *tracker) promote(ctx workflow.Context, decision, detail string) {
+	t.p.Promotion = decision
+	t.done(ctx, StepPromote, detail)
+}
+
 func (t *tracker) skip(ctx workflow.Context, name, detail string) {
 	s := t.step(name)
 	s.State, s.Detail = StepSkipped, detail
@@ -143,6 +158,9 @@ func (t *tracker) publish(ctx workflow.Context) {
 	}
 	if t.p.Decision != "" {
 		b.WriteString("\nDecision: **" + t.p.Decision + "**\n")
+	}
+	if t.p.Promotion != "" {
+		b.WriteString("\nPromotion: **" + t.p.Promotion + "**\n")
 	}
 	workflow.SetCurrentDetails(ctx, b.String())
 }
