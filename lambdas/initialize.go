@@ -29,6 +29,14 @@ type run struct {
 }
 
 func (h *Handlers) newRun(kind contract.RequestKind, in contract.InitializeEvent) (run, error) {
+	if kind == contract.TrainingRequest && in.WorkflowInput.Champion == nil && len(in.Request) > 0 {
+		// A state machine cannot write a null for an absent Champion (it has no default), so it passes the
+		// champion in Request only; checkRequest reports a Request that does not decode.
+		var req contract.WorkflowInput
+		if json.Unmarshal(in.Request, &req) == nil {
+			in.WorkflowInput.Champion = req.Champion
+		}
+	}
 	var problems []string
 	for _, r := range contract.RequestRules() {
 		if !r.AppliesTo(kind) {

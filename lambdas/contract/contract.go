@@ -104,7 +104,8 @@ type WorkflowInput struct {
 	Threshold *float64 `json:"Threshold,omitempty"`
 	// Champion (training only, optional) is the model version the new one must beat (see Champion): a
 	// batch-inference run that retrains passes the version it just scored. Absent or null: no champion, and
-	// the new version is registered with ApprovalStatus, unevaluated.
+	// the new version is registered with ApprovalStatus, unevaluated. initialize-training takes it from the
+	// event's Request when absent here (a state machine has no null to fill in for an absent one).
 	Champion *Champion `json:"Champion,omitempty"`
 	// PromotionMargin (both pipelines, optional) is how much the challenger's AUC must exceed the champion's
 	// to be promoted, in [0, 1]; absent or null means the default. Batch inference passes it to its retrain.
