@@ -25,6 +25,7 @@ const (
 	StateDefaultThreshold   = "Use Default Threshold"
 	StateMarginGiven        = "Promotion Margin Given?"
 	StateDefaultMargin      = "Use Default Promotion Margin"
+	StateApplyDefaultMargin = "Use Default Promotion Margin: Apply"
 	StateChampionGiven      = "Champion Given?"
 	StateEvaluateMonitor    = workflows.StepEvaluate + ": Monitor"
 	StateDecisionRejected   = "Decision: Rejected"
@@ -421,10 +422,13 @@ func Training(cfg Config) (*StateMachine, error) {
 }
 
 // marginDefault adds Promotion Margin Given? and its default (the worker's --promotion-margin), in front of
-// next.
+// next. The default is written in two states: a Pass whose Result is 0 (the default margin) is read as a Pass
+// without Result by aws-local-stepfunctions (it tests the Result for truth), which would copy the state's
+// input instead; a 0 inside an object is read as written, and a Pass without Result passes on its InputPath.
 func (b *builder) marginDefault(next string) {
 	b.add(StateMarginGiven, whenUnset("Absent or null means the default.", "$.PromotionMargin", StateDefaultMargin, next, false))
-	b.add(StateDefaultMargin, &Pass{Result: b.lit(b.cfg.Activities.PromotionMargin), ResultPath: "$.PromotionMargin", Next: next})
+	b.add(StateDefaultMargin, &Pass{Result: b.lit(map[string]float64{"PromotionMargin": b.cfg.Activities.PromotionMargin}), ResultPath: "$.Default", Next: StateApplyDefaultMargin})
+	b.add(StateApplyDefaultMargin, &Pass{InputPath: "$.Default.PromotionMargin", ResultPath: "$.PromotionMargin", Next: next})
 }
 
 // evaluation adds the states of the Training workflow's evaluate step: without a champion, straight to

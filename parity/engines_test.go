@@ -53,7 +53,7 @@ const (
 // createOps are the SageMaker operations whose requests both engines must send identically.
 var createOps = map[string]bool{
 	"CreateTrainingJob": true, "CreateModel": true, "CreateTransformJob": true,
-	"CreateModelPackageGroup": true, "CreateModelPackage": true,
+	"CreateModelPackageGroup": true, "CreateModelPackage": true, "UpdateModelPackage": true,
 }
 
 // request is one SageMaker create request received by localaws.
@@ -187,6 +187,9 @@ type outcome struct {
 	AUC       float64
 	Version   int    // the version of the model package that scored the data (batch inference)
 	Retrained string // status of the retraining run, when there was one
+	// Approval is the approval status the run registered its version with (training) or its retrain did
+	// (batch inference): Rejected when a champion won.
+	Approval string
 }
 
 // packageVersion is the version at the end of a model package ARN (…/<group>/<version>), 0 when none.
@@ -245,8 +248,14 @@ func temporalRun(t *testing.T, w *world, cfg Config, id string, wf string, input
 			}
 			o.Decision, o.AUC, o.Version = res.Decision, res.AUC, packageVersion(res.ModelPackageArn)
 			if res.Retrain != nil {
-				o.Retrained = "SUCCEEDED"
+				o.Retrained, o.Approval = "SUCCEEDED", res.Retrain.ApprovalStatus
 			}
+		} else {
+			var res workflows.TrainingResult
+			if err := env.GetWorkflowResult(&res); err != nil {
+				t.Fatalf("temporal result: %v", err)
+			}
+			o.Approval = res.ApprovalStatus
 		}
 	}
 	v, err := env.QueryWorkflow(workflows.ProgressQuery)
@@ -343,7 +352,7 @@ func aslOutcome(t *testing.T, execs []aslExecution) outcome {
 	top := execs[0]
 	o := outcome{Status: top.Status}
 	steps := map[string]bool{}
-	for _, s := range []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepRegister,
+	for _, s := range []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepEvaluate, workflows.StepPromote, workflows.StepRegister,
 		workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide, workflows.StepRetrain} {
 		steps[s] = true
 	}
@@ -361,17 +370,25 @@ func aslOutcome(t *testing.T, execs []aslExecution) outcome {
 			Decision        string
 			AUC             float64
 			ModelPackageArn string
+			ApprovalStatus  string
 		}
 		if err := json.Unmarshal(top.Output, &out); err != nil {
 			t.Fatalf("asl output %s: %v", top.Output, err)
 		}
-		o.Decision, o.AUC = out.Decision, out.AUC
+		o.Decision, o.AUC, o.Approval = out.Decision, out.AUC, out.ApprovalStatus
 		if out.Decision != "" {
 			o.Version = packageVersion(out.ModelPackageArn)
 		}
 	}
 	if len(execs) > 1 {
 		o.Retrained = execs[1].Status
+		if execs[1].Status == "SUCCEEDED" {
+			var out struct{ ApprovalStatus string }
+			if err := json.Unmarshal(execs[1].Output, &out); err != nil {
+				t.Fatalf("asl retrain output %s: %v", execs[1].Output, err)
+			}
+			o.Approval = out.ApprovalStatus
+		}
 	}
 	return o
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/mdlc/mdlc/internal/cli"
 	"github.com/mdlc/mdlc/internal/stack"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -274,7 +275,11 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		t.Logf("starter status:\n%s", r.stdout)
 		require.Regexp(t, `(?m)^BatchInference Completed in`, r.stdout)
 		require.Regexp(t, `(?m)^\s+Monitor Model Performance\s+completed\s+`+dur+`\s+AUC 0\.7`, r.stdout)
-		require.Regexp(t, `(?m)^\s+Re-train Model\s+completed .*registered version 2`, r.stdout)
+		require.Regexp(t, `(?m)^\s+Re-train Model\s+completed .*registered version 2 Approved: promoted: challenger AUC`, r.stdout)
+		require.Regexp(t, `(?m)^\s+champion\s+version 1 \(churn-.*\), AUC 0\.\d{4}$`, r.stdout)
+		require.Regexp(t, `(?m)^\s+challenger AUC\s+0\.\d{4}$`, r.stdout)
+		require.Regexp(t, `(?m)^\s+margin\s+0$`, r.stdout)
+		require.Regexp(t, `(?m)^\s+promotion\s+promoted: `, r.stdout)
 	})
 
 	t.Run("watch a closed run replays it", func(t *testing.T) {
@@ -297,9 +302,10 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		r := runCLI(ctx, s, "models", "--model", "churn")
 		require.NoError(t, r.err, r.String())
 		requireInOrder(t, r.lines,
-			`^VERSION\s+STATUS\s+CREATED\s+DATA DATE\s+TRAINING JOB\s+SAGEMAKER MODEL\s+DECIDED$`,
-			`^1\s+Approved\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+2019-10-01\s+`+regexp.QuoteMeta(sum.Training.TrainingJobName)+`\s+`,
-			`^2\s+Approved\s+.*2019-11-01\s+`+regexp.QuoteMeta(isum.Inference.Retrain.TrainingJobName),
+			`^VERSION\s+STATUS\s+CREATED\s+DATA DATE\s+AUC\s+CHAMPION AUC\s+TRAINING JOB\s+SAGEMAKER MODEL\s+DECIDED$`,
+			`^1\s+Approved\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+2019-10-01\s+-\s+-\s+`+regexp.QuoteMeta(sum.Training.TrainingJobName)+`\s+`,
+			// The retrained version: its AUC and its champion's on 2019-11-01, and why it was promoted.
+			`^2\s+Approved\s+.*2019-11-01\s+0\.\d{4}\s+0\.\d{4}\s+`+regexp.QuoteMeta(isum.Inference.Retrain.TrainingJobName)+`\s+.*promoted: challenger AUC 0\.\d{4} >= champion AUC 0\.\d{4} \(version 1\)`,
 		)
 		r = runCLI(ctx, s, "models", "--model", "churn", "--output", "json")
 		require.NoError(t, r.err, r.String())
@@ -307,6 +313,9 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &versions))
 		require.Len(t, versions, 2)
 		require.Equal(t, isum.Inference.Retrain.ModelPackageArn, versions[1].ModelPackageArn)
+		require.Equal(t, contract.DecisionPromoted, versions[1].Decision)
+		require.NotEmpty(t, versions[1].AUC)
+		require.Empty(t, versions[0].Decision, "the first version had no champion")
 	})
 
 	// A person rejects the retrained version: batch inference goes back to version 1; approving it again
