@@ -93,7 +93,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	w.guarded = workflow.GetVersion(ctx, retrainGuardChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	if !NeedsRetraining(res.AUC, res.Threshold) {
 		res.Decision = DecisionKeep
-		if err := w.recordDecision(ctx, res.Decision); err != nil {
+		if err := w.recordDecision(ctx, res); err != nil {
 			return res, err
 		}
 		t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f >= threshold %.4f (%s): keep the model", res.AUC, res.Threshold, res.ThresholdSource))
@@ -116,13 +116,16 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	return w.retrain(ctx, res, RetrainWorkflowID(in.ModelName))
 }
 
-// recordDecision sets the run's Decision search attribute (runs with the retrain guard only); its error fails
-// the decision step.
-func (w *batchInference) recordDecision(ctx workflow.Context, decision string) error {
+// recordDecision sets the run's Decision, AUC and ModelVersion search attributes (runs with the retrain guard
+// only); its error fails the decision step.
+func (w *batchInference) recordDecision(ctx workflow.Context, res BatchInferenceResult) error {
 	if !w.guarded {
 		return nil
 	}
-	if err := setAttributes(ctx, &w.def, keywordAttr(DecisionAttribute, decision)); err != nil {
+	// With the decision, what it was measured with: the AUC and the version that scored (the champion of a
+	// retrain). One upsert, as before them (an upsert's attributes are not part of a replayed command).
+	if err := setAttributes(ctx, &w.def, keywordAttr(DecisionAttribute, res.Decision),
+		floatAttr(AUCAttribute, res.AUC), intAttr(ModelVersionAttribute, int64(res.ModelPackageVersion))); err != nil {
 		return w.t.fail(ctx, StepDecide, err)
 	}
 	return nil
@@ -143,7 +146,7 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 	in, t := w.in, w.t
 	info := workflow.GetInfo(ctx)
 	res.Decision = DecisionRetrain
-	if err := w.recordDecision(ctx, res.Decision); err != nil {
+	if err := w.recordDecision(ctx, res); err != nil {
 		return res, err
 	}
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): retrain", res.AUC, res.Threshold, res.ThresholdSource))
@@ -201,7 +204,7 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 func (w *batchInference) suppress(ctx workflow.Context, res BatchInferenceResult, rule, why string) (BatchInferenceResult, error) {
 	t := w.t
 	res.Decision, res.RetrainGuard, res.RetrainSuppressed = DecisionRetrainSuppressed, rule, SuppressedPrefix+why
-	if err := w.recordDecision(ctx, res.Decision); err != nil {
+	if err := w.recordDecision(ctx, res); err != nil {
 		return res, err
 	}
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): %s", res.AUC, res.Threshold, res.ThresholdSource, res.RetrainSuppressed))

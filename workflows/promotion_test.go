@@ -176,3 +176,51 @@ func TestBadChampionOrMarginFailsFast(t *testing.T) {
 		})
 	}
 }
+
+// TestTrainingSetsWhatItRegistered: a training run sets the ModelVersion and ApprovalStatus search attributes
+// of the version it registered, and its AUC when it was evaluated, where they are registered.
+func TestTrainingSetsWhatItRegistered(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		champion   *contract.Champion
+		registered activities.DefaultsOutput
+		wantStatus string
+		wantAUC    bool
+		wantSet    bool
+	}{
+		{"rejected challenger", championWith(0.95), allRegistered(), contract.ApprovalRejected, true, true},
+		{"promoted challenger", championWith(0.8), allRegistered(), contract.ApprovalApproved, true, true},
+		{"no champion: no AUC", nil, allRegistered(), contract.ApprovalApproved, false, true},
+		{"not registered", championWith(0.8), activities.DefaultsOutput{Attributes: []string{"ModelName", "DataDate"}}, "", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			def := tc.registered
+			def.Threshold, def.ApprovalStatus = 0.8, "Approved"
+			env.OnActivity(a.Defaults, mock.Anything, mock.Anything).Return(def, nil)
+			mockTraining(env)
+			var got []temporal.SearchAttributes
+			env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+				if sa := args.Get(0).(temporal.SearchAttributes); sa.ContainsKey(ModelVersionAttribute) || sa.ContainsKey(ApprovalStatusAttribute) {
+					got = append(got, sa)
+				}
+			}).Return(nil).Maybe()
+			env.ExecuteWorkflow(Training, TrainingInput{ModelName: "m", DataDate: "2019-10-01", Champion: tc.champion})
+			require.NoError(t, env.GetWorkflowError())
+			if !tc.wantSet {
+				require.Empty(t, got)
+				return
+			}
+			require.Len(t, got, 1)
+			v, _ := got[0].GetInt64(ModelVersionAttribute)
+			status, _ := got[0].GetKeyword(ApprovalStatusAttribute)
+			auc, hasAUC := got[0].GetFloat64(AUCAttribute)
+			require.Equal(t, int64(2), v)
+			require.Equal(t, tc.wantStatus, status)
+			require.Equal(t, tc.wantAUC, hasAUC)
+			if tc.wantAUC {
+				require.Equal(t, challengerAUC, auc)
+			}
+		})
+	}
+}

@@ -113,6 +113,9 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 		return TrainingResult{}, err
 	}
 
+	if err := w.recordRegistration(ctx, pkg, eval); err != nil {
+		return TrainingResult{}, err
+	}
 	logger.Info("Training complete", "ModelName", in.ModelName, "TrainingJobName", trained.TrainingJobName, "ModelPackageArn", pkg.ModelPackageArn)
 	res := TrainingResult{
 		ModelName:           in.ModelName,
@@ -129,6 +132,27 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 		res.Evaluation = &eval.Evaluation
 	}
 	return res, nil
+}
+
+// registrationAttributesChange versions the search attributes a training run sets once it registered its
+// version: runs recorded before them replay without the upsert.
+const registrationAttributesChange = "registration-attributes"
+
+// recordRegistration sets the run's ModelVersion and ApprovalStatus search attributes, and its AUC (the new
+// model's on the holdout data) when it was evaluated, so that `starter list` and the web UI show what each
+// training run registered (`ApprovalStatus="Rejected"`). Its error fails Register Model.
+func (w *training) recordRegistration(ctx workflow.Context, pkg activities.RegisterModelOutput, eval *evaluation) error {
+	if workflow.GetVersion(ctx, registrationAttributesChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	updates := []attributeUpdate{intAttr(ModelVersionAttribute, int64(pkg.ModelPackageVersion)), keywordAttr(ApprovalStatusAttribute, pkg.ApprovalStatus)}
+	if eval != nil {
+		updates = append(updates, floatAttr(AUCAttribute, eval.ChallengerAUC))
+	}
+	if err := setAttributes(ctx, &w.def, updates...); err != nil {
+		return w.t.fail(ctx, StepRegister, err)
+	}
+	return nil
 }
 
 // evaluation is a run's Evaluation and the evidence monitor-performance returned for the registry.

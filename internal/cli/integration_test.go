@@ -367,10 +367,12 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		r := runCLI(ctx, s, "list", "--model", "churn")
 		require.NoError(t, r.err, r.String())
 		requireInOrder(t, r.lines,
-			`^STATUS\s+WORKFLOW ID\s+TYPE\s+MODEL\s+DATA DATE`,
-			`^Completed\s+retrain-churn\s+Training\s+churn\s+2019-11-01`,
-			`^Completed\s+batch-inference-churn-2019-11-01\s+BatchInference\s+churn\s+2019-11-01`,
-			`^Completed\s+training-churn-2019-10-01\s+Training\s+churn\s+2019-10-01`,
+			`^STATUS\s+WORKFLOW ID\s+TYPE\s+MODEL\s+DATA DATE\s+AUC\s+DECISION\s+VERSION\s+APPROVAL\s+STARTED`,
+			// The retrain: its new model's AUC on 2019-11-01, the version it registered, promoted.
+			`^Completed\s+retrain-churn\s+Training\s+churn\s+2019-11-01\s+0\.\d{4}\s+-\s+2\s+Approved\s`,
+			// The batch inference: the AUC it measured with version 1, and its decision.
+			`^Completed\s+batch-inference-churn-2019-11-01\s+BatchInference\s+churn\s+2019-11-01\s+0\.\d{4}\s+Retrain\s+1\s+-\s`,
+			`^Completed\s+training-churn-2019-10-01\s+Training\s+churn\s+2019-10-01\s+-\s+-\s+1\s+Approved\s`,
 		)
 		r = runCLI(ctx, s, "list", "--model", "churn", "--limit", "1", "-o", "json")
 		require.NoError(t, r.err, r.String())
