@@ -163,6 +163,12 @@ func TestPlanRedrive(t *testing.T) {
 	childTasks := []int64{childFailed.step("InitializeTraining", ok), childFailed.step("TrainModel", ok), childFailed.step("CreateModel", ok), childFailed.step("RegisterModel", failed)}
 	childFailed.fail("ValidationException", "Register Model: bad request")
 
+	// An evaluated retrain whose monitor failed: the challenger's transform job is kept.
+	evalFailed := newHistory(workflows.TrainingWorkflow, runID)
+	evalTasks := []int64{evalFailed.step("InitializeTraining", ok), evalFailed.step("TrainModel", ok), evalFailed.step("CreateModel", ok),
+		evalFailed.step("BatchTransform", ok), evalFailed.step("MonitorPerformance", failed)}
+	evalFailed.fail("S3Error", "Evaluate Re-trained Model: write evaluation")
+
 	terminated := newHistory(workflows.TrainingWorkflow, "")
 	termTasks := []int64{terminated.step("InitializeTraining", ok), terminated.step("TrainModel", open)}
 	terminated.end(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, "operator")
@@ -213,6 +219,10 @@ func TestPlanRedrive(t *testing.T) {
 			wantNotes: []string{"stays as it ended"}},
 		{name: "the child --from Train Model: from Initialize", h: childFailed, from: "train model", wantFailed: workflows.StepRegister, wantFrom: workflows.StepInitialize, wantEvent: childTasks[0],
 			wantNotes: []string{"Train Model runs a SageMaker job", "stays as it ended"}},
+		{name: "the evaluation's monitor failed: only the monitor again", h: evalFailed, wantFailed: workflows.StepEvaluate, wantFrom: workflows.StepEvaluate, wantEvent: evalTasks[4],
+			wantNotes: []string{"stays as it ended"}},
+		{name: "--from the evaluation (a prefix) runs its transform again: from Initialize", h: evalFailed, from: "evaluate", wantFailed: workflows.StepEvaluate, wantFrom: workflows.StepInitialize,
+			wantEvent: evalTasks[0], wantNotes: []string{"Evaluate Re-trained Model runs a SageMaker job", "stays as it ended"}},
 		{name: "terminated while training: from Initialize", h: terminated, wantFailed: workflows.StepTrainModel, wantFrom: workflows.StepInitialize, wantEvent: termTasks[0],
 			wantOutcome: "Terminated: operator", wantNotes: []string{"Train Model runs a SageMaker job"}},
 		{name: "timed out at Monitor", h: timedOut, wantFailed: workflows.StepMonitor, wantFrom: workflows.StepMonitor, wantEvent: toTasks[3], wantOutcome: "TimedOut"},
