@@ -21,6 +21,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -293,6 +294,19 @@ func TestWorseChallengerIsRejected(t *testing.T) {
 	requireEvidence(t, s, p, *e)
 	require.Contains(t, aws.ToString(p.ApprovalDescription), "rejected: challenger AUC")
 	recordHistory(t, c, "training-retrain-rejected", res.RetrainWorkflowID, "")
+	// What the retrain registered is on the run, for `starter list` and the web UI (ApprovalStatus="Rejected").
+	desc, err := c.DescribeWorkflowExecution(ctx, res.RetrainWorkflowID, "")
+	require.NoError(t, err)
+	attrs := desc.WorkflowExecutionInfo.GetSearchAttributes().GetIndexedFields()
+	var status string
+	var version int64
+	var auc float64
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(attrs[workflows.ApprovalStatusAttribute.GetName()], &status))
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(attrs[workflows.ModelVersionAttribute.GetName()], &version))
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(attrs[workflows.AUCAttribute.GetName()], &auc))
+	require.Equal(t, contract.ApprovalRejected, status)
+	require.Equal(t, int64(2), version)
+	require.Equal(t, e.ChallengerAUC, auc)
 
 	keep := 0.5
 	run, err = c.ExecuteWorkflow(ctx, startOptions(workflows.BatchInferenceWorkflowID(model, bad), model, bad),
