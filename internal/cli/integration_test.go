@@ -233,7 +233,12 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 	require.NotNil(t, sum.CloseTime)
 	require.True(t, steps[0].at.Before(*sum.CloseTime), "the first step line was printed at %v, before the run closed at %v (live)", steps[0].at, *sum.CloseTime)
 	require.Equal(t, int32(1), sum.Training.ModelPackageVersion)
-	require.Len(t, sum.Steps, 4)
+	require.Len(t, sum.Steps, 6)
+	for _, st := range sum.Steps[3:5] { // the first version has no champion to be evaluated against
+		require.Equal(t, workflows.StepSkipped, st.State, st.Name)
+		require.Equal(t, "no champion", st.Detail)
+	}
+	require.Nil(t, sum.Training.Evaluation)
 
 	infer := runCLI(ctx, s, "infer", "--model", "churn", "--data-date", "2019-11-01", "--threshold", "0.8", "--wait")
 	require.NoError(t, infer.err, infer.String())
@@ -251,6 +256,8 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		`Re-train Model > Initialize\s+started`,
 		`Re-train Model > Train Model\s+started\s+churn-`,
 		`Re-train Model > Train Model\s+completed`,
+		`Re-train Model > Evaluate Re-trained Model\s+completed .*challenger AUC 0\.\d{4}, champion AUC 0\.7\d{3} \(version 1\), margin 0$`,
+		`Re-train Model > Is the New Model Better\?\s+completed\s+promoted: challenger AUC 0\.\d{4} >= champion AUC 0\.7\d{3} \(version 1\) \+ margin 0 on 2019-11-01$`,
 		`Re-train Model > Register Model\s+completed .*version 2`,
 		`Re-train Model\s+completed .*registered version 2`,
 		`^BatchInference Completed in`,
@@ -260,6 +267,12 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		`^\s+retrain run\s+retrain-churn \(run ID [0-9a-f-]+\)$`,
 		`^\s+new version\s+2 \(Approved\)$`,
 		`^\s+model package\s+arn:aws:sagemaker:.*/churn/2$`,
+		// The retrain's evaluation against version 1: both AUCs, the margin and why it was promoted.
+		`^\s+champion\s+version 1 \(churn-\d{8}T\d{6}-[0-9a-f]{8}\), AUC 0\.7\d{3}$`,
+		`^\s+challenger AUC\s+0\.\d{4}$`,
+		`^\s+margin\s+0$`,
+		`^\s+promotion\s+promoted: challenger AUC`,
+		`^\s+evidence\s+s3://mdlc-local/evaluation/2019-11-01/\S+/evaluation\.json$`,
 	)
 	isum := statusJSON(t, s, inferID)
 	require.Equal(t, "Completed", isum.Status)
