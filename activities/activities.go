@@ -32,8 +32,8 @@ type SageMakerAPI interface {
 	DescribeModelPackageGroup(ctx context.Context, in *sagemaker.DescribeModelPackageGroupInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageGroupOutput, error)
 	CreateModelPackage(ctx context.Context, in *sagemaker.CreateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.CreateModelPackageOutput, error)
 	DescribeModelPackage(ctx context.Context, in *sagemaker.DescribeModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageOutput, error)
-	ListModelPackages(ctx context.Context, in *sagemaker.ListModelPackagesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListModelPackagesOutput, error)
 	UpdateModelPackage(ctx context.Context, in *sagemaker.UpdateModelPackageInput, optFns ...func(*sagemaker.Options)) (*sagemaker.UpdateModelPackageOutput, error)
+	ListModelPackages(ctx context.Context, in *sagemaker.ListModelPackagesInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListModelPackagesOutput, error)
 	ListTags(ctx context.Context, in *sagemaker.ListTagsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error)
 }
 
@@ -89,6 +89,9 @@ type DefaultsOutput struct {
 	// Notify says that the worker sends a notification when a run ends (Config.NotifyURL is set). The URL
 	// itself stays on the worker.
 	Notify bool `json:",omitempty"`
+	// PromotionMargin is how much a retrained model's AUC must exceed its champion's, when the request names
+	// none (Config.PromotionMargin).
+	PromotionMargin float64 `json:",omitempty"`
 }
 
 // Registered reports whether the search attribute name may be set by the run (see Attributes).
@@ -108,7 +111,7 @@ func (d DefaultsOutput) Registered(name string) bool {
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
 	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, ApprovalTimeout: a.cfg.ApprovalTimeout,
-		Attributes: registeredOrNone(a.cfg.SearchAttributes), Notify: a.cfg.NotifyURL != ""}, nil
+		Attributes: registeredOrNone(a.cfg.SearchAttributes), Notify: a.cfg.NotifyURL != "", PromotionMargin: a.cfg.PromotionMargin}, nil
 }
 
 // registeredOrNone is names, or an empty (not nil) list when there are none, so that Registered does not read

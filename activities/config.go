@@ -69,6 +69,9 @@ type Config struct {
 	// FindModelPageSize is how many packages one ListModelPackages call of Find Model asks for, on both
 	// engines: the API's maximum (100) when zero. Tests set less, so that a few versions span pages.
 	FindModelPageSize int32
+	// PromotionMargin is how much a retrained model's AUC must exceed its champion's for the new version to
+	// be promoted (contract.Promotes), when the request names none; 0 (the default) promotes on equal AUCs.
+	PromotionMargin float64
 }
 
 // Functions are the names (or ARNs) of the pipelines' Lambda functions; WithDefaults fills in the contract's
@@ -208,6 +211,9 @@ func (c Config) Validate() error {
 	}
 	if !contract.ValidThreshold(c.DefaultThreshold) {
 		errs = append(errs, fmt.Errorf("default threshold %v must be a number in [0, 1]", c.DefaultThreshold))
+	}
+	if !contract.ValidPromotionMargin(c.PromotionMargin) {
+		errs = append(errs, fmt.Errorf("promotion margin %v must be a number in [0, 1]", c.PromotionMargin))
 	}
 	if c.ApprovalStatus != contract.ApprovalApproved && c.ApprovalStatus != contract.ApprovalPending {
 		errs = append(errs, fmt.Errorf("approval status %q must be Approved or PendingManualApproval", c.ApprovalStatus))

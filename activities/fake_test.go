@@ -202,10 +202,28 @@ func (f *fakeSageMaker) CreateModelPackage(_ context.Context, in *sagemaker.Crea
 	f.packages = append(f.packages, &sagemaker.DescribeModelPackageOutput{
 		ModelPackageArn: aws.String(arn), ModelPackageGroupName: aws.String(group), ModelPackageVersion: aws.Int32(version),
 		ModelApprovalStatus: in.ModelApprovalStatus, CustomerMetadataProperties: in.CustomerMetadataProperties,
-		InferenceSpecification: in.InferenceSpecification,
-		CreationTime:           aws.Time(time.Unix(int64(len(f.packages)), 0)),
+		InferenceSpecification: in.InferenceSpecification, ModelMetrics: in.ModelMetrics,
+		CreationTime: aws.Time(time.Unix(int64(len(f.packages)), 0)),
 	})
 	return &sagemaker.CreateModelPackageOutput{ModelPackageArn: aws.String(arn)}, nil
+}
+
+func (f *fakeSageMaker) UpdateModelPackage(_ context.Context, in *sagemaker.UpdateModelPackageInput, _ ...func(*sagemaker.Options)) (*sagemaker.UpdateModelPackageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates++
+	for _, p := range f.packages {
+		if *p.ModelPackageArn == *in.ModelPackageArn {
+			if in.ModelApprovalStatus != "" {
+				p.ModelApprovalStatus = in.ModelApprovalStatus
+			}
+			if in.ApprovalDescription != nil {
+				p.ApprovalDescription = in.ApprovalDescription
+			}
+			return &sagemaker.UpdateModelPackageOutput{ModelPackageArn: p.ModelPackageArn}, nil
+		}
+	}
+	return nil, apiErr("ValidationException", "model package not found")
 }
 
 func (f *fakeSageMaker) DescribeModelPackage(_ context.Context, in *sagemaker.DescribeModelPackageInput, _ ...func(*sagemaker.Options)) (*sagemaker.DescribeModelPackageOutput, error) {
@@ -259,19 +277,6 @@ func (f *fakeSageMaker) ListModelPackages(_ context.Context, in *sagemaker.ListM
 		out, next = out[:n], aws.String(strconv.Itoa(start+n))
 	}
 	return &sagemaker.ListModelPackagesOutput{ModelPackageSummaryList: out, NextToken: next}, nil
-}
-
-func (f *fakeSageMaker) UpdateModelPackage(_ context.Context, in *sagemaker.UpdateModelPackageInput, _ ...func(*sagemaker.Options)) (*sagemaker.UpdateModelPackageOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.updates++
-	for _, p := range f.packages {
-		if *p.ModelPackageArn == *in.ModelPackageArn {
-			p.ModelApprovalStatus, p.ApprovalDescription = in.ModelApprovalStatus, in.ApprovalDescription
-			return &sagemaker.UpdateModelPackageOutput{ModelPackageArn: p.ModelPackageArn}, nil
-		}
-	}
-	return nil, apiErr("ValidationException", "model package not found")
 }
 
 func (f *fakeSageMaker) ListTags(_ context.Context, in *sagemaker.ListTagsInput, _ ...func(*sagemaker.Options)) (*sagemaker.ListTagsOutput, error) {

@@ -68,6 +68,9 @@ type InitializeInput struct {
 	IdempotencyKey string
 	// RunTime is the run's start time; the run timestamp in names and S3 keys comes from it.
 	RunTime time.Time
+	// Champion (training only) is the model version the new one must beat: initialize-training then checks
+	// the holdout data the evaluation scores.
+	Champion *contract.Champion `json:",omitempty"`
 }
 
 // S3Location is an S3 prefix or object, as the Lambda functions return them.
@@ -77,7 +80,7 @@ type S3Location = contract.S3Location
 // themselves and send only ModelName and DataDate.
 func (a *Activities) initializeEvent(in InitializeInput) contract.InitializeEvent {
 	ev := contract.InitializeEvent{
-		WorkflowInput:  contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate},
+		WorkflowInput:  contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, Champion: in.Champion},
 		S3RootBucket:   a.cfg.Bucket,
 		IdempotencyKey: in.IdempotencyKey,
 	}
@@ -95,6 +98,16 @@ type TrainingPlan struct {
 	TrainingInput   S3Location
 	ValidationInput S3Location
 	TrainingOutput  S3Location
+	// Evaluation is the plan of the evaluation against a champion (used only when the run has one).
+	Evaluation EvaluationPlan `json:",omitzero"`
+}
+
+// EvaluationPlan is how a training run evaluates its model against a champion: a batch transform of the
+// holdout data and its monitor, planned as a batch-inference run's, and where the evidence goes.
+type EvaluationPlan struct {
+	Transform InferencePlan
+	// EvaluationS3Uri is the evaluation JSON monitor-performance writes.
+	EvaluationS3Uri string
 }
 
 // InitializeTraining invokes the initialize-training function.
@@ -108,10 +121,27 @@ func (a *Activities) InitializeTraining(ctx context.Context, in InitializeInput)
 		return TrainingPlan{}, temporal.NewNonRetryableApplicationError(
 			"initialize-training returned no job name or S3 locations", "InvalidFunctionOutput", nil)
 	}
-	return TrainingPlan{
+	plan := TrainingPlan{
 		DataDate: out.DataDate, RunDate: out.RunDate, TrainingJobName: tc.TrainingJobName,
 		TrainingInput: tc.TrainingInput, ValidationInput: tc.ValidationInput, TrainingOutput: tc.TrainingOutput,
-	}, nil
+	}
+	if in.Champion != nil {
+		ec := out.EvaluationConfig
+		ic, mi := ec.InferenceConfig, ec.MonitorConfig.MonitorInput
+		if ic.InferenceJobName == "" || ic.InferenceInput.S3Uri == "" || mi.PredictionS3Uri == "" || mi.TargetS3Uri == "" || ec.EvaluationOutput.S3Uri == "" {
+			return TrainingPlan{}, temporal.NewNonRetryableApplicationError(
+				"initialize-training returned no evaluation job name or S3 locations for the champion's evaluation", "InvalidFunctionOutput", nil)
+		}
+		plan.Evaluation = EvaluationPlan{
+			Transform: InferencePlan{
+				DataDate: out.DataDate, RunDate: out.RunDate, InferenceJobName: ic.InferenceJobName,
+				InferenceInput: ic.InferenceInput, InferenceOutput: ic.InferenceOutput,
+				TargetS3Uri: mi.TargetS3Uri, PredictionS3Uri: mi.PredictionS3Uri,
+			},
+			EvaluationS3Uri: ec.EvaluationOutput.S3Uri,
+		}
+	}
+	return plan, nil
 }
 
 // InferencePlan is what the initialize-inference function decided for a batch-inference run.
@@ -147,17 +177,21 @@ func (a *Activities) InitializeInference(ctx context.Context, in InitializeInput
 type MonitorInput struct {
 	PredictionS3Uri string
 	TargetS3Uri     string
+	// Evaluation, when set, asks for the comparison with a champion and its evidence in S3.
+	Evaluation *contract.EvaluationRequest `json:",omitempty"`
 }
 
 // MonitorOutput is the model's measured performance.
 type MonitorOutput struct {
 	// AUC is the ROC AUC of the predictions against the targets.
 	AUC float64
+	// Evaluation is the comparison with the champion, when asked for.
+	Evaluation *contract.Evaluation `json:",omitempty"`
 }
 
 // MonitorPerformance invokes the monitor-performance function.
 func (a *Activities) MonitorPerformance(ctx context.Context, in MonitorInput) (MonitorOutput, error) {
-	event := contract.MonitorEvent{PredictionInput: in.PredictionS3Uri, TargetInput: in.TargetS3Uri}
+	event := contract.MonitorEvent{PredictionInput: in.PredictionS3Uri, TargetInput: in.TargetS3Uri, Evaluation: in.Evaluation}
 	// JSON has no NaN: a ModelPerformance still NaN after decoding was absent (or null).
 	out := contract.MonitorOutput{ModelPerformance: math.NaN()}
 	if err := a.invoke(ctx, a.cfg.Functions.MonitorPerformance, event, &out); err != nil {
@@ -167,5 +201,9 @@ func (a *Activities) MonitorPerformance(ctx context.Context, in MonitorInput) (M
 		return MonitorOutput{}, temporal.NewNonRetryableApplicationError(
 			"monitor-performance returned no ModelPerformance in [0, 1]", "InvalidFunctionOutput", nil)
 	}
-	return MonitorOutput{AUC: out.ModelPerformance}, nil
+	if in.Evaluation != nil && out.Evaluation == nil {
+		return MonitorOutput{}, temporal.NewNonRetryableApplicationError(
+			"monitor-performance returned no Evaluation: is the deployed function older than this worker?", "InvalidFunctionOutput", nil)
+	}
+	return MonitorOutput{AUC: out.ModelPerformance, Evaluation: out.Evaluation}, nil
 }

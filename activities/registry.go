@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // Customer-metadata keys of the model packages this project registers. SageMakerModelName is what batch
@@ -17,7 +19,16 @@ const (
 	MetaTrainingJobName    = "TrainingJobName"
 	MetaDataDate           = "DataDate"
 	MetaRunKey             = "RunKey"
+	// MetaAUC, MetaChampionAUC and MetaDecision record the evaluation of a version registered against a
+	// champion: its AUC and the champion's on DataDate's holdout data, and contract.DecisionPromoted or
+	// DecisionRejected.
+	MetaAUC         = "AUC"
+	MetaChampionAUC = "ChampionAUC"
+	MetaDecision    = "Decision"
 )
+
+// EvaluationContentType is the content type of the evaluation JSON the model package's ModelMetrics names.
+const EvaluationContentType = "application/json"
 
 // CreateModelInput is the SageMaker model to create for a finished training job.
 type CreateModelInput struct {
@@ -69,9 +80,13 @@ type RegisterModelInput struct {
 	ModelDataURL       string
 	TrainingJobName    string
 	DataDate           string
-	// ApprovalStatus of the new package: Approved or PendingManualApproval.
+	// ApprovalStatus of the new package: Approved or PendingManualApproval, or Rejected after an evaluation
+	// that did not promote it.
 	ApprovalStatus string
 	RunKey         string
+	// Evaluation is the version's evaluation against a champion, when it had one: its evidence goes into the
+	// package's ModelMetrics, customer metadata and ApprovalDescription.
+	Evaluation *contract.Evaluation `json:",omitempty"`
 }
 
 // RegisterModelOutput is the registered model package.
@@ -92,8 +107,13 @@ func (a *Activities) RegisterModel(ctx context.Context, in RegisterModelInput) (
 	if err := a.ensureGroup(ctx, in.Group); err != nil {
 		return RegisterModelOutput{}, err
 	}
-	if found, ok, err := a.findPackage(ctx, in.Group, in.TrainingJobName); err != nil || ok {
+	found, ok, err := a.findPackage(ctx, in.Group, in.TrainingJobName)
+	if err != nil {
 		return found, err
+	}
+	if ok {
+		// An earlier attempt created the package; it may have failed before describing its approval.
+		return found, a.describeApproval(ctx, found.ModelPackageArn, in.Evaluation)
 	}
 	out, err := a.sm.CreateModelPackage(ctx, ModelPackageRequest(a.cfg, in,
 		fmt.Sprintf("%s trained on %s by training job %s", in.Group, in.DataDate, in.TrainingJobName)))
@@ -101,6 +121,9 @@ func (a *Activities) RegisterModel(ctx context.Context, in RegisterModelInput) (
 		return RegisterModelOutput{}, awsError(fmt.Sprintf("create model package in group %q", in.Group), err)
 	}
 	arn := aws.ToString(out.ModelPackageArn)
+	if err := a.describeApproval(ctx, arn, in.Evaluation); err != nil {
+		return RegisterModelOutput{}, err
+	}
 	desc, err := a.sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(arn)})
 	if err != nil {
 		return RegisterModelOutput{}, awsError(fmt.Sprintf("describe model package %q", arn), err)
@@ -112,9 +135,42 @@ func (a *Activities) RegisterModel(ctx context.Context, in RegisterModelInput) (
 	}, nil
 }
 
+// describeApproval records why an evaluated version got its approval status in its ApprovalDescription
+// (CreateModelPackage has no such field): both AUCs and the rule. Nothing for a version without evaluation.
+func (a *Activities) describeApproval(ctx context.Context, arn string, e *contract.Evaluation) error {
+	if e == nil {
+		return nil
+	}
+	if _, err := a.sm.UpdateModelPackage(ctx, ApprovalDescriptionRequest(arn, e.Reason)); err != nil {
+		return awsError(fmt.Sprintf("describe the approval of model package %q", arn), err)
+	}
+	return nil
+}
+
+// ApprovalDescriptionRequest is the UpdateModelPackage request that sets the ApprovalDescription of the
+// package arn to reason, leaving its status as registered.
+func ApprovalDescriptionRequest(arn, reason string) *sagemaker.UpdateModelPackageInput {
+	return &sagemaker.UpdateModelPackageInput{ModelPackageArn: aws.String(arn), ApprovalDescription: aws.String(reason)}
+}
+
 // ModelPackageRequest is the CreateModelPackage request that registers in as a new version of its group: the
-// model's artifacts served by the training image, and the metadata Find Model and operators rely on.
+// model's artifacts served by the training image, the metadata Find Model and operators rely on and, for an
+// evaluated version, its evaluation: ModelMetrics.ModelQuality.Statistics names the evaluation JSON, and the
+// metadata holds both AUCs and the decision.
 func ModelPackageRequest(cfg Config, in RegisterModelInput, description string) *sagemaker.CreateModelPackageInput {
+	req := modelPackageRequest(cfg, in, description)
+	if e := in.Evaluation; e != nil {
+		req.ModelMetrics = &smtypes.ModelMetrics{ModelQuality: &smtypes.ModelQuality{Statistics: &smtypes.MetricsSource{
+			ContentType: aws.String(EvaluationContentType), S3Uri: aws.String(e.S3Uri),
+		}}}
+		req.CustomerMetadataProperties[MetaAUC] = e.ChallengerAUCText
+		req.CustomerMetadataProperties[MetaChampionAUC] = e.ChampionAUCText
+		req.CustomerMetadataProperties[MetaDecision] = e.Decision
+	}
+	return req
+}
+
+func modelPackageRequest(cfg Config, in RegisterModelInput, description string) *sagemaker.CreateModelPackageInput {
 	return &sagemaker.CreateModelPackageInput{
 		ModelPackageGroupName:   aws.String(in.Group),
 		ModelPackageDescription: aws.String(description),

@@ -40,11 +40,33 @@ func TestFunctionsJSON(t *testing.T) {
 			"TrainingInput": {"S3Key": "input-data/2019-10-01/train", "S3Uri": "s3://mdlc-data/input-data/2019-10-01/train"},
 			"ValidationInput": {"S3Key": "input-data/2019-10-01/validation", "S3Uri": "s3://mdlc-data/input-data/2019-10-01/validation"},
 			"TrainingOutput": {"S3Key": "model/2019-10-01/`+run+`", "S3Uri": "s3://mdlc-data/model/2019-10-01/`+run+`"}
+		},
+		"EvaluationConfig": {
+			"InferenceConfig": {
+				"InferenceJobName": "m-`+run+`",
+				"InferenceInput": {"S3Key": "input-data/2019-10-01/holdout_data", "S3Uri": "s3://mdlc-data/input-data/2019-10-01/holdout_data"},
+				"InferenceOutput": {"S3Key": "output-data/2019-10-01/`+run+`", "S3Uri": "s3://mdlc-data/output-data/2019-10-01/`+run+`"}
+			},
+			"MonitorConfig": {"MonitorInput": {
+				"TargetS3Uri": "s3://mdlc-data/input-data/2019-10-01/holdout_target/holdout_target.csv",
+				"PredictionS3Uri": "s3://mdlc-data/output-data/2019-10-01/`+run+`/holdout_data.csv.out"
+			}},
+			"EvaluationOutput": {"S3Key": "evaluation/2019-10-01/`+run+`/evaluation.json", "S3Uri": "s3://mdlc-data/evaluation/2019-10-01/`+run+`/evaluation.json"}
 		}}`, string(out))
 
 	out, err = fns[contract.MonitorPerformanceFunction].Invoke(ctx, []byte(`{"PredictionInput":"`+predURI+`","TargetInput":"`+targetURI+`"}`))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"ModelPerformance": 0.75}`, string(out))
+
+	// With an evaluation: the comparison and the evidence's place.
+	out, err = fns[contract.MonitorPerformanceFunction].Invoke(ctx, []byte(`{"PredictionInput":"`+predURI+`","TargetInput":"`+targetURI+`",
+		"Evaluation":{"OutputS3Uri":"s3://mdlc-data/evaluation/e.json","DataDate":"2019-10-01","PromotionMargin":0.05,
+		"Champion":{"ModelPackageArn":"arn:p/1","ModelPackageVersion":1,"SageMakerModelName":"m-1","AUC":0.72}}}`))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"ModelPerformance": 0.75, "Evaluation": {"S3Uri": "s3://mdlc-data/evaluation/e.json",
+		"ChallengerAUC": 0.75, "ChampionAUC": 0.72, "PromotionMargin": 0.05, "Bar": `+contract.FormatAUC(0.72+0.05)+`, "Decision": "Rejected",
+		"Reason": "rejected: challenger AUC 0.7500 < champion AUC 0.7200 (version 1) + margin 0.05 on 2019-10-01",
+		"ChallengerAUCText": "0.75", "ChampionAUCText": "0.72"}}`, string(out))
 
 	// The inference output's field names, on a decoded value (its shape is checked field by field in
 	// TestInitializeInference).

@@ -29,6 +29,14 @@ type run struct {
 }
 
 func (h *Handlers) newRun(kind contract.RequestKind, in contract.InitializeEvent) (run, error) {
+	if kind == contract.TrainingRequest && in.WorkflowInput.Champion == nil && len(in.Request) > 0 {
+		// A state machine cannot write a null for an absent Champion (it has no default), so it passes the
+		// champion in Request only; checkRequest reports a Request that does not decode.
+		var req contract.WorkflowInput
+		if json.Unmarshal(in.Request, &req) == nil {
+			in.WorkflowInput.Champion = req.Champion
+		}
+	}
 	var problems []string
 	for _, r := range contract.RequestRules() {
 		if !r.AppliesTo(kind) {
@@ -113,16 +121,58 @@ func (h *Handlers) InitializeTraining(ctx context.Context, in contract.Initializ
 			return contract.InitializeTrainingOutput{}, err
 		}
 	}
+	eval := contract.EvaluationConfig{
+		InferenceConfig: contract.InferenceConfig{
+			InferenceJobName: r.job,
+			InferenceInput:   r.location(holdoutDataKey(r.date)),
+			InferenceOutput:  r.location("output-data/" + r.date + "/" + r.runID),
+		},
+		EvaluationOutput: r.location("evaluation/" + r.date + "/" + r.runID + "/evaluation.json"),
+	}
+	target := r.location(holdoutTargetKey(r.date))
+	eval.MonitorConfig = monitorConfig(target, eval.InferenceConfig)
+	if in.WorkflowInput.Champion != nil {
+		// The challenger is evaluated on the holdout data its champion scored.
+		if err := h.requireHoldout(ctx, r.bucket, eval.InferenceConfig.InferenceInput, target); err != nil {
+			return contract.InitializeTrainingOutput{}, err
+		}
+	}
 	if err := h.putRequest(ctx, r); err != nil {
 		return contract.InitializeTrainingOutput{}, err
 	}
 	return contract.InitializeTrainingOutput{
-		WorkflowRequest: in.WorkflowInput,
-		S3RootBucket:    r.bucket,
-		DataDate:        r.date,
-		RunDate:         r.at.Format(time.RFC3339),
-		TrainingConfig:  cfg,
+		WorkflowRequest:  in.WorkflowInput,
+		S3RootBucket:     r.bucket,
+		DataDate:         r.date,
+		RunDate:          r.at.Format(time.RFC3339),
+		TrainingConfig:   cfg,
+		EvaluationConfig: eval,
 	}, nil
+}
+
+// holdoutDataKey and holdoutTargetKey are the holdout data (features) and target of a data date.
+func holdoutDataKey(date string) string { return "input-data/" + date + "/holdout_data" }
+func holdoutTargetKey(date string) string {
+	return "input-data/" + date + "/holdout_target/holdout_target.csv"
+}
+
+// monitorConfig is monitor-performance's input for the transform ic: its predictions against target.
+func monitorConfig(target contract.S3Location, ic contract.InferenceConfig) contract.MonitorConfig {
+	return contract.MonitorConfig{MonitorInput: contract.MonitorInput{
+		TargetS3Uri:     target.S3Uri,
+		PredictionS3Uri: ic.InferenceOutput.S3Uri + "/holdout_data.csv.out",
+	}}
+}
+
+// requireHoldout fails with DataNotFound unless the holdout data and its target exist.
+func (h *Handlers) requireHoldout(ctx context.Context, bucket string, data, target contract.S3Location) error {
+	if err := h.requirePrefix(ctx, bucket, data); err != nil {
+		return err
+	}
+	if _, err := h.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(target.S3Key)}); err != nil {
+		return s3Error("find target", target.S3Uri, err)
+	}
+	return nil
 }
 
 // maxCooldownSeconds bounds the retrain cooldown an event may ask for: a year.
@@ -141,15 +191,12 @@ func (h *Handlers) InitializeInference(ctx context.Context, in contract.Initiali
 	}
 	cfg := contract.InferenceConfig{
 		InferenceJobName: r.job,
-		InferenceInput:   r.location("input-data/" + r.date + "/holdout_data"),
+		InferenceInput:   r.location(holdoutDataKey(r.date)),
 		InferenceOutput:  r.location("output-data/" + r.date + "/" + r.runID),
 	}
-	target := r.location("input-data/" + r.date + "/holdout_target/holdout_target.csv")
-	if err := h.requirePrefix(ctx, r.bucket, cfg.InferenceInput); err != nil {
+	target := r.location(holdoutTargetKey(r.date))
+	if err := h.requireHoldout(ctx, r.bucket, cfg.InferenceInput, target); err != nil {
 		return contract.InitializeInferenceOutput{}, err
-	}
-	if _, err := h.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(r.bucket), Key: aws.String(target.S3Key)}); err != nil {
-		return contract.InitializeInferenceOutput{}, s3Error("find target", target.S3Uri, err)
 	}
 	if err := h.putRequest(ctx, r); err != nil {
 		return contract.InitializeInferenceOutput{}, err
@@ -160,10 +207,7 @@ func (h *Handlers) InitializeInference(ctx context.Context, in contract.Initiali
 		DataDate:        r.date,
 		RunDate:         r.at.Format(time.RFC3339),
 		InferenceConfig: cfg,
-		MonitorConfig: contract.MonitorConfig{MonitorInput: contract.MonitorInput{
-			TargetS3Uri:     target.S3Uri,
-			PredictionS3Uri: cfg.InferenceOutput.S3Uri + "/holdout_data.csv.out",
-		}},
+		MonitorConfig:   monitorConfig(target, cfg),
 		RetrainGuard: contract.RetrainGuard{
 			CooldownSince: r.at.Add(-time.Duration(in.RetrainCooldownSeconds) * time.Second).Format(time.RFC3339),
 			DaySince:      r.at.Add(-24 * time.Hour).Format(time.RFC3339),

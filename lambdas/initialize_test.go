@@ -73,6 +73,19 @@ func TestInitializeTraining(t *testing.T) {
 			ValidationInput: contract.S3Location{S3Key: "input-data/2019-10-01/validation", S3Uri: "s3://mdlc-data/input-data/2019-10-01/validation"},
 			TrainingOutput:  contract.S3Location{S3Key: "model/2019-10-01/" + run, S3Uri: "s3://mdlc-data/model/2019-10-01/" + run},
 		},
+		EvaluationConfig: contract.EvaluationConfig{
+			InferenceConfig: contract.InferenceConfig{
+				InferenceJobName: "ReInventTestModel-" + run,
+				InferenceInput:   contract.S3Location{S3Key: "input-data/2019-10-01/holdout_data", S3Uri: "s3://mdlc-data/input-data/2019-10-01/holdout_data"},
+				InferenceOutput:  contract.S3Location{S3Key: "output-data/2019-10-01/" + run, S3Uri: "s3://mdlc-data/output-data/2019-10-01/" + run},
+			},
+			MonitorConfig: contract.MonitorConfig{MonitorInput: contract.MonitorInput{
+				TargetS3Uri:     "s3://mdlc-data/input-data/2019-10-01/holdout_target/holdout_target.csv",
+				PredictionS3Uri: "s3://mdlc-data/output-data/2019-10-01/" + run + "/holdout_data.csv.out",
+			}},
+			EvaluationOutput: contract.S3Location{S3Key: "evaluation/2019-10-01/" + run + "/evaluation.json",
+				S3Uri: "s3://mdlc-data/evaluation/2019-10-01/" + run + "/evaluation.json"},
+		},
 	}
 	assert.Equal(t, want, got, "output")
 	key := "workflow-requests/ReInventTestModel-" + run + "/workflow_request.json"

@@ -1,10 +1,13 @@
 package lambdas
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -81,7 +84,47 @@ func (h *Handlers) MonitorPerformance(ctx context.Context, in contract.MonitorEv
 	case err != nil:
 		return contract.MonitorOutput{}, &Error{Type: contract.ErrorInvalidData, Message: fmt.Sprintf("predictions %s: %v", in.PredictionInput, err), Err: err}
 	}
-	return contract.MonitorOutput{ModelPerformance: v}, nil
+	out := contract.MonitorOutput{ModelPerformance: v}
+	if in.Evaluation != nil {
+		e, err := h.evaluate(ctx, v, *in.Evaluation)
+		if err != nil {
+			return contract.MonitorOutput{}, err
+		}
+		out.Evaluation = &e
+	}
+	return out, nil
+}
+
+// evaluate applies the promotion rule (contract.Evaluate) to the challenger's AUC and writes the evidence,
+// contract.EvaluationFile, to req.OutputS3Uri. A retry writes the same content.
+func (h *Handlers) evaluate(ctx context.Context, auc float64, req contract.EvaluationRequest) (contract.Evaluation, error) {
+	bucket, key, err := parseS3URI("Evaluation.OutputS3Uri", req.OutputS3Uri)
+	if err != nil {
+		return contract.Evaluation{}, err
+	}
+	var problems []string
+	if !contract.ValidThreshold(req.Champion.AUC) {
+		problems = append(problems, fmt.Sprintf("Evaluation.Champion.AUC %v must be a number in [0, 1]", req.Champion.AUC))
+	}
+	if !contract.ValidPromotionMargin(req.PromotionMargin) {
+		problems = append(problems, fmt.Sprintf("Evaluation.PromotionMargin %v must be a number in [0, 1]", req.PromotionMargin))
+	}
+	if len(problems) > 0 {
+		return contract.Evaluation{}, invalidInput("invalid event: %s", strings.Join(problems, "; "))
+	}
+	e := contract.Evaluate(auc, req)
+	body, err := json.MarshalIndent(contract.NewEvaluationFile(e, req), "", "  ")
+	if err != nil {
+		return contract.Evaluation{}, &Error{Type: contract.ErrorInternal, Message: fmt.Sprintf("encode evaluation: %v", err), Err: err}
+	}
+	_, err = h.s3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key),
+		Body: bytes.NewReader(append(body, '\n')), ContentType: aws.String("application/json"),
+	})
+	if err != nil {
+		return contract.Evaluation{}, s3Error("write evaluation", req.OutputS3Uri, err)
+	}
+	return e, nil
 }
 
 // stream gets one object and hands its body and its length (0 if unknown) to read; what names the file in

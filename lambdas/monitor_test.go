@@ -2,11 +2,13 @@ package lambdas
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
 
 	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/require"
 
 	"github.com/mdlc/mdlc/lambdas/contract"
 )
@@ -119,4 +121,63 @@ func FuzzMonitorPerformance(f *testing.F) {
 			t.Fatalf("AUC %v", out.ModelPerformance)
 		}
 	})
+}
+
+// TestMonitorEvaluatesAgainstTheChampion: asked for an evaluation, the function applies the promotion rule
+// (equal AUCs with margin 0 promote; a margin above the difference rejects) and writes the evidence in
+// SageMaker's model-quality statistics shape where it was told.
+func TestMonitorEvaluatesAgainstTheChampion(t *testing.T) {
+	const evalKey = "evaluation/2019-11-01/run/evaluation.json"
+	champion := contract.Champion{ModelPackageArn: "arn:aws:sagemaker:us-east-1:000000000000:model-package/m/1", ModelPackageVersion: 1, SageMakerModelName: "m-1"}
+	for _, tc := range []struct {
+		name        string
+		championAUC float64
+		margin      float64
+		want        string
+	}{
+		{"better promotes", 0.7, 0, contract.DecisionPromoted},
+		{"equal with margin 0 promotes", 0.75, 0, contract.DecisionPromoted},
+		{"equal with a positive margin rejects", 0.75, 0.01, contract.DecisionRejected},
+		{"worse rejects", 0.8, 0, contract.DecisionRejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s3 := monitorS3("0.1\n0.4\n0.35\n0.8\n", "0\n0\n1\n1\n") // AUC 0.75
+			c := champion
+			c.AUC = tc.championAUC
+			out, err := New(s3).MonitorPerformance(context.Background(), contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI,
+				Evaluation: &contract.EvaluationRequest{OutputS3Uri: "s3://" + testBucket + "/" + evalKey, DataDate: "2019-11-01", Champion: c, PromotionMargin: tc.margin}})
+			require.NoError(t, err)
+			require.NotNil(t, out.Evaluation)
+			require.Equal(t, tc.want, out.Evaluation.Decision, out.Evaluation.Reason)
+			var file map[string]any
+			require.NoError(t, json.Unmarshal(s3.buckets[testBucket][evalKey], &file))
+			require.Equal(t, map[string]any{"value": 0.75, "standard_deviation": "NaN"},
+				file["binary_classification_metrics"].(map[string]any)["auc"])
+			cc := file["champion_challenger"].(map[string]any)
+			require.Equal(t, tc.want, cc["decision"])
+			require.Equal(t, tc.championAUC, cc["champion_auc"])
+			require.Equal(t, tc.margin, cc["promotion_margin"])
+			require.Equal(t, "2019-11-01", cc["data_date"])
+		})
+	}
+}
+
+// TestMonitorRejectsABadEvaluation: a margin or champion AUC out of range, or an output that is no S3 URI, is
+// the event's fault (InvalidInput), and nothing is written.
+func TestMonitorRejectsABadEvaluation(t *testing.T) {
+	for name, req := range map[string]contract.EvaluationRequest{
+		"margin":          {OutputS3Uri: "s3://" + testBucket + "/e.json", PromotionMargin: 2, Champion: contract.Champion{AUC: 0.5}},
+		"champion":        {OutputS3Uri: "s3://" + testBucket + "/e.json", Champion: contract.Champion{AUC: math.NaN()}},
+		"output":          {OutputS3Uri: "e.json", Champion: contract.Champion{AUC: 0.5}},
+		"negative margin": {OutputS3Uri: "s3://" + testBucket + "/e.json", PromotionMargin: -0.1, Champion: contract.Champion{AUC: 0.5}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s3 := monitorS3("0.1\n0.4\n0.35\n0.8\n", "0\n0\n1\n1\n")
+			_, err := New(s3).MonitorPerformance(context.Background(), contract.MonitorEvent{PredictionInput: predURI, TargetInput: targetURI, Evaluation: &req})
+			var fe *Error
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, contract.ErrorInvalidInput, fe.Type, fe.Message)
+			require.Empty(t, s3.puts)
+		})
+	}
 }

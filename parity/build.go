@@ -23,6 +23,15 @@ const (
 	StateDefaultApproval    = "Use Default Approval Status"
 	StateThresholdGiven     = "Threshold Given?"
 	StateDefaultThreshold   = "Use Default Threshold"
+	StateMarginGiven        = "Promotion Margin Given?"
+	StateDefaultMargin      = "Use Default Promotion Margin"
+	StateApplyDefaultMargin = "Use Default Promotion Margin: Apply"
+	StateChampionGiven      = "Champion Given?"
+	StateEvaluateMonitor    = workflows.StepEvaluate + ": Monitor"
+	StateDecisionRejected   = "Decision: Rejected"
+	StateRegisterEvaluated  = workflows.StepRegister + ": Evaluated?"
+	StateCreateEvaluated    = workflows.StepRegister + ": Create Evaluated Package"
+	StateDescribeApproval   = workflows.StepRegister + ": Describe Approval"
 	StateCreateGroup        = workflows.StepRegister + ": Create Group"
 	StateCreatePackage      = workflows.StepRegister + ": Create Package"
 	StateAnyApproved        = workflows.StepFindModel + ": Any Approved?"
@@ -203,7 +212,7 @@ func (b *builder) lambdaTask(function string, payload any, result selector, resu
 func initializeEvent(bucket string, kind contract.RequestKind, cooldown time.Duration) any {
 	input := map[string]string{}
 	for _, r := range contract.RequestRules() {
-		if r.AppliesTo(kind) {
+		if r.AppliesTo(kind) && !slices.Contains(requestOnlyFields, r.Field) {
 			input[r.Field] = ref("$." + r.Field)
 		}
 	}
@@ -224,13 +233,20 @@ func initializeEvent(bucket string, kind contract.RequestKind, cooldown time.Dur
 	}
 }
 
+// requestOnlyFields are the request fields that are optional without a default (Champion): a state machine
+// cannot write the null that stands for an absent one, so WorkflowInput leaves them out and the Initialize
+// function reads them from Request.
+var requestOnlyFields = []string{"Champion"}
+
 // absentAsEmpty adds, in front of next, a Choice and a Pass for each request field of kind that the state
-// machine gives no default (all but defaulted): an absent one becomes "", as the workflows decode an absent
+// machine gives no default (all but defaulted and requestOnlyFields): an absent one becomes "", as the workflows decode an absent
 // field, so that Initialize rejects it under the request's rules (InvalidInput), as the workflows do, where
 // the Initialize task's path to it would fail States.Runtime instead. Those fields (ModelName, DataDate) are
 // strings. It returns the first state added.
-func (b *builder) absentAsEmpty(kind contract.RequestKind, defaulted, next string) string {
-	fields := slices.DeleteFunc(contract.RequestFields(kind), func(f string) bool { return f == defaulted })
+func (b *builder) absentAsEmpty(kind contract.RequestKind, next string, defaulted ...string) string {
+	fields := slices.DeleteFunc(contract.RequestFields(kind), func(f string) bool {
+		return slices.Contains(defaulted, f) || slices.Contains(requestOnlyFields, f)
+	})
 	for i := len(fields) - 1; i >= 0; i-- {
 		f := fields[i]
 		given, empty := f+" Given?", "Use Empty "+f
@@ -289,11 +305,13 @@ func Training(cfg Config) (*StateMachine, error) {
 	b := newBuilder(cfg)
 	ac := cfg.Activities
 
-	b.add(StateApprovalGiven, whenUnset("Absent, null or empty means the default.", "$.ApprovalStatus", StateDefaultApproval, workflows.StepInitialize, true))
-	b.add(StateDefaultApproval, &Pass{Result: b.lit(ac.ApprovalStatus), ResultPath: "$.ApprovalStatus", Next: workflows.StepInitialize})
+	b.add(StateApprovalGiven, whenUnset("Absent, null or empty means the default.", "$.ApprovalStatus", StateDefaultApproval, StateMarginGiven, true))
+	b.add(StateDefaultApproval, &Pass{Result: b.lit(ac.ApprovalStatus), ResultPath: "$.ApprovalStatus", Next: StateMarginGiven})
+	b.marginDefault(workflows.StepInitialize)
 
 	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, contract.TrainingRequest, 0),
-		selector{"TrainingConfig": "$.Payload.TrainingConfig", "RunDate": "$.Payload.RunDate"}, "$.Plan", workflows.StepTrainModel))
+		selector{"TrainingConfig": "$.Payload.TrainingConfig", "EvaluationConfig": "$.Payload.EvaluationConfig", "RunDate": "$.Payload.RunDate"},
+		"$.Plan", workflows.StepTrainModel))
 
 	const tc = "$.Plan.TrainingConfig."
 	plan := activities.TrainingPlan{
@@ -324,8 +342,9 @@ func Training(cfg Config) (*StateMachine, error) {
 		TimeoutSeconds: b.api.timeoutSeconds,
 		Retry:          b.api.retry,
 		Catch:          []Catcher{catchAll()},
-		Next:           workflows.StepRegister,
+		Next:           StateChampionGiven,
 	})
+	b.evaluation(ac)
 
 	b.add(workflows.StepRegister, &Task{
 		Comment:        "Does the model package group exist? (The activity describes it, then creates it when missing.)",
@@ -338,7 +357,7 @@ func Training(cfg Config) (*StateMachine, error) {
 			{ErrorEquals: notFoundSageMakerErrors, Next: StateCreateGroup, ResultPath: NullPath},
 			catchAll(),
 		},
-		Next: StateCreatePackage,
+		Next: StateRegisterEvaluated,
 	})
 	b.add(StateCreateGroup, &Task{
 		Resource: cfg.serviceARN("aws-sdk:sagemaker:createModelPackageGroup"),
@@ -350,11 +369,36 @@ func Training(cfg Config) (*StateMachine, error) {
 		TimeoutSeconds: b.api.timeoutSeconds,
 		Retry:          b.api.retry,
 		Catch:          []Catcher{catchAll()},
-		Next:           StateCreatePackage,
+		Next:           StateRegisterEvaluated,
+	})
+	b.add(StateRegisterEvaluated, &Choice{
+		Comment: "A version evaluated against a champion is registered with its evidence.",
+		Choices: []ChoiceRule{{Variable: "$.Monitor", IsPresent: ptr(true), Next: StateCreateEvaluated}},
+		Default: StateCreatePackage,
+	})
+	b.add(StateCreateEvaluated, &Task{
+		Resource:       cfg.serviceARN("aws-sdk:sagemaker:createModelPackage"),
+		Parameters:     b.tmpl(modelPackageRequest(ac, true)),
+		ResultSelector: b.sel(selector{"ModelPackageArn": "$.ModelPackageArn"}),
+		ResultPath:     "$.Package",
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
+		Catch:          []Catcher{catchAll()},
+		Next:           StateDescribeApproval,
+	})
+	b.add(StateDescribeApproval, &Task{
+		Comment:        "Why the version got its status: both AUCs and the rule (CreateModelPackage has no ApprovalDescription).",
+		Resource:       cfg.serviceARN("aws-sdk:sagemaker:updateModelPackage"),
+		Parameters:     b.tmpl(activities.ApprovalDescriptionRequest(ref("$.Package.ModelPackageArn"), ref("$.Monitor.Evaluation.Reason"))),
+		ResultPath:     NullPath,
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
+		Catch:          []Catcher{catchAll()},
+		Next:           StateApprovalPending,
 	})
 	b.add(StateCreatePackage, &Task{
 		Resource:       cfg.serviceARN("aws-sdk:sagemaker:createModelPackage"),
-		Parameters:     b.tmpl(modelPackageRequest(ac)),
+		Parameters:     b.tmpl(modelPackageRequest(ac, false)),
 		ResultSelector: b.sel(selector{"ModelPackageArn": "$.ModelPackageArn"}),
 		ResultPath:     "$.Package",
 		TimeoutSeconds: b.api.timeoutSeconds,
@@ -369,14 +413,67 @@ func Training(cfg Config) (*StateMachine, error) {
 		End:        true,
 	})
 	b.errorStates()
-	start := b.absentAsEmpty(contract.TrainingRequest, "ApprovalStatus", StateApprovalGiven)
-	return b.finish("mdlc training: Initialize → Train Model → Create Model → Register Model (→ Wait for Approval for a version registered PendingManualApproval). Emitted by mdlc parity from the worker's configuration.", start)
+	start := b.absentAsEmpty(contract.TrainingRequest, StateApprovalGiven, "ApprovalStatus", "PromotionMargin")
+	return b.finish("mdlc training: Initialize → Train Model → Create Model → Evaluate Re-trained Model → Is the New Model Better? → Register Model (the evaluation only with a Champion) (→ Wait for Approval for a version registered PendingManualApproval). Emitted by mdlc parity from the worker's configuration.", start)
+}
+
+// marginDefault adds Promotion Margin Given? and its default (the worker's --promotion-margin), in front of
+// next. The default is written in two states: a Pass whose Result is 0 (the default margin) is read as a Pass
+// without Result by aws-local-stepfunctions (it tests the Result for truth), which would copy the state's
+// input instead; a 0 inside an object is read as written, and a Pass without Result passes on its InputPath.
+func (b *builder) marginDefault(next string) {
+	b.add(StateMarginGiven, whenUnset("Absent or null means the default.", "$.PromotionMargin", StateDefaultMargin, next, false))
+	b.add(StateDefaultMargin, &Pass{Result: b.lit(map[string]float64{"PromotionMargin": b.cfg.Activities.PromotionMargin}), ResultPath: "$.Default", Next: StateApplyDefaultMargin})
+	b.add(StateApplyDefaultMargin, &Pass{InputPath: "$.Default.PromotionMargin", ResultPath: "$.PromotionMargin", Next: next})
+}
+
+// evaluation adds the states of the Training workflow's evaluate step: without a champion, straight to
+// Register Model; with one, the new model's batch transform of the holdout data and monitor-performance with
+// the evaluation (the requests batch inference makes for the champion, planned by initialize-training), then
+// the comparison contract.Promotes makes: at least the bar (the champion's AUC plus the margin, computed by
+// the function) keeps the requested approval status, below it registers the version Rejected.
+func (b *builder) evaluation(ac activities.Config) {
+	b.add(StateChampionGiven, whenUnset("No champion (a first version, a training run started by hand): registered without evaluation.",
+		"$.Champion", workflows.StepRegister, workflows.StepEvaluate, false))
+	const ec = "$.Plan.EvaluationConfig."
+	plan := activities.InferencePlan{
+		InferenceJobName: ref(ec + "InferenceConfig.InferenceJobName"),
+		InferenceInput:   activities.S3Location{S3Uri: ref(ec + "InferenceConfig.InferenceInput.S3Uri")},
+		InferenceOutput:  activities.S3Location{S3Uri: ref(ec + "InferenceConfig.InferenceOutput.S3Uri")},
+	}
+	b.add(workflows.StepEvaluate, &Task{
+		Comment:        "The new model scores the holdout data its champion scored, as Inference does.",
+		Resource:       b.cfg.serviceARN("sagemaker:createTransformJob.sync"),
+		Parameters:     b.tmpl(activities.TransformJobRequest(ac, plan, ref("$.Training.TrainingJobName"), ref(executionIDPath))),
+		ResultSelector: b.sel(selector{"TransformJobName": "$.TransformJobName"}),
+		ResultPath:     "$.Evaluation",
+		TimeoutSeconds: b.job.timeoutSeconds,
+		Retry:          b.job.retry,
+		Catch:          []Catcher{catchAll()},
+		Next:           StateEvaluateMonitor,
+	})
+	const mi = ec + "MonitorConfig.MonitorInput."
+	b.add(StateEvaluateMonitor, b.lambdaTask(ac.Functions.MonitorPerformance,
+		map[string]any{
+			"PredictionInput": ref(mi + "PredictionS3Uri"), "TargetInput": ref(mi + "TargetS3Uri"),
+			"Evaluation": map[string]string{
+				"OutputS3Uri": ref(ec + "EvaluationOutput.S3Uri"), "DataDate": ref("$.DataDate"),
+				"Champion": ref("$.Champion"), "PromotionMargin": ref("$.PromotionMargin"),
+			},
+		},
+		selector{"ModelPerformance": "$.Payload.ModelPerformance", "Evaluation": "$.Payload.Evaluation"}, "$.Monitor", workflows.StepPromote))
+	b.add(workflows.StepPromote, &Choice{
+		Comment: "contract.Promotes: promoted when the AUC reaches the champion's plus the margin; equal promotes.",
+		Choices: []ChoiceRule{{Variable: "$.Monitor.ModelPerformance", NumericGreaterThanEqualsPath: "$.Monitor.Evaluation.Bar", Next: workflows.StepRegister}},
+		Default: StateDecisionRejected,
+	})
+	b.add(StateDecisionRejected, &Pass{Result: b.lit(contract.ApprovalRejected), ResultPath: "$.ApprovalStatus", Next: workflows.StepRegister})
 }
 
 // modelPackageRequest is the CreateModelPackage request of the Register Model activity, with the values of
-// the run as placeholders.
-func modelPackageRequest(ac activities.Config) *sagemaker.CreateModelPackageInput {
-	return activities.ModelPackageRequest(ac, activities.RegisterModelInput{
+// the run as placeholders; evaluated adds the evidence of Evaluate Re-trained Model.
+func modelPackageRequest(ac activities.Config, evaluated bool) *sagemaker.CreateModelPackageInput {
+	in := activities.RegisterModelInput{
 		Group:              ref("$.ModelName"),
 		SageMakerModelName: ref("$.Training.TrainingJobName"),
 		ModelDataURL:       ref("$.Training.ModelArtifacts"),
@@ -384,7 +481,16 @@ func modelPackageRequest(ac activities.Config) *sagemaker.CreateModelPackageInpu
 		DataDate:           ref("$.DataDate"),
 		ApprovalStatus:     ref("$.ApprovalStatus"),
 		RunKey:             ref(executionIDPath),
-	}, ref("States.Format('{} trained on {} by training job {}', $.ModelName, $.DataDate, $.Training.TrainingJobName)"))
+	}
+	if evaluated {
+		const e = "$.Monitor.Evaluation."
+		in.Evaluation = &contract.Evaluation{
+			S3Uri: ref(e + "S3Uri"), Decision: ref(e + "Decision"),
+			ChallengerAUCText: ref(e + "ChallengerAUCText"), ChampionAUCText: ref(e + "ChampionAUCText"),
+		}
+	}
+	return activities.ModelPackageRequest(ac, in,
+		ref("States.Format('{} trained on {} by training job {}', $.ModelName, $.DataDate, $.Training.TrainingJobName)"))
 }
 
 // BatchInference returns the batch-inference state machine: Initialize → Find Model → Inference → Monitor
@@ -398,8 +504,9 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	b := newBuilder(cfg)
 	ac := cfg.Activities
 
-	b.add(StateThresholdGiven, whenUnset("Absent or null means the default.", "$.Threshold", StateDefaultThreshold, workflows.StepInitialize, false))
-	b.add(StateDefaultThreshold, &Pass{Result: b.lit(ac.DefaultThreshold), ResultPath: "$.Threshold", Next: workflows.StepInitialize})
+	b.add(StateThresholdGiven, whenUnset("Absent or null means the default.", "$.Threshold", StateDefaultThreshold, StateMarginGiven, false))
+	b.add(StateDefaultThreshold, &Pass{Result: b.lit(ac.DefaultThreshold), ResultPath: "$.Threshold", Next: StateMarginGiven})
+	b.marginDefault(workflows.StepInitialize)
 
 	plan := selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"}
 	if guarded(ac) {
@@ -528,17 +635,22 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	b.add(StateDecisionKeep, &Pass{Result: b.lit(workflows.DecisionKeep), ResultPath: "$.Decision", Next: StateFinalize})
 	b.add(StateDecisionRetrain, &Pass{Result: b.lit(workflows.DecisionRetrain), ResultPath: "$.Decision", Next: workflows.StepRetrain})
 	b.add(workflows.StepRetrain, &Task{
-		Comment:  "Runs the training state machine for the same ModelName and DataDate and waits for it.",
+		Comment:  "Runs the training state machine for the same ModelName and DataDate and waits for it; the model that scored this run, with its AUC, is the new model's champion.",
 		Resource: cfg.serviceARN("states:startExecution.sync:2"),
 		Parameters: b.tmpl(struct {
 			StateMachineArn string
 			Name            string
-			Input           map[string]string
+			Input           map[string]any
 		}{
 			StateMachineArn: cfg.StateMachineARN(TrainingPipeline),
 			Name:            ref("States.Format('{}-retrain', $$.Execution.Name)"),
-			Input: map[string]string{
+			Input: map[string]any{
 				"ModelName": ref("$.ModelName"), "DataDate": ref("$.DataDate"), contract.StartedByExecutionField: ref(executionIDPath),
+				"PromotionMargin": ref("$.PromotionMargin"),
+				"Champion": map[string]string{
+					"ModelPackageArn": ref("$.Model.ModelPackageArn"), "ModelPackageVersion": ref("$.Model.ModelPackageVersion"),
+					"SageMakerModelName": ref("$.Model.SageMakerModelName"), "AUC": ref("$.Monitor.ModelPerformance"),
+				},
 			},
 		}),
 		ResultSelector: b.sel(selector{"ExecutionArn": "$.ExecutionArn", "Output": "$.Output"}),
@@ -560,7 +672,8 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		End: true,
 	})
 	b.errorStates()
-	return b.finish("mdlc batch inference: Initialize → Find Model → Inference → Monitor Model Performance → Is Re-training Needed? → Re-train Model. Emitted by mdlc parity from the worker's configuration.", b.absentAsEmpty(contract.InferenceRequest, "Threshold", StateThresholdGiven))
+	return b.finish("mdlc batch inference: Initialize → Find Model → Inference → Monitor Model Performance → Is Re-training Needed? → Re-train Model. Emitted by mdlc parity from the worker's configuration.",
+		b.absentAsEmpty(contract.InferenceRequest, StateThresholdGiven, "Threshold", "PromotionMargin"))
 }
 
 // guarded reports whether the worker's configuration has a retrain guard the state machine checks: a

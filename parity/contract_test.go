@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mdlc/mdlc/lambdas/contract"
+	"github.com/mdlc/mdlc/workflows"
 )
 
 // functionTypes are the contract's event and output types of each function, keyed by its default name (the
@@ -60,6 +61,9 @@ func TestLambdaTasksFollowTheContract(t *testing.T) {
 			}
 			checkPayload(t, fmt.Sprintf("%s %q payload", p, s.Name), params.Payload, types.event)
 			for _, f := range jsonFields(types.event) {
+				if f == "Evaluation" && s.Name == workflows.StepMonitor {
+					continue // batch inference measures its model; the evaluation is the training run's (Evaluate Re-trained Model: Monitor)
+				}
 				if !hasKey(params.Payload, f) {
 					t.Errorf("%s %q does not pass the event field %s", p, s.Name, f)
 				}

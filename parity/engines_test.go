@@ -53,7 +53,7 @@ const (
 // createOps are the SageMaker operations whose requests both engines must send identically.
 var createOps = map[string]bool{
 	"CreateTrainingJob": true, "CreateModel": true, "CreateTransformJob": true,
-	"CreateModelPackageGroup": true, "CreateModelPackage": true,
+	"CreateModelPackageGroup": true, "CreateModelPackage": true, "UpdateModelPackage": true,
 }
 
 // request is one SageMaker create request received by localaws.
@@ -190,7 +190,8 @@ type outcome struct {
 	Version   int    // the version of the model package that scored the data (batch inference)
 	Retrained string // status of the retraining run, when there was one
 	// Approval is how a training run's wait for a decision ended (workflows.ApprovalOutcome.Decision), when
-	// it waited, and ApprovalStatus the version's status in its result.
+	// it waited, and ApprovalStatus the version's status in its result (training) or its retrain's (batch
+	// inference): Rejected when a champion won.
 	Approval       string
 	ApprovalStatus string
 }
@@ -254,7 +255,7 @@ func temporalRun(t *testing.T, w *world, cfg Config, id string, wf string, input
 			}
 			o.Decision, o.AUC, o.Version = res.Decision, res.AUC, packageVersion(res.ModelPackageArn)
 			if res.Retrain != nil {
-				o.Retrained = "SUCCEEDED"
+				o.Retrained, o.ApprovalStatus = "SUCCEEDED", res.Retrain.ApprovalStatus
 			}
 		} else {
 			var res workflows.TrainingResult
@@ -361,8 +362,8 @@ func aslOutcome(t *testing.T, execs []aslExecution) outcome {
 	top := execs[0]
 	o := outcome{Status: top.Status}
 	steps := map[string]bool{}
-	for _, s := range []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepRegister,
-		workflows.StepWaitApproval, workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide, workflows.StepRetrain} {
+	for _, s := range []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepEvaluate, workflows.StepPromote,
+		workflows.StepRegister, workflows.StepWaitApproval, workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide, workflows.StepRetrain} {
 		steps[s] = true
 	}
 	for _, name := range top.States {
@@ -395,6 +396,13 @@ func aslOutcome(t *testing.T, execs []aslExecution) outcome {
 	}
 	if len(execs) > 1 {
 		o.Retrained = execs[1].Status
+		if execs[1].Status == "SUCCEEDED" {
+			var out struct{ ApprovalStatus string }
+			if err := json.Unmarshal(execs[1].Output, &out); err != nil {
+				t.Fatalf("asl retrain output %s: %v", execs[1].Output, err)
+			}
+			o.ApprovalStatus = out.ApprovalStatus
+		}
 	}
 	return o
 }

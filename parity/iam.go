@@ -64,13 +64,16 @@ func IAMPolicy(p Pipeline, cfg Config) (*PolicyDocument, error) {
 	switch p {
 	case TrainingPipeline:
 		st = []PolicyStatement{
-			{Sid: "InvokeFunctions", Action: []string{"lambda:InvokeFunction"}, Resource: functions(f.InitializeTraining)},
+			{Sid: "InvokeFunctions", Action: []string{"lambda:InvokeFunction"}, Resource: functions(f.InitializeTraining, f.MonitorPerformance)},
 			{Sid: "TrainingJob", Action: []string{"sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"},
 				Resource: []string{sm("training-job")}},
 			{Sid: "TrainingJobSyncRule", Action: events, Resource: []string{rule("StepFunctionsGetEventsForSageMakerTrainingJobsRule")}},
 			{Sid: "Model", Action: []string{"sagemaker:CreateModel", "sagemaker:AddTags"}, Resource: []string{sm("model")}},
-			{Sid: "Registry", Action: []string{"sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup", "sagemaker:CreateModelPackage"},
+			{Sid: "Registry", Action: []string{"sagemaker:DescribeModelPackageGroup", "sagemaker:CreateModelPackageGroup", "sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"},
 				Resource: []string{sm("model-package-group"), sm("model-package")}},
+			{Sid: "EvaluationTransformJob", Action: []string{"sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob", "sagemaker:AddTags"},
+				Resource: []string{sm("transform-job")}},
+			{Sid: "EvaluationTransformJobSyncRule", Action: events, Resource: []string{rule("StepFunctionsGetEventsForSageMakerTransformJobsRule")}},
 			{Sid: "PassSageMakerRole", Action: []string{"iam:PassRole"}, Resource: []string{cfg.Activities.RoleArn},
 				Condition: map[string]map[string]string{"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
 			{Sid: "ApprovalTokens", Action: []string{"s3:PutObject"},

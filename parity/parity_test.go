@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/internal/demodata"
 	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
@@ -30,7 +32,9 @@ type scenario struct {
 	// AUC an earlier scenario measured.
 	threshold        *float64
 	thresholdFromAUC bool
-	modelName        string // parityModel when empty
+	// margin is the request's PromotionMargin; nil uses the configured default (0).
+	margin    *float64
+	modelName string // parityModel when empty
 	// rawInput, when set, is the request's JSON as given to both engines (for values a Go struct cannot
 	// write, such as null or an empty approval status); it replaces the fields above.
 	rawInput string
@@ -50,7 +54,9 @@ type scenario struct {
 	wantErrorType string
 	wantDecision  string
 	// wantApproval is how a training run's wait for a decision ends ("" when it does not wait), and
-	// wantApprovalStatus the version's status in its result (not checked when empty).
+	// wantApprovalStatus the status the run (training) or its retrain (batch inference) registered its
+	// version with — Rejected when a champion won — or, after a wait, the version's status in its result (not
+	// checked when empty).
 	wantApproval, wantApprovalStatus string
 	// check, when set, looks at both worlds after the runs.
 	check     func(t *testing.T, tw, aw *world)
@@ -95,13 +101,20 @@ var (
 	capPlusOne = mutation{"the cap is off by one", `\$\.Guard\.Versions\[1\]`, `$$.Guard.Versions[2]`}
 	// noWait: a version registered PendingManualApproval does not wait for a decision.
 	noWait = mutation{"a Pending version does not wait", `"StringEquals": "PendingManualApproval"`, `"StringEquals": "Pending"`}
+	// promoteAbove: Is the New Model Better? promotes only a challenger strictly above the bar, so equal
+	// AUCs with margin 0 reject.
+	promoteAbove = mutation{"the challenger must be strictly better", `"NumericGreaterThanEqualsPath": "\$\.Monitor\.Evaluation\.Bar"`, `"NumericGreaterThanPath": "$$.Monitor.Evaluation.Bar"`}
+	// championIgnored: the retrain is started without a champion, so it registers unevaluated.
+	championIgnored = mutation{"the retrain gets no champion", `"Champion": \{[^}]*\},\s*`, ``}
 )
 
 var (
 	trainingSteps = []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepRegister}
 	waitingSteps  = append(append([]string(nil), trainingSteps...), workflows.StepWaitApproval)
-	keepSteps     = []string{workflows.StepInitialize, workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide}
-	retrainSteps  = append(append([]string(nil), keepSteps...), workflows.StepRetrain)
+	// evaluatedSteps: a training run with a champion evaluates its model before registering it.
+	evaluatedSteps = []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepEvaluate, workflows.StepPromote, workflows.StepRegister}
+	keepSteps      = []string{workflows.StepInitialize, workflows.StepFindModel, workflows.StepInference, workflows.StepMonitor, workflows.StepDecide}
+	retrainSteps   = append(append([]string(nil), keepSteps...), workflows.StepRetrain)
 	// suppressedSteps: a retrain a guard suppressed ends at the decision, as a kept model does.
 	suppressedSteps = keepSteps
 )
@@ -118,24 +131,37 @@ func TestEnginesDecideAlike(t *testing.T) {
 	}
 	var measuredAUC float64
 	scenarios := []scenario{
-		{name: "training", pipeline: TrainingPipeline, date: octDate, wantStatus: "SUCCEEDED", wantSteps: trainingSteps},
+		{name: "training", pipeline: TrainingPipeline, date: octDate, wantStatus: "SUCCEEDED", wantSteps: trainingSteps, wantApprovalStatus: contract.ApprovalApproved},
 		{name: "above threshold from input keeps", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5), pretrain: true,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps},
 		{name: "equal to threshold keeps", pipeline: BatchInferencePipeline, date: octDate, thresholdFromAUC: true, pretrain: true,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, mutations: []mutation{retrainAtEqual}},
-		{name: "below threshold from input retrains", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.99), pretrain: true,
-			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps},
+		// The retrain trains on the champion's own data with the same hyperparameters (XGBoost is seeded):
+		// the same model, equal AUCs, which margin 0 promotes.
+		{name: "below threshold from input retrains; equal AUCs with margin 0 promote", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.99), pretrain: true,
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps, wantApprovalStatus: contract.ApprovalApproved,
+			mutations: []mutation{promoteAbove}},
+		{name: "equal AUCs with a positive margin are rejected", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.99), margin: th(0.001), pretrain: true,
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps, wantApprovalStatus: contract.ApprovalRejected},
+		{name: "a worse challenger is rejected", pipeline: BatchInferencePipeline, date: shuffledDate, threshold: th(0.99), pretrain: true,
+			prepare:    func(t *testing.T, w *world) { shuffledLabelsDate(t, w, octDate, shuffledDate) },
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps, wantApprovalStatus: contract.ApprovalRejected,
+			mutations: []mutation{championIgnored}},
+		{name: "training with a champion given by hand", pipeline: TrainingPipeline,
+			rawInput: `{"ModelName":"` + parityModel + `","DataDate":"` + octDate + `","PromotionMargin":0.02,` +
+				`"Champion":{"ModelPackageArn":"arn:aws:sagemaker:us-east-1:000000000000:model-package/parity-model/1","ModelPackageVersion":1,"SageMakerModelName":"parity-model-1","AUC":0.6}}`,
+			wantStatus: "SUCCEEDED", wantSteps: evaluatedSteps, wantApprovalStatus: contract.ApprovalApproved},
 		{name: "default threshold keeps on the training date", pipeline: BatchInferencePipeline, date: octDate, pretrain: true,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps},
-		{name: "drifted data retrains with the default threshold", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
-			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps},
+		{name: "drifted data retrains with the default threshold; the better challenger is promoted", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps, wantApprovalStatus: contract.ApprovalApproved},
 		{name: "retrain within the cooldown is suppressed", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
 			guard:      func(c *activities.Config) { c.RetrainCooldown = time.Hour },
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrainSuppressed, wantSteps: suppressedSteps,
 			mutations: []mutation{cooldownFromStart}},
 		{name: "retrain below the daily cap runs", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
 			guard:      func(c *activities.Config) { c.MaxRetrainsPerDay = 2 },
-			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps},
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps, wantApprovalStatus: contract.ApprovalApproved},
 		{name: "retrain at the daily cap is suppressed", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
 			pretrainMore: []string{contract.ApprovalApproved},
 			guard:        func(c *activities.Config) { c.MaxRetrainsPerDay = 2 },
@@ -148,7 +174,7 @@ func TestEnginesDecideAlike(t *testing.T) {
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps},
 		{name: "empty approval status means the default", pipeline: TrainingPipeline,
 			rawInput:   `{"ModelName":"` + parityModel + `","DataDate":"` + octDate + `","ApprovalStatus":""}`,
-			wantStatus: "SUCCEEDED", wantSteps: trainingSteps},
+			wantStatus: "SUCCEEDED", wantSteps: trainingSteps, wantApprovalStatus: contract.ApprovalApproved},
 		{name: "a newer pending version is passed over", pipeline: BatchInferencePipeline, date: octDate, threshold: th(0.5),
 			pretrain: true, pretrainMore: []string{contract.ApprovalPending},
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionKeep, wantSteps: keepSteps, wantVersion: 1,
@@ -353,7 +379,8 @@ func strictScenarios() []scenario {
 		{TrainingPipeline, contract.TrainingRequest, contract.InferenceRequest, trainingSteps},
 		{BatchInferencePipeline, contract.InferenceRequest, contract.TrainingRequest, keepSteps},
 	} {
-		fields, others := contract.RequestFields(p.kind), contract.RequestFields(p.other)
+		fields := contract.RequestFields(p.kind)
+		others := slices.DeleteFunc(contract.RequestFields(p.other), func(f string) bool { return slices.Contains(fields, f) })
 		last, foreign := fields[len(fields)-1], others[len(others)-1]
 		valid := `"ModelName":"` + parityModel + `","DataDate":"` + octDate + `"`
 		for i, tc := range []struct{ name, input string }{
@@ -389,9 +416,35 @@ func workflowInput(sc scenario) any {
 		model = parityModel
 	}
 	if sc.pipeline == TrainingPipeline {
-		return workflows.TrainingInput{ModelName: model, DataDate: sc.date}
+		return workflows.TrainingInput{ModelName: model, DataDate: sc.date, PromotionMargin: sc.margin}
 	}
-	return workflows.BatchInferenceInput{ModelName: model, DataDate: sc.date, Threshold: sc.threshold}
+	return workflows.BatchInferenceInput{ModelName: model, DataDate: sc.date, Threshold: sc.threshold, PromotionMargin: sc.margin}
+}
+
+// shuffledDate is a data date the worse-challenger scenario makes from octDate: its holdout data is
+// octDate's, its training labels shuffled (see shuffledLabelsDate).
+const shuffledDate = "2019-10-02"
+
+// shuffledLabelsDate writes data date to into w from date from: the same holdout data and target, the same
+// training and validation features with their labels shuffled (demodata.ShuffleLabels). A model retrained on
+// it is worse on the holdout data than the champion trained on from.
+func shuffledLabelsDate(t *testing.T, w *world, from, to string) {
+	t.Helper()
+	for _, split := range demodata.Splits {
+		obj, err := w.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(parityBucket), Key: aws.String(demodata.Key(from, split))})
+		if err != nil {
+			t.Fatalf("get %s: %v", demodata.Key(from, split), err)
+		}
+		body, err := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		if err != nil {
+			t.Fatalf("read %s: %v", demodata.Key(from, split), err)
+		}
+		if split == demodata.Train || split == demodata.Validation {
+			body = demodata.ShuffleLabels(body, 1)
+		}
+		w.put(t, demodata.Key(to, split), string(body))
+	}
 }
 
 // prepareWorld starts a world for engine ("temporal" or "asl") and pretrains a model there with the same

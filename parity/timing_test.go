@@ -1,6 +1,7 @@
 package parity
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -24,7 +26,9 @@ var activityStates = map[Pipeline]map[string][]string{
 		"InitializeTraining": {workflows.StepInitialize},
 		"TrainModel":         {workflows.StepTrainModel},
 		"CreateModel":        {workflows.StepCreateModel},
-		"RegisterModel":      {workflows.StepRegister, StateCreateGroup, StateCreatePackage},
+		"BatchTransform":     {workflows.StepEvaluate},
+		"MonitorPerformance": {StateEvaluateMonitor},
+		"RegisterModel":      {workflows.StepRegister, StateCreateGroup, StateCreatePackage, StateCreateEvaluated, StateDescribeApproval},
 	},
 	BatchInferencePipeline: {
 		"InitializeInference": {workflows.StepInitialize},
@@ -88,13 +92,22 @@ func observedOptions(t *testing.T, p Pipeline) map[string]workflow.ActivityOptio
 	env.OnActivity(a.RegisterModel, mock.Anything, mock.Anything).Return(activities.RegisterModelOutput{ModelPackageArn: "p", ApprovalStatus: "Approved"}, nil)
 	env.OnActivity(a.InitializeInference, mock.Anything, mock.Anything).Return(activities.InferencePlan{
 		InferenceJobName: "m-2", InferenceInput: loc, InferenceOutput: loc, TargetS3Uri: "s3://b/t", PredictionS3Uri: "s3://b/p"}, nil)
-	env.OnActivity(a.FindModel, mock.Anything, mock.Anything).Return(activities.FindModelOutput{ModelPackageArn: "p", SageMakerModelName: "m-1"}, nil)
+	env.OnActivity(a.FindModel, mock.Anything, mock.Anything).Return(activities.FindModelOutput{ModelPackageArn: "p", ModelPackageVersion: 1, SageMakerModelName: "m-1"}, nil)
 	env.OnActivity(a.BatchTransform, mock.Anything, mock.Anything).Return(activities.TransformOutput{TransformJobName: "m-2"}, nil)
-	// An AUC below the threshold: the run consults the retrain guard and retrains.
-	env.OnActivity(a.MonitorPerformance, mock.Anything, mock.Anything).Return(activities.MonitorOutput{AUC: 0.5}, nil)
+	// An AUC below the threshold: the run consults the retrain guard and retrains; a training run with a
+	// champion evaluates its model.
+	env.OnActivity(a.MonitorPerformance, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.MonitorInput) (activities.MonitorOutput, error) {
+		out := activities.MonitorOutput{AUC: 0.5}
+		if in.Evaluation != nil {
+			e := contract.Evaluate(out.AUC, *in.Evaluation)
+			out.Evaluation = &e
+		}
+		return out, nil
+	})
 	env.OnActivity(a.CheckRetrainGuard, mock.Anything, mock.Anything).Return(activities.RetrainGuardOutput{}, nil)
 	if p == TrainingPipeline {
-		env.ExecuteWorkflow(workflows.Training, workflows.TrainingInput{ModelName: "m", DataDate: "2019-10-01"})
+		env.ExecuteWorkflow(workflows.Training, workflows.TrainingInput{ModelName: "m", DataDate: "2019-10-01",
+			Champion: &contract.Champion{ModelPackageArn: "p", ModelPackageVersion: 1, SageMakerModelName: "m-1", AUC: 0.6}})
 	} else {
 		env.ExecuteWorkflow(workflows.BatchInference, workflows.BatchInferenceInput{ModelName: "m", DataDate: "2019-10-01"})
 	}

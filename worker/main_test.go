@@ -26,6 +26,16 @@ func TestLocalDefaults(t *testing.T) {
 	require.Equal(t, int32(10), c.pipeline.TransformInstanceCount)
 	require.Zero(t, c.pipeline.RetrainCooldown, "the cooldown is off unless asked for")
 	require.Zero(t, c.pipeline.MaxRetrainsPerDay, "no cap unless asked for")
+	require.Zero(t, c.pipeline.PromotionMargin, "equal AUCs promote unless asked otherwise")
+}
+
+func TestPromotionMarginFlag(t *testing.T) {
+	c, err := parseConfig([]string{"--promotion-margin", "0.02"}, noEnv, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 0.02, c.pipeline.PromotionMargin)
+	c, err = parseConfig(nil, func(k string) string { return map[string]string{"MDLC_PROMOTION_MARGIN": "0.1"}[k] }, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 0.1, c.pipeline.PromotionMargin)
 }
 
 func TestRetrainGuardFlags(t *testing.T) {
@@ -80,6 +90,9 @@ func TestBadConfiguration(t *testing.T) {
 		{[]string{"--retrain-cooldown", "a day"}, "--retrain-cooldown \"a day\" is not a duration of 0 or more"},
 		{[]string{"--retrain-cooldown", "-1h"}, "--retrain-cooldown \"-1h\" is not a duration of 0 or more"},
 		{[]string{"--max-retrains-per-day", "-2"}, "--max-retrains-per-day -2 must be 0 (no cap) or more"},
+		{[]string{"--promotion-margin", "-0.1"}, "--promotion-margin \"-0.1\" must be a number in [0, 1]"},
+		{[]string{"--promotion-margin", "NaN"}, "--promotion-margin \"NaN\" must be a number in [0, 1]"},
+		{[]string{"--promotion-margin", "a bit"}, "--promotion-margin \"a bit\" must be a number in [0, 1]"},
 		{[]string{"--max-retrains-per-day", "many"}, "invalid value \"many\" for flag -max-retrains-per-day"},
 		{[]string{"--pollers", "0"}, "--pollers 0 must be between 1 and 100"},
 		{[]string{"--log-level", "loud"}, "must be debug, info, warn or error"},

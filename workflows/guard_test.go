@@ -221,10 +221,15 @@ func TestDecisionSearchAttribute(t *testing.T) {
 			mockTraining(env)
 			env.OnActivity(a.CheckRetrainGuard, mock.Anything, mock.Anything).Return(tc.guard, nil).Maybe()
 			var set []string
+			var auc float64
+			var version int64
 			env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 				// The run's ModelName and DataDate, which it was started without, are set too.
-				if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(DecisionAttribute); ok {
+				sa := args.Get(0).(temporal.SearchAttributes)
+				if v, ok := sa.GetKeyword(DecisionAttribute); ok {
 					set = append(set, v)
+					auc, _ = sa.GetFloat64(AUCAttribute)
+					version, _ = sa.GetInt64(ModelVersionAttribute)
 				}
 			}).Return(nil).Maybe()
 			env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01"})
@@ -237,6 +242,11 @@ func TestDecisionSearchAttribute(t *testing.T) {
 			}
 			require.Equal(t, tc.want, res.Decision)
 			require.Equal(t, []string{tc.want}, set)
+			if tc.registered.Attributes != nil {
+				// With the decision, what it was measured with: the AUC and the version that scored.
+				require.Equal(t, tc.auc, auc)
+				require.Equal(t, int64(found.ModelPackageVersion), version)
+			}
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 // BatchInference scores one data date's holdout data with the newest approved model, measures the model's
@@ -70,7 +71,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	if err != nil {
 		return res, err
 	}
-	res.ModelPackageArn, res.SageMakerModelName = model.ModelPackageArn, model.SageMakerModelName
+	res.ModelPackageArn, res.ModelPackageVersion, res.SageMakerModelName = model.ModelPackageArn, model.ModelPackageVersion, model.SageMakerModelName
 
 	transform, err := runActivityStep(ctx, t, step{name: StepInference, job: plan.InferenceJobName, opts: jobOptions, summary: "Inference: transform job " + plan.InferenceJobName},
 		a.BatchTransform, activities.TransformInput{Plan: plan, ModelName: model.SageMakerModelName, RunKey: key},
@@ -92,7 +93,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	w.guarded = workflow.GetVersion(ctx, retrainGuardChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	if !NeedsRetraining(res.AUC, res.Threshold) {
 		res.Decision = DecisionKeep
-		if err := w.recordDecision(ctx, res.Decision); err != nil {
+		if err := w.recordDecision(ctx, res); err != nil {
 			return res, err
 		}
 		t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f >= threshold %.4f (%s): keep the model", res.AUC, res.Threshold, res.ThresholdSource))
@@ -115,17 +116,24 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	return w.retrain(ctx, res, RetrainWorkflowID(in.ModelName))
 }
 
-// recordDecision sets the run's Decision search attribute (runs with the retrain guard only); its error fails
-// the decision step.
-func (w *batchInference) recordDecision(ctx workflow.Context, decision string) error {
+// recordDecision sets the run's Decision, AUC and ModelVersion search attributes (runs with the retrain guard
+// only); its error fails the decision step.
+func (w *batchInference) recordDecision(ctx workflow.Context, res BatchInferenceResult) error {
 	if !w.guarded {
 		return nil
 	}
-	if err := setAttributes(ctx, &w.def, keywordAttr(DecisionAttribute, decision)); err != nil {
+	// With the decision, what it was measured with: the AUC and the version that scored (the champion of a
+	// retrain). One upsert, as before them (an upsert's attributes are not part of a replayed command).
+	if err := setAttributes(ctx, &w.def, keywordAttr(DecisionAttribute, res.Decision),
+		floatAttr(AUCAttribute, res.AUC), intAttr(ModelVersionAttribute, int64(res.ModelPackageVersion))); err != nil {
 		return w.t.fail(ctx, StepDecide, err)
 	}
 	return nil
 }
+
+// promotionChange versions the champion a retrain is given (TrainingInput.Champion and PromotionMargin, and
+// the worker's defaults fetched for the margin): retrains started before it replay without.
+const promotionChange = "champion-challenger"
 
 // retrainGuardChange versions the retrain guard (the registry check before the retrain and the retrain's
 // per-model workflow ID) and the Decision search attribute: runs that decided before it replay with the
@@ -138,10 +146,27 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 	in, t := w.in, w.t
 	info := workflow.GetInfo(ctx)
 	res.Decision = DecisionRetrain
-	if err := w.recordDecision(ctx, res.Decision); err != nil {
+	if err := w.recordDecision(ctx, res); err != nil {
 		return res, err
 	}
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): retrain", res.AUC, res.Threshold, res.ThresholdSource))
+
+	child := TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate}
+	if workflow.GetVersion(ctx, promotionChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		// The model that scored this run is the retrain's champion, with the AUC just measured.
+		child.Champion = &contract.Champion{
+			ModelPackageArn: res.ModelPackageArn, ModelPackageVersion: res.ModelPackageVersion,
+			SageMakerModelName: res.SageMakerModelName, AUC: res.AUC,
+		}
+		child.PromotionMargin = in.PromotionMargin
+		if child.PromotionMargin == nil {
+			def, err := w.def.get(ctx)
+			if err != nil {
+				return res, t.fail(ctx, StepRetrain, err)
+			}
+			child.PromotionMargin = &def.PromotionMargin
+		}
+	}
 
 	res.RetrainWorkflowID = id
 	retrained, running, err := runExclusiveChildStep(ctx, t, StepRetrain, workflow.ChildWorkflowOptions{
@@ -153,9 +178,13 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		TypedSearchAttributes: childSearchAttributes(ctx),
-	}, Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate},
+	}, Training, child,
 		func(retrained TrainingResult) string {
-			return fmt.Sprintf("registered version %d", retrained.ModelPackageVersion)
+			detail := fmt.Sprintf("registered version %d", retrained.ModelPackageVersion)
+			if e := retrained.Evaluation; e != nil {
+				detail += fmt.Sprintf(" %s: %s", retrained.ApprovalStatus, e.Reason)
+			}
+			return detail
 		})
 	if running {
 		res.RetrainWorkflowID = ""
@@ -175,7 +204,7 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 func (w *batchInference) suppress(ctx workflow.Context, res BatchInferenceResult, rule, why string) (BatchInferenceResult, error) {
 	t := w.t
 	res.Decision, res.RetrainGuard, res.RetrainSuppressed = DecisionRetrainSuppressed, rule, SuppressedPrefix+why
-	if err := w.recordDecision(ctx, res.Decision); err != nil {
+	if err := w.recordDecision(ctx, res); err != nil {
 		return res, err
 	}
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): %s", res.AUC, res.Threshold, res.ThresholdSource, res.RetrainSuppressed))

@@ -1,10 +1,14 @@
 package workflows_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,12 +21,14 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/demodata"
 	"github.com/mdlc/mdlc/internal/stack"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -143,6 +149,14 @@ func TestPipelinesEndToEnd(t *testing.T) {
 	require.Equal(t, int32(2), drifted.Retrain.ModelPackageVersion)
 	require.Equal(t, "2019-11-01", drifted.Retrain.DataDate)
 	require.Equal(t, workflows.RetrainWorkflowID(model), drifted.RetrainWorkflowID)
+	// The retrain was evaluated against the version that scored the run, on the same holdout data, and won.
+	eval := drifted.Retrain.Evaluation
+	require.NotNil(t, eval)
+	require.Equal(t, trained.ModelPackageArn, eval.Champion.ModelPackageArn)
+	require.Equal(t, drifted.AUC, eval.Champion.AUC)
+	require.Greater(t, eval.ChallengerAUC, eval.Champion.AUC, "the model trained on November's data scores November better")
+	require.Equal(t, contract.DecisionPromoted, eval.Decision)
+	require.Equal(t, "Approved", drifted.Retrain.ApprovalStatus)
 	require.Less(t, historyLength(t, c, run.GetID(), run.GetRunID()), 80, "no polling in the batch-inference history")
 	recordHistory(t, c, "batch-inference-retrain", run.GetID(), run.GetRunID())
 
@@ -170,7 +184,7 @@ func TestPipelinesEndToEnd(t *testing.T) {
 	require.Len(t, jobs.TrainingJobSummaries, 2)
 	transforms, err := sm.ListTransformJobs(ctx, &sagemaker.ListTransformJobsInput{NameContains: aws.String(model)})
 	require.NoError(t, err)
-	require.Len(t, transforms.TransformJobSummaries, 2)
+	require.Len(t, transforms.TransformJobSummaries, 3, "two batch inferences and the retrain's evaluation")
 	pkgs, err := sm.ListModelPackages(ctx, &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String(model)})
 	require.NoError(t, err)
 	require.Len(t, pkgs.ModelPackageSummaryList, 2)
@@ -182,6 +196,127 @@ func TestPipelinesEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, aws.ToString(p.InferenceSpecification.Containers[0].ModelDataUrl), aws.ToString(m.PrimaryContainer.ModelDataUrl))
 	}
+	// The retrained version carries its evidence; the first, trained without a champion, none.
+	p, err := sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(drifted.Retrain.ModelPackageArn)})
+	require.NoError(t, err)
+	requireEvidence(t, s, p, *eval)
+	p, err = sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(trained.ModelPackageArn)})
+	require.NoError(t, err)
+	require.Nil(t, p.ModelMetrics)
+	require.NotContains(t, p.CustomerMetadataProperties, activities.MetaDecision)
+}
+
+// requireEvidence checks that a model package records its evaluation e: the evaluation JSON in S3 (SageMaker's
+// model-quality statistics with the challenger's AUC), named by ModelMetrics, and both AUCs, the decision and
+// the reason in its metadata and ApprovalDescription.
+func requireEvidence(t *testing.T, s *stack.Stack, p *sagemaker.DescribeModelPackageOutput, e workflows.Evaluation) {
+	t.Helper()
+	stats := p.ModelMetrics.ModelQuality.Statistics
+	require.Equal(t, activities.EvaluationContentType, aws.ToString(stats.ContentType))
+	require.Equal(t, e.EvaluationS3Uri, aws.ToString(stats.S3Uri))
+	require.Equal(t, contract.FormatAUC(e.ChallengerAUC), p.CustomerMetadataProperties[activities.MetaAUC])
+	require.Equal(t, contract.FormatAUC(e.Champion.AUC), p.CustomerMetadataProperties[activities.MetaChampionAUC])
+	require.Equal(t, e.Decision, p.CustomerMetadataProperties[activities.MetaDecision])
+	require.Equal(t, e.Reason, aws.ToString(p.ApprovalDescription))
+
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(e.EvaluationS3Uri, "s3://"), "/")
+	obj, err := newS3(s).GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	require.NoError(t, err)
+	defer obj.Body.Close()
+	var file contract.EvaluationFile
+	require.NoError(t, json.NewDecoder(obj.Body).Decode(&file))
+	require.Equal(t, e.ChallengerAUC, file.BinaryClassificationMetrics.AUC.Value)
+	require.Equal(t, e.Decision, file.ChampionChallenger.Decision)
+	require.Equal(t, e.Champion.AUC, file.ChampionChallenger.ChampionAUC)
+}
+
+func newS3(s *stack.Stack) *s3.Client {
+	return s3.New(s3.Options{BaseEndpoint: aws.String(s.LocalAWS), Region: "us-east-1", UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
+// shuffledLabelsDate makes data date to from date from in the stack's bucket: the same holdout data and
+// target, and the same training and validation features with their labels (the first column) shuffled — a
+// date whose training data teaches nothing, so that a model retrained on it is worse than one trained on
+// from, measured on the same holdout data.
+func shuffledLabelsDate(t *testing.T, s *stack.Stack, from, to string) {
+	t.Helper()
+	ctx := context.Background()
+	client := newS3(s)
+	for _, split := range demodata.Splits {
+		obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("mdlc-local"), Key: aws.String(demodata.Key(from, split))})
+		require.NoError(t, err)
+		body, err := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		require.NoError(t, err)
+		if split == demodata.Train || split == demodata.Validation {
+			body = demodata.ShuffleLabels(body, 1)
+		}
+		_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("mdlc-local"), Key: aws.String(demodata.Key(to, split)), Body: bytes.NewReader(body)})
+		require.NoError(t, err)
+	}
+}
+
+// TestWorseChallengerIsRejected: a retrain on a date whose training labels are shuffled produces a model
+// worse than the one it would replace, measured on the same holdout data: its version is registered Rejected
+// with its evidence, and the next batch inference still scores with the champion.
+func TestWorseChallengerIsRejected(t *testing.T) {
+	s, c, sm := startStack(t, demodata.DefaultConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const model, good, bad = "churn", "2019-10-01", "2019-10-02"
+	shuffledLabelsDate(t, s, good, bad)
+
+	run, err := c.ExecuteWorkflow(ctx, startOptions(workflows.TrainingWorkflowID(model, good), model, good),
+		workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: model, DataDate: good})
+	require.NoError(t, err)
+	var champion workflows.TrainingResult
+	require.NoError(t, run.Get(ctx, &champion))
+
+	always := 1.0 // retrain whatever the AUC, as the original workshop did
+	run, err = c.ExecuteWorkflow(ctx, startOptions(workflows.BatchInferenceWorkflowID(model, bad), model, bad),
+		workflows.BatchInferenceWorkflow, workflows.BatchInferenceInput{ModelName: model, DataDate: bad, Threshold: &always})
+	require.NoError(t, err)
+	var res workflows.BatchInferenceResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, workflows.DecisionRetrain, res.Decision)
+	require.Greater(t, res.AUC, 0.85, "the champion scores the holdout data it was trained for")
+	e := res.Retrain.Evaluation
+	require.NotNil(t, e)
+	require.Equal(t, contract.DecisionRejected, e.Decision)
+	require.Less(t, e.ChallengerAUC, 0.6, "a model trained on shuffled labels guesses")
+	require.Equal(t, res.AUC, e.Champion.AUC)
+	require.Equal(t, contract.ApprovalRejected, res.Retrain.ApprovalStatus)
+	require.Equal(t, int32(2), res.Retrain.ModelPackageVersion)
+	p, err := sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(res.Retrain.ModelPackageArn)})
+	require.NoError(t, err)
+	require.Equal(t, smtypes.ModelApprovalStatusRejected, p.ModelApprovalStatus)
+	requireEvidence(t, s, p, *e)
+	require.Contains(t, aws.ToString(p.ApprovalDescription), "rejected: challenger AUC")
+	recordHistory(t, c, "training-retrain-rejected", res.RetrainWorkflowID, "")
+	// What the retrain registered is on the run, for `starter list` and the web UI (ApprovalStatus="Rejected").
+	desc, err := c.DescribeWorkflowExecution(ctx, res.RetrainWorkflowID, "")
+	require.NoError(t, err)
+	attrs := desc.WorkflowExecutionInfo.GetSearchAttributes().GetIndexedFields()
+	var status string
+	var version int64
+	var auc float64
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(attrs[workflows.ApprovalStatusAttribute.GetName()], &status))
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(attrs[workflows.ModelVersionAttribute.GetName()], &version))
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(attrs[workflows.AUCAttribute.GetName()], &auc))
+	require.Equal(t, contract.ApprovalRejected, status)
+	require.Equal(t, int64(2), version)
+	require.Equal(t, e.ChallengerAUC, auc)
+
+	keep := 0.5
+	run, err = c.ExecuteWorkflow(ctx, startOptions(workflows.BatchInferenceWorkflowID(model, bad), model, bad),
+		workflows.BatchInferenceWorkflow, workflows.BatchInferenceInput{ModelName: model, DataDate: bad, Threshold: &keep})
+	require.NoError(t, err)
+	var next workflows.BatchInferenceResult
+	require.NoError(t, run.Get(ctx, &next))
+	require.Equal(t, champion.ModelPackageArn, next.ModelPackageArn, "the rejected version is never served")
+	require.Equal(t, int32(1), next.ModelPackageVersion)
+	require.Equal(t, res.AUC, next.AUC)
 }
 
 // TestBadInputsCreateNothing: requests that cannot succeed fail fast, non-retryably, before any SageMaker job.

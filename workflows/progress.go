@@ -26,11 +26,16 @@ const (
 	StepTrainModel  = "Train Model"
 	StepCreateModel = "Create Model"
 	StepRegister    = "Register Model"
-	StepFindModel   = "Find Model"
-	StepInference   = "Inference"
-	StepMonitor     = "Monitor Model Performance"
-	StepDecide      = "Is Re-training Needed?"
-	StepRetrain     = "Re-train Model"
+	// StepEvaluate and StepPromote run between Create Model and Register Model when a training run has a
+	// champion: the new model's batch transform and monitor on the data date's holdout data, and the
+	// comparison with the champion's AUC.
+	StepEvaluate  = "Evaluate Re-trained Model"
+	StepPromote   = "Is the New Model Better?"
+	StepFindModel = "Find Model"
+	StepInference = "Inference"
+	StepMonitor   = "Monitor Model Performance"
+	StepDecide    = "Is Re-training Needed?"
+	StepRetrain   = "Re-train Model"
 )
 
 // Step is one step of a run as the progress query reports it.
@@ -54,6 +59,9 @@ type Progress struct {
 	// Approval is, for a training run that registered its version PendingManualApproval, the version it waits
 	// (or waited) for a decision on; `starter approve/reject` look for it.
 	Approval *ApprovalWait `json:",omitempty"`
+	// Promotion is, for a training run with a champion, contract.DecisionPromoted or DecisionRejected once
+	// Is the New Model Better? has decided.
+	Promotion string `json:",omitempty"`
 }
 
 // tracker keeps a run's Progress, answers the query and mirrors it into the run's current details, which the
@@ -106,6 +114,13 @@ func (t *tracker) decide(ctx workflow.Context, decision, detail string) {
 func (t *tracker) note(ctx workflow.Context, name, detail string) {
 	t.step(name).Detail = detail
 	t.publish(ctx)
+}
+
+// promote records a training run's promotion decision (contract.DecisionPromoted or DecisionRejected) and
+// completes Is the New Model Better? with detail.
+func (t *tracker) promote(ctx workflow.Context, decision, detail string) {
+	t.p.Promotion = decision
+	t.done(ctx, StepPromote, detail)
 }
 
 func (t *tracker) skip(ctx workflow.Context, name, detail string) {
@@ -162,6 +177,9 @@ func (t *tracker) publish(ctx workflow.Context) {
 	}
 	if t.p.Decision != "" {
 		b.WriteString("\nDecision: **" + t.p.Decision + "**\n")
+	}
+	if t.p.Promotion != "" {
+		b.WriteString("\nPromotion: **" + t.p.Promotion + "**\n")
 	}
 	workflow.SetCurrentDetails(ctx, b.String())
 }

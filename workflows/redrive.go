@@ -28,6 +28,8 @@ var (
 		{Step: StepInitialize, ActivityType: "InitializeTraining"},
 		{Step: StepTrainModel, ActivityType: "TrainModel", NamedJob: true},
 		{Step: StepCreateModel, ActivityType: "CreateModel"},
+		{Step: StepEvaluate, ActivityType: "BatchTransform", NamedJob: true},
+		{Step: StepEvaluate, ActivityType: "MonitorPerformance"},
 		{Step: StepRegister, ActivityType: "RegisterModel"},
 		{Step: StepWaitApproval, ActivityType: "WaitForApproval", HandlerActivityTypes: []string{"DecideApproval"}},
 	}

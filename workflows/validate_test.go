@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,10 +28,19 @@ func TestWorkflowsApplyEveryRequestRule(t *testing.T) {
 				r.Break(&in)
 				env := newEnv(t)
 				// No activity is mocked: any activity call would fail the test with an unmocked-call panic.
+				// The broken request as the user writes it, decoded as the worker decodes it.
+				raw, err := json.Marshal(in)
+				require.NoError(t, err)
 				if kind == contract.TrainingRequest {
-					env.ExecuteWorkflow(Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus})
+					var tin TrainingInput
+					require.NoError(t, json.Unmarshal(raw, &tin))
+					require.NoError(t, tin.decodeErr)
+					env.ExecuteWorkflow(Training, tin)
 				} else {
-					env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold})
+					var bin BatchInferenceInput
+					require.NoError(t, json.Unmarshal(raw, &bin))
+					require.NoError(t, bin.decodeErr)
+					env.ExecuteWorkflow(BatchInference, bin)
 				}
 				requireInvalidInput(t, env)
 			})

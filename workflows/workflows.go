@@ -78,10 +78,39 @@ type TrainingInput struct {
 	// DataDate (YYYY-MM-DD) selects the training data: s3://<bucket>/input-data/<DataDate>/{train,validation}.
 	DataDate string
 	// ApprovalStatus of the registered version: Approved or PendingManualApproval; the worker's default
-	// (Approved unless configured) when empty.
+	// (Approved unless configured) when empty. A version that loses to its Champion is registered Rejected
+	// whatever this says.
 	ApprovalStatus string `json:",omitempty"`
+	// Champion is the version the new model must beat. A batch-inference run that retrains sets it to the
+	// version it scored, with that version's AUC on DataDate: the run then evaluates the new model on the same
+	// holdout data (Evaluate Re-trained Model) and registers it with ApprovalStatus only when
+	// contract.Promotes says it is at least as good (Is the New Model Better?), else Rejected. A person
+	// starting a training run may set it too (e.g. the version in production and its AUC from a
+	// batch-inference run's result); the run trusts the given AUC. Nil: no evaluation, the version is
+	// registered with ApprovalStatus as before champion/challenger promotion existed.
+	Champion *contract.Champion `json:",omitempty"`
+	// PromotionMargin is how much the new model's AUC must exceed the champion's, in [0, 1]; the worker's
+	// --promotion-margin (default 0) when nil. Used only with a Champion.
+	PromotionMargin *float64 `json:",omitempty"`
 
 	decodeErr error // set by UnmarshalJSON
+}
+
+// Evaluation is how a training run's new model (the challenger) compared with its champion.
+type Evaluation struct {
+	// Champion is the version the challenger had to beat, with its AUC on DataDate's holdout data.
+	Champion contract.Champion
+	// ChallengerAUC is the new model's AUC on the same data.
+	ChallengerAUC float64
+	// PromotionMargin is the margin the decision used: promoted when ChallengerAUC >= Champion.AUC + margin.
+	PromotionMargin float64
+	// Decision is contract.DecisionPromoted (registered with the requested approval status) or
+	// contract.DecisionRejected (registered Rejected).
+	Decision string
+	// Reason says why, with both AUCs (the version's ApprovalDescription).
+	Reason string
+	// EvaluationS3Uri is the evaluation JSON the version's ModelMetrics names.
+	EvaluationS3Uri string
 }
 
 // TrainingResult is what a Training run produced.
@@ -104,6 +133,8 @@ type TrainingResult struct {
 	Approval *ApprovalOutcome `json:",omitempty"`
 	// FinalMetrics are the training job's final metrics (e.g. "validation:logloss").
 	FinalMetrics map[string]float64
+	// Evaluation is the comparison with the champion, when the run had one.
+	Evaluation *Evaluation `json:",omitempty"`
 }
 
 // BatchInferenceInput is the request of a BatchInference run.
@@ -114,6 +145,8 @@ type BatchInferenceInput struct {
 	// Threshold is the AUC below which the run retrains; the worker's default when nil (absent or null in the
 	// JSON request).
 	Threshold *float64 `json:",omitempty"`
+	// PromotionMargin is passed to the retrain (TrainingInput.PromotionMargin); the worker's default when nil.
+	PromotionMargin *float64 `json:",omitempty"`
 
 	decodeErr error // set by UnmarshalJSON
 }
@@ -145,11 +178,13 @@ const RetrainSuppressedMetric = "mdlc_retrain_suppressed"
 type BatchInferenceResult struct {
 	ModelName string
 	DataDate  string
-	// ModelPackageArn and SageMakerModelName identify the model that scored the data.
-	ModelPackageArn    string
-	SageMakerModelName string
-	TransformJobName   string
-	PredictionS3Uri    string
+	// ModelPackageArn, ModelPackageVersion and SageMakerModelName identify the model that scored the data
+	// (the champion of a retrain).
+	ModelPackageArn     string
+	ModelPackageVersion int32 `json:",omitempty"`
+	SageMakerModelName  string
+	TransformJobName    string
+	PredictionS3Uri     string
 	// AUC is the ROC AUC of the model's predictions against the holdout target.
 	AUC float64
 	// Threshold is the threshold the decision used; ThresholdSource says where it came from ("input" or
@@ -175,14 +210,15 @@ type BatchInferenceResult struct {
 // initialize-training function checks again for the state machine.
 func (in TrainingInput) Validate() error {
 	return contract.ValidateRequest(contract.TrainingRequest,
-		contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus})
+		contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus,
+			Champion: in.Champion, PromotionMargin: in.PromotionMargin})
 }
 
 // Validate reports what is wrong with the request: every inference rule of contract.RequestRules, which the
 // initialize-inference function checks again for the state machine.
 func (in BatchInferenceInput) Validate() error {
 	return contract.ValidateRequest(contract.InferenceRequest,
-		contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold})
+		contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold, PromotionMargin: in.PromotionMargin})
 }
 
 // invalidInput wraps a validation error as the non-retryable error a workflow fails with.

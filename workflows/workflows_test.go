@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
+	"github.com/mdlc/mdlc/lambdas/contract"
 )
 
 var (
@@ -24,6 +25,16 @@ var (
 		TrainingInput:   activities.S3Location{S3Uri: "s3://b/input-data/2019-10-01/train"},
 		ValidationInput: activities.S3Location{S3Uri: "s3://b/input-data/2019-10-01/validation"},
 		TrainingOutput:  activities.S3Location{S3Uri: "s3://b/model/2019-10-01/20191001T000000"},
+		Evaluation: activities.EvaluationPlan{
+			Transform: activities.InferencePlan{
+				DataDate: "2019-10-01", InferenceJobName: "m-20191001T000000-abcd",
+				InferenceInput:  activities.S3Location{S3Uri: "s3://b/input-data/2019-10-01/holdout_data"},
+				InferenceOutput: activities.S3Location{S3Uri: "s3://b/output-data/2019-10-01/20191001T000000"},
+				TargetS3Uri:     "s3://b/input-data/2019-10-01/holdout_target/holdout_target.csv",
+				PredictionS3Uri: "s3://b/output-data/2019-10-01/20191001T000000/holdout_data.csv.out",
+			},
+			EvaluationS3Uri: "s3://b/evaluation/2019-10-01/20191001T000000/evaluation.json",
+		},
 	}
 	trained = activities.TrainModelOutput{
 		TrainingJobName: "m-20191001T000000-abcd", ModelArtifacts: "s3://b/model/x/model.tar.gz",
@@ -61,9 +72,34 @@ func mockTraining(env *testsuite.TestWorkflowEnvironment, except ...string) {
 	if !skip("CreateModel") {
 		env.OnActivity(a.CreateModel, mock.Anything, mock.Anything).Return(activities.CreateModelOutput{ModelName: trained.TrainingJobName, ModelArn: "arn:model"}, nil)
 	}
-	if !skip("RegisterModel") {
-		env.OnActivity(a.RegisterModel, mock.Anything, mock.Anything).Return(activities.RegisterModelOutput{ModelPackageArn: "arn:pkg/m/2", ModelPackageVersion: 2, ApprovalStatus: "Approved"}, nil)
+	if !skip("Evaluate") {
+		mockEvaluation(env, challengerAUC)
 	}
+	if !skip("RegisterModel") {
+		env.OnActivity(a.RegisterModel, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.RegisterModelInput) (activities.RegisterModelOutput, error) {
+				return activities.RegisterModelOutput{ModelPackageArn: "arn:pkg/m/2", ModelPackageVersion: 2, ApprovalStatus: in.ApprovalStatus}, nil
+			})
+	}
+}
+
+// challengerAUC is the AUC mockTraining gives a retrained model on its holdout data.
+const challengerAUC = 0.9
+
+// mockEvaluation makes the training run's evaluation activities (the challenger's batch transform and
+// monitor) succeed, the challenger scoring auc; the monitor's evaluation is the function's (contract.Evaluate).
+func mockEvaluation(env *testsuite.TestWorkflowEnvironment, auc float64) {
+	ep := trainingPlan.Evaluation.Transform
+	env.OnActivity(a.BatchTransform, mock.Anything, mock.MatchedBy(func(in activities.TransformInput) bool {
+		return in.ModelName == trained.TrainingJobName && in.Plan == ep
+	})).Return(activities.TransformOutput{TransformJobName: ep.InferenceJobName}, nil).Maybe()
+	env.OnActivity(a.MonitorPerformance, mock.Anything, mock.MatchedBy(func(in activities.MonitorInput) bool {
+		return in.Evaluation != nil && in.PredictionS3Uri == ep.PredictionS3Uri && in.TargetS3Uri == ep.TargetS3Uri &&
+			in.Evaluation.OutputS3Uri == trainingPlan.Evaluation.EvaluationS3Uri
+	})).Return(func(_ context.Context, in activities.MonitorInput) (activities.MonitorOutput, error) {
+		e := contract.Evaluate(auc, *in.Evaluation)
+		return activities.MonitorOutput{AUC: auc, Evaluation: &e}, nil
+	}).Maybe()
 }
 
 func TestTrainingHappyPath(t *testing.T) {
@@ -89,11 +125,19 @@ func TestTrainingHappyPath(t *testing.T) {
 	require.Equal(t, "Approved", registered.ApprovalStatus, "worker default approval")
 	require.Equal(t, trained.ModelArtifacts, registered.ModelDataURL)
 
+	require.Nil(t, registered.Evaluation, "no champion: no evaluation")
+	require.Nil(t, res.Evaluation)
+
 	var p Progress
 	v, err := env.QueryWorkflow(ProgressQuery)
 	require.NoError(t, err)
 	require.NoError(t, v.Get(&p))
 	for _, s := range p.Steps {
+		if s.Name == StepEvaluate || s.Name == StepPromote {
+			require.Equal(t, StepSkipped, s.State, s.Name)
+			require.Equal(t, "no champion", s.Detail)
+			continue
+		}
 		require.Equal(t, StepCompleted, s.State, s.Name)
 	}
 }
@@ -255,7 +299,9 @@ func TestBatchInferenceDecision(t *testing.T) {
 			env := newEnv(t)
 			mockInference(env, tc.auc)
 			childRan := false
-			env.OnWorkflow(TrainingWorkflow, mock.Anything, TrainingInput{ModelName: "m", DataDate: "2019-11-01"}).Return(
+			margin := 0.0
+			env.OnWorkflow(TrainingWorkflow, mock.Anything, TrainingInput{ModelName: "m", DataDate: "2019-11-01", PromotionMargin: &margin,
+				Champion: &contract.Champion{ModelPackageArn: found.ModelPackageArn, ModelPackageVersion: found.ModelPackageVersion, SageMakerModelName: found.SageMakerModelName, AUC: tc.auc}}).Return(
 				func(ctx workflow.Context, in TrainingInput) (TrainingResult, error) {
 					childRan = true
 					require.Equal(t, RetrainWorkflowID("m"), workflow.GetInfo(ctx).WorkflowExecution.ID)
@@ -459,8 +505,11 @@ func TestRunSetsItsOwnSearchAttributes(t *testing.T) {
 			require.NoError(t, env.SetTypedSearchAttributesOnStart(tc.onStart))
 			upserts := 0
 			env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-				upserts++
 				sa := args.Get(0).(temporal.SearchAttributes)
+				if _, registration := sa.GetInt64(ModelVersionAttribute); registration {
+					return // what the run registered (TestTrainingSetsWhatItRegistered)
+				}
+				upserts++
 				m, _ := sa.GetKeyword(ModelNameAttribute)
 				d, _ := sa.GetKeyword(DataDateAttribute)
 				require.Equal(t, "m", m)

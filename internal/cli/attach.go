@@ -45,6 +45,13 @@ func batchInferenceMismatches(open, req workflows.BatchInferenceInput) []mismatc
 		}
 		ms = append(ms, mismatch{"Threshold", o, strconv.FormatFloat(*req.Threshold, 'g', -1, 64)})
 	}
+	if req.PromotionMargin != nil && (open.PromotionMargin == nil || *open.PromotionMargin != *req.PromotionMargin) {
+		o := "(the worker's default)"
+		if open.PromotionMargin != nil {
+			o = strconv.FormatFloat(*open.PromotionMargin, 'g', -1, 64)
+		}
+		ms = append(ms, mismatch{"PromotionMargin", o, strconv.FormatFloat(*req.PromotionMargin, 'g', -1, 64)})
+	}
 	return ms
 }
 

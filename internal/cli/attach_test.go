@@ -34,6 +34,10 @@ func TestAttachMismatches(t *testing.T) {
 		{"request asks for a threshold", batchInferenceMismatches(infer(nil), infer(f(0.9))),
 			[]mismatch{{"Threshold", "(the worker's default)", "0.9"}}},
 		{"thresholds differ", batchInferenceMismatches(infer(f(0.5)), infer(f(0.9))), []mismatch{{"Threshold", "0.5", "0.9"}}},
+		{"request leaves the margin to the default", batchInferenceMismatches(workflows.BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01", PromotionMargin: f(0.1)}, infer(nil)), nil},
+		{"margins differ", batchInferenceMismatches(workflows.BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01"},
+			workflows.BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01", PromotionMargin: f(0.1)}),
+			[]mismatch{{"PromotionMargin", "(the worker's default)", "0.1"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, tc.got) })
 	}

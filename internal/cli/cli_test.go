@@ -49,6 +49,8 @@ func TestUsageErrors(t *testing.T) {
 		{"threshold not a number", []string{"infer", "--model", "churn", "--data-date", "2019-11-01", "--threshold", "high"}, nil, `--threshold "high" must be a number in [0, 1]`},
 		{"threshold above one", []string{"infer", "--model", "churn", "--data-date", "2019-11-01", "--threshold", "1.5"}, nil, `threshold 1.5 must be a number in [0, 1]`},
 		{"threshold NaN", []string{"infer", "--model", "churn", "--data-date", "2019-11-01", "--threshold", "NaN"}, nil, `threshold NaN must be a number in [0, 1]`},
+		{"margin not a number", []string{"infer", "--model", "churn", "--data-date", "2019-11-01", "--promotion-margin", "a bit"}, nil, `--promotion-margin "a bit" must be a number in [0, 1]`},
+		{"margin negative", []string{"infer", "--model", "churn", "--data-date", "2019-11-01", "--promotion-margin", "-0.1"}, nil, `promotion margin -0.1 must be a number in [0, 1]`},
 		{"bad output", []string{"train", "--model", "churn", "--data-date", "2019-10-01", "-o", "yaml"}, nil, `--output "yaml" must be text or json`},
 		{"bad ui address from env", []string{"train", "--model", "churn", "--data-date", "2019-10-01"}, map[string]string{"MDLC_UI_ADDRESS": "localhost:8233"}, `--ui-address "localhost:8233" must be an http(s) URL`},
 		{"watch without ID", []string{"watch"}, nil, "watch needs a WORKFLOW_ID argument, e.g. `starter watch training-churn-2019-10-01`"},

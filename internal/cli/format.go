@@ -175,6 +175,13 @@ func writeTraining(b *strings.Builder, t *workflows.TrainingResult, versionLabel
 	field(b, "sagemaker model", t.SageMakerModelName)
 	field(b, "artifacts", t.ModelArtifacts)
 	field(b, "metrics", formatMetrics(t.FinalMetrics))
+	if e := t.Evaluation; e != nil {
+		field(b, "champion", fmt.Sprintf("version %d (%s), AUC %.4f", e.Champion.ModelPackageVersion, e.Champion.SageMakerModelName, e.Champion.AUC))
+		field(b, "challenger AUC", fmt.Sprintf("%.4f", e.ChallengerAUC))
+		field(b, "margin", strconv.FormatFloat(e.PromotionMargin, 'f', -1, 64))
+		field(b, "promotion", e.Reason)
+		field(b, "evidence", e.EvaluationS3Uri)
+	}
 }
 
 // formatMetrics renders metrics sorted by name: "train:logloss=0.3121 validation:logloss=0.3502".

@@ -143,8 +143,12 @@ func listCommand() *command {
 		help: `Lists recent Training and BatchInference runs, newest first, through Temporal's visibility API. --model
 filters on the ModelName search attribute, as the web UI can (ModelName="churn"); --decision on the
 Decision search attribute of batch-inference runs (Keep, Retrain, or RetrainSuppressed: a retrain a guard
-held back). A training run that waits for a person's decision on the version it registered shows
-"Running (waiting for approval)"; --waiting lists only those (the ApprovalStatus search attribute).`,
+held back). The table shows what each run measured and registered, from its search attributes: the AUC (a
+batch-inference run's model on its data date, a retrain's new model on the same data), the decision, the
+model version (the one that scored, or the one registered) and the approval status a training run registered
+(Rejected when its model lost to the champion). A training run that waits for a person's decision on the
+version it registered shows "Running (waiting for approval)"; --waiting lists only those (the
+ApprovalStatus search attribute).`,
 		examples: []string{
 			"starter list",
 			"starter list --model churn --limit 5",
@@ -203,12 +207,15 @@ held back). A training run that waits for a person's decision on the version it 
 // RunListing is one run in `list`.
 type RunListing struct {
 	WorkflowID, RunID, Workflow, Status string
-	ModelName, DataDate                 string     `json:",omitempty"`
-	StartTime                           time.Time  `json:",omitempty"`
-	CloseTime                           *time.Time `json:",omitempty"`
-	// ApprovalStatus is a training run's ApprovalStatus search attribute: PendingManualApproval while it
-	// waits for a decision (when the namespace has the attribute).
-	ApprovalStatus string `json:",omitempty"`
+	ModelName, DataDate                 string `json:",omitempty"`
+	// AUC, Decision, ModelVersion and ApprovalStatus are the run's search attributes of the same names, when
+	// it set them (see workflows.SearchAttributes).
+	AUC            *float64   `json:",omitempty"`
+	Decision       string     `json:",omitempty"`
+	ModelVersion   *int64     `json:",omitempty"`
+	ApprovalStatus string     `json:",omitempty"`
+	StartTime      time.Time  `json:",omitempty"`
+	CloseTime      *time.Time `json:",omitempty"`
 }
 
 // listQuery is the visibility query of `list`: the mdlc workflow types, of one model when model is set, that
@@ -243,6 +250,9 @@ func listRuns(ctx context.Context, svc workflowservice.WorkflowServiceClient, na
 			ModelName:      keyword(info.GetSearchAttributes(), workflows.ModelNameAttribute.GetName()),
 			DataDate:       keyword(info.GetSearchAttributes(), workflows.DataDateAttribute.GetName()),
 			StartTime:      info.GetStartTime().AsTime(),
+			Decision:       keyword(info.GetSearchAttributes(), workflows.DecisionAttribute.GetName()),
+			AUC:            attribute[float64](info.GetSearchAttributes(), workflows.AUCAttribute.GetName()),
+			ModelVersion:   attribute[int64](info.GetSearchAttributes(), workflows.ModelVersionAttribute.GetName()),
 			ApprovalStatus: keyword(info.GetSearchAttributes(), workflows.ApprovalStatusAttribute.GetName()),
 		}
 		if info.GetCloseTime() != nil {
@@ -269,18 +279,38 @@ func keyword(sa *commonpb.SearchAttributes, name string) string {
 	return s
 }
 
+// attribute decodes a search attribute of type T (nil when absent or not a T).
+func attribute[T any](sa *commonpb.SearchAttributes, name string) *T {
+	p, ok := sa.GetIndexedFields()[name]
+	if !ok {
+		return nil
+	}
+	var v T
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err != nil {
+		return nil
+	}
+	return &v
+}
+
 // formatRuns renders runs as a table.
 func formatRuns(runs []RunListing) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tWORKFLOW ID\tTYPE\tMODEL\tDATA DATE\tSTARTED\tDURATION\tRUN ID")
+	fmt.Fprintln(tw, "STATUS\tWORKFLOW ID\tTYPE\tMODEL\tDATA DATE\tAUC\tDECISION\tVERSION\tAPPROVAL\tSTARTED\tDURATION\tRUN ID")
 	for _, r := range runs {
 		dur := "-"
 		if r.CloseTime != nil {
 			dur = formatDuration(r.CloseTime.Sub(r.StartTime))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", listStatus(r), r.WorkflowID, r.Workflow, dash(r.ModelName), dash(r.DataDate),
-			r.StartTime.Local().Format(time.DateTime), dur, r.RunID)
+		auc, version := "-", "-"
+		if r.AUC != nil {
+			auc = strconv.FormatFloat(*r.AUC, 'f', 4, 64)
+		}
+		if r.ModelVersion != nil {
+			version = strconv.FormatInt(*r.ModelVersion, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", listStatus(r), r.WorkflowID, r.Workflow, dash(r.ModelName), dash(r.DataDate),
+			auc, dash(r.Decision), version, dash(r.ApprovalStatus), r.StartTime.Local().Format(time.DateTime), dur, r.RunID)
 	}
 	_ = tw.Flush() // writes to a strings.Builder cannot fail
 	return b.String()

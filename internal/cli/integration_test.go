@@ -26,6 +26,7 @@ import (
 
 	"github.com/mdlc/mdlc/internal/cli"
 	"github.com/mdlc/mdlc/internal/stack"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -232,7 +233,12 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 	require.NotNil(t, sum.CloseTime)
 	require.True(t, steps[0].at.Before(*sum.CloseTime), "the first step line was printed at %v, before the run closed at %v (live)", steps[0].at, *sum.CloseTime)
 	require.Equal(t, int32(1), sum.Training.ModelPackageVersion)
-	require.Len(t, sum.Steps, 4)
+	require.Len(t, sum.Steps, 6)
+	for _, st := range sum.Steps[3:5] { // the first version has no champion to be evaluated against
+		require.Equal(t, workflows.StepSkipped, st.State, st.Name)
+		require.Equal(t, "no champion", st.Detail)
+	}
+	require.Nil(t, sum.Training.Evaluation)
 
 	infer := runCLI(ctx, s, "infer", "--model", "churn", "--data-date", "2019-11-01", "--threshold", "0.8", "--wait")
 	require.NoError(t, infer.err, infer.String())
@@ -250,6 +256,8 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		`Re-train Model > Initialize\s+started`,
 		`Re-train Model > Train Model\s+started\s+churn-`,
 		`Re-train Model > Train Model\s+completed`,
+		`Re-train Model > Evaluate Re-trained Model\s+completed .*challenger AUC 0\.\d{4}, champion AUC 0\.7\d{3} \(version 1\), margin 0$`,
+		`Re-train Model > Is the New Model Better\?\s+completed\s+promoted: challenger AUC 0\.\d{4} >= champion AUC 0\.7\d{3} \(version 1\) \+ margin 0 on 2019-11-01$`,
 		`Re-train Model > Register Model\s+completed .*version 2`,
 		`Re-train Model\s+completed .*registered version 2`,
 		`^BatchInference Completed in`,
@@ -259,6 +267,12 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		`^\s+retrain run\s+retrain-churn \(run ID [0-9a-f-]+\)$`,
 		`^\s+new version\s+2 \(Approved\)$`,
 		`^\s+model package\s+arn:aws:sagemaker:.*/churn/2$`,
+		// The retrain's evaluation against version 1: both AUCs, the margin and why it was promoted.
+		`^\s+champion\s+version 1 \(churn-\d{8}T\d{6}-[0-9a-f]{8}\), AUC 0\.7\d{3}$`,
+		`^\s+challenger AUC\s+0\.\d{4}$`,
+		`^\s+margin\s+0$`,
+		`^\s+promotion\s+promoted: challenger AUC`,
+		`^\s+evidence\s+s3://mdlc-local/evaluation/2019-11-01/\S+/evaluation\.json$`,
 	)
 	isum := statusJSON(t, s, inferID)
 	require.Equal(t, "Completed", isum.Status)
@@ -274,7 +288,11 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		t.Logf("starter status:\n%s", r.stdout)
 		require.Regexp(t, `(?m)^BatchInference Completed in`, r.stdout)
 		require.Regexp(t, `(?m)^\s+Monitor Model Performance\s+completed\s+`+dur+`\s+AUC 0\.7`, r.stdout)
-		require.Regexp(t, `(?m)^\s+Re-train Model\s+completed .*registered version 2`, r.stdout)
+		require.Regexp(t, `(?m)^\s+Re-train Model\s+completed .*registered version 2 Approved: promoted: challenger AUC`, r.stdout)
+		require.Regexp(t, `(?m)^\s+champion\s+version 1 \(churn-.*\), AUC 0\.\d{4}$`, r.stdout)
+		require.Regexp(t, `(?m)^\s+challenger AUC\s+0\.\d{4}$`, r.stdout)
+		require.Regexp(t, `(?m)^\s+margin\s+0$`, r.stdout)
+		require.Regexp(t, `(?m)^\s+promotion\s+promoted: `, r.stdout)
 	})
 
 	t.Run("watch a closed run replays it", func(t *testing.T) {
@@ -297,9 +315,10 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		r := runCLI(ctx, s, "models", "--model", "churn")
 		require.NoError(t, r.err, r.String())
 		requireInOrder(t, r.lines,
-			`^VERSION\s+STATUS\s+CREATED\s+DATA DATE\s+TRAINING JOB\s+SAGEMAKER MODEL\s+DECIDED$`,
-			`^1\s+Approved\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+2019-10-01\s+`+regexp.QuoteMeta(sum.Training.TrainingJobName)+`\s+`,
-			`^2\s+Approved\s+.*2019-11-01\s+`+regexp.QuoteMeta(isum.Inference.Retrain.TrainingJobName),
+			`^VERSION\s+STATUS\s+CREATED\s+DATA DATE\s+AUC\s+CHAMPION AUC\s+TRAINING JOB\s+SAGEMAKER MODEL\s+DECIDED$`,
+			`^1\s+Approved\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+2019-10-01\s+-\s+-\s+`+regexp.QuoteMeta(sum.Training.TrainingJobName)+`\s+`,
+			// The retrained version: its AUC and its champion's on 2019-11-01, and why it was promoted.
+			`^2\s+Approved\s+.*2019-11-01\s+0\.\d{4}\s+0\.\d{4}\s+`+regexp.QuoteMeta(isum.Inference.Retrain.TrainingJobName)+`\s+.*promoted: challenger AUC 0\.\d{4} >= champion AUC 0\.\d{4} \(version 1\)`,
 		)
 		r = runCLI(ctx, s, "models", "--model", "churn", "--output", "json")
 		require.NoError(t, r.err, r.String())
@@ -307,6 +326,9 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &versions))
 		require.Len(t, versions, 2)
 		require.Equal(t, isum.Inference.Retrain.ModelPackageArn, versions[1].ModelPackageArn)
+		require.Equal(t, contract.DecisionPromoted, versions[1].Decision)
+		require.NotEmpty(t, versions[1].AUC)
+		require.Empty(t, versions[0].Decision, "the first version had no champion")
 	})
 
 	// A person rejects the retrained version: batch inference goes back to version 1; approving it again
@@ -358,10 +380,12 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		r := runCLI(ctx, s, "list", "--model", "churn")
 		require.NoError(t, r.err, r.String())
 		requireInOrder(t, r.lines,
-			`^STATUS\s+WORKFLOW ID\s+TYPE\s+MODEL\s+DATA DATE`,
-			`^Completed\s+retrain-churn\s+Training\s+churn\s+2019-11-01`,
-			`^Completed\s+batch-inference-churn-2019-11-01\s+BatchInference\s+churn\s+2019-11-01`,
-			`^Completed\s+training-churn-2019-10-01\s+Training\s+churn\s+2019-10-01`,
+			`^STATUS\s+WORKFLOW ID\s+TYPE\s+MODEL\s+DATA DATE\s+AUC\s+DECISION\s+VERSION\s+APPROVAL\s+STARTED`,
+			// The retrain: its new model's AUC on 2019-11-01, the version it registered, promoted.
+			`^Completed\s+retrain-churn\s+Training\s+churn\s+2019-11-01\s+0\.\d{4}\s+-\s+2\s+Approved\s`,
+			// The batch inference: the AUC it measured with version 1, and its decision.
+			`^Completed\s+batch-inference-churn-2019-11-01\s+BatchInference\s+churn\s+2019-11-01\s+0\.\d{4}\s+Retrain\s+1\s+-\s`,
+			`^Completed\s+training-churn-2019-10-01\s+Training\s+churn\s+2019-10-01\s+-\s+-\s+1\s+Approved\s`,
 		)
 		r = runCLI(ctx, s, "list", "--model", "churn", "--limit", "1", "-o", "json")
 		require.NoError(t, r.err, r.String())

@@ -32,9 +32,10 @@ func modelsCommand() *command {
 		args:    "--model NAME [flags]",
 		summary: "list a model's registered versions (SageMaker Model Registry)",
 		help: `Lists the versions registered in the SageMaker model package group of a model, oldest first: version,
-approval status, creation time, data date, training job, SageMaker model, and who decided the status and why
-when a person did (starter approve/reject). Batch inference uses the newest
-Approved version.`,
+approval status, creation time, data date, for a version registered by a retrain its AUC and its champion's
+on the data date's holdout data, training job, SageMaker model, and who decided the status and why: the
+champion/challenger evaluation ("promoted: challenger AUC 0.9612 >= champion AUC 0.7228 (version 1) + margin 0
+on 2019-11-01") or a person (starter approve/reject). Batch inference uses the newest Approved version.`,
 		examples: []string{
 			"starter models --model churn",
 			"starter models --model churn -o json",
@@ -83,8 +84,14 @@ type ModelVersion struct {
 	SageMakerModelName string
 	TrainingJobName    string
 	DataDate           string
-	// ApprovalDescription says who decided the status and why (starter approve/reject), when someone did.
+	// ApprovalDescription says who decided the status and why: the champion/challenger evaluation (both
+	// AUCs and the rule) or a person (starter approve/reject).
 	ApprovalDescription string `json:",omitempty"`
+	// AUC and ChampionAUC are the version's AUC and its champion's on DataDate's holdout data, and Decision
+	// the evaluation's (Promoted or Rejected), for a version registered by a retrain (empty otherwise).
+	AUC         string `json:",omitempty"`
+	ChampionAUC string `json:",omitempty"`
+	Decision    string `json:",omitempty"`
 }
 
 // listVersions returns the versions of the model package group model, oldest first.
@@ -122,6 +129,9 @@ func listVersions(ctx context.Context, sm RegistryAPI, af *awsFlags, model strin
 				TrainingJobName:     d.CustomerMetadataProperties[activities.MetaTrainingJobName],
 				DataDate:            d.CustomerMetadataProperties[activities.MetaDataDate],
 				ApprovalDescription: aws.ToString(d.ApprovalDescription),
+				AUC:                 d.CustomerMetadataProperties[activities.MetaAUC],
+				ChampionAUC:         d.CustomerMetadataProperties[activities.MetaChampionAUC],
+				Decision:            d.CustomerMetadataProperties[activities.MetaDecision],
 			})
 		}
 		if page.NextToken == nil || aws.ToString(page.NextToken) == "" {
@@ -135,12 +145,22 @@ func listVersions(ctx context.Context, sm RegistryAPI, af *awsFlags, model strin
 func formatVersions(versions []ModelVersion) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tSTATUS\tCREATED\tDATA DATE\tTRAINING JOB\tSAGEMAKER MODEL\tDECIDED")
+	fmt.Fprintln(tw, "VERSION\tSTATUS\tCREATED\tDATA DATE\tAUC\tCHAMPION AUC\tTRAINING JOB\tSAGEMAKER MODEL\tDECIDED")
 	for _, v := range versions {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", strconv.Itoa(int(v.Version)), v.ApprovalStatus,
-			v.CreationTime.Local().Format(time.DateTime), dash(v.DataDate), dash(v.TrainingJobName), dash(v.SageMakerModelName),
-			dash(quote.Prefix(v.ApprovalDescription, 120)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", strconv.Itoa(int(v.Version)), v.ApprovalStatus,
+			v.CreationTime.Local().Format(time.DateTime), dash(v.DataDate), dash(shortAUC(v.AUC)), dash(shortAUC(v.ChampionAUC)),
+			dash(v.TrainingJobName), dash(v.SageMakerModelName), dash(quote.Prefix(v.ApprovalDescription, 120)))
 	}
 	_ = tw.Flush() // writes to a strings.Builder cannot fail
 	return b.String()
+}
+
+// shortAUC renders an AUC the registry records in full (contract.FormatAUC) to four decimals, as the other
+// commands show AUCs; what is not a number is shown as recorded.
+func shortAUC(v string) string {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return v
+	}
+	return strconv.FormatFloat(f, 'f', 4, 64)
 }

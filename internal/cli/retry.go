@@ -353,11 +353,15 @@ func stepIndex(steps []workflows.StepWork, match func(workflows.StepWork) bool) 
 	return -1
 }
 
-// resolveStep finds the step named name: its full name, case-insensitive, or a prefix of exactly one.
+// resolveStep finds the step named name: its full name, case-insensitive, or a prefix of exactly one. A step
+// with several activities (Evaluate Re-trained Model: a transform, then the monitor) starts at its first.
 func resolveStep(steps []workflows.StepWork, workflow, name string) (int, error) {
 	want := strings.ToLower(strings.TrimSpace(name))
 	var prefixed []int
 	for i, s := range steps {
+		if i > 0 && steps[i-1].Step == s.Step {
+			continue
+		}
 		step := strings.ToLower(s.Step)
 		if step == want {
 			return i, nil
@@ -373,9 +377,11 @@ func resolveStep(steps []workflows.StepWork, workflow, name string) (int, error)
 }
 
 func stepList(steps []workflows.StepWork) string {
-	names := make([]string, len(steps))
+	var names []string
 	for i, s := range steps {
-		names[i] = strconv.Quote(s.Step)
+		if i == 0 || steps[i-1].Step != s.Step {
+			names = append(names, strconv.Quote(s.Step))
+		}
 	}
 	return strings.Join(names, ", ")
 }

@@ -169,6 +169,11 @@ func TestPlanRedrive(t *testing.T) {
 	waitTasks := []int64{waitFailed.step("InitializeTraining", ok), waitFailed.step("TrainModel", ok), waitFailed.step("CreateModel", ok),
 		waitFailed.step("RegisterModel", ok), waitFailed.step("WaitForApproval", open), waitFailed.step("DecideApproval", failed)}
 	waitFailed.fail("ValidationException", "Wait for Approval: model package not found")
+	// An evaluated retrain whose monitor failed: the challenger's transform job is kept.
+	evalFailed := newHistory(workflows.TrainingWorkflow, runID)
+	evalTasks := []int64{evalFailed.step("InitializeTraining", ok), evalFailed.step("TrainModel", ok), evalFailed.step("CreateModel", ok),
+		evalFailed.step("BatchTransform", ok), evalFailed.step("MonitorPerformance", failed)}
+	evalFailed.fail("S3Error", "Evaluate Re-trained Model: write evaluation")
 
 	terminated := newHistory(workflows.TrainingWorkflow, "")
 	termTasks := []int64{terminated.step("InitializeTraining", ok), terminated.step("TrainModel", open)}
@@ -222,6 +227,10 @@ func TestPlanRedrive(t *testing.T) {
 			wantNotes: []string{"Train Model runs a SageMaker job", "stays as it ended"}},
 		{name: "the wait for a decision failed: the wait again, from where it began", h: waitFailed, wantFailed: workflows.StepWaitApproval, wantFrom: workflows.StepWaitApproval,
 			wantEvent: waitTasks[4]},
+		{name: "the evaluation's monitor failed: only the monitor again", h: evalFailed, wantFailed: workflows.StepEvaluate, wantFrom: workflows.StepEvaluate, wantEvent: evalTasks[4],
+			wantNotes: []string{"stays as it ended"}},
+		{name: "--from the evaluation (a prefix) runs its transform again: from Initialize", h: evalFailed, from: "evaluate", wantFailed: workflows.StepEvaluate, wantFrom: workflows.StepInitialize,
+			wantEvent: evalTasks[0], wantNotes: []string{"Evaluate Re-trained Model runs a SageMaker job", "stays as it ended"}},
 		{name: "terminated while training: from Initialize", h: terminated, wantFailed: workflows.StepTrainModel, wantFrom: workflows.StepInitialize, wantEvent: termTasks[0],
 			wantOutcome: "Terminated: operator", wantNotes: []string{"Train Model runs a SageMaker job"}},
 		{name: "timed out at Monitor", h: timedOut, wantFailed: workflows.StepMonitor, wantFrom: workflows.StepMonitor, wantEvent: toTasks[3], wantOutcome: "TimedOut"},

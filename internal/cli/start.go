@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/mdlc/mdlc/internal/quote"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -67,7 +68,7 @@ starts and ends, then prints a summary (model version, training job, metrics) an
 func inferCommand() *command {
 	return &command{
 		name:    "infer",
-		args:    "--model NAME --data-date YYYY-MM-DD [--threshold X] [--wait] [flags]",
+		args:    "--model NAME --data-date YYYY-MM-DD [--threshold X] [--promotion-margin M] [--wait] [flags]",
 		summary: "start the BatchInference workflow (score, measure AUC, retrain if below the threshold)",
 		help: `Starts the BatchInference workflow for a model on one data date: Initialize → Find Model (the newest
 Approved version) → Inference (a SageMaker batch transform of input-data/<date>/holdout_data) → Monitor Model
@@ -77,16 +78,21 @@ child Training run, awaited).
 The workflow ID is batch-inference-<model>-<date>; the retrain child is retrain-<model>, one per model: while
 it runs, another run's retrain of the model is suppressed, as are retrains within the worker's
 --retrain-cooldown or past its --max-retrains-per-day (decision RetrainSuppressed, with the reason). Starting the same
-request while its run is open attaches to it; if that run uses another --threshold than the one given, nothing
-is started: it says so and exits 1 (a flag left out matches whatever the open run uses). With --wait it follows the run and its retrain child live, then
-prints the AUC, the threshold and where it came from, the decision, and the retrained version.`,
+request while its run is open attaches to it; if that run uses another --threshold or --promotion-margin than
+the one given, nothing is started: it says so and exits 1 (a flag left out matches whatever the open run
+uses). A retrain is evaluated against the model the run scored, on the same holdout data: the new version is
+promoted when its AUC reaches that model's AUC plus --promotion-margin (the worker's, default 0, when left
+out), otherwise registered Rejected. With --wait it follows the run and its retrain child live, then prints the
+AUC, the threshold and where it came from, the decision, the retrained version, both AUCs and the promotion.`,
 		examples: []string{
 			"starter infer --model churn --data-date 2019-11-01",
 			"starter infer --model churn --data-date 2019-11-01 --threshold 0.8 --wait",
+			"starter infer --model churn --data-date 2019-11-01 --promotion-margin 0.01 --wait",
 		},
 		setup: func(fs *flag.FlagSet, e *env) action {
 			tf, out, req := addTemporalFlags(fs, e), addOutputFlag(fs), addRequestFlags(fs)
 			threshold := fs.String("threshold", "", "AUC in [0, 1] below which the model is retrained, e.g. 0.8 (default: the worker's)")
+			margin := fs.String("promotion-margin", "", "how much a retrained model's AUC must exceed the current model's to be promoted, in [0, 1] (default: the worker's)")
 			wait := fs.Bool("wait", false, "follow the run (and its retrain child) until it ends and print its summary")
 			logs := addLogsFlags(fs, e)
 			var in workflows.BatchInferenceInput
@@ -98,6 +104,13 @@ prints the AUC, the threshold and where it came from, the decision, and the retr
 						return err
 					}
 					in.Threshold = &t
+				}
+				if *margin != "" {
+					m, err := strconv.ParseFloat(strings.TrimSpace(*margin), 64)
+					if err != nil {
+						return usagef("--promotion-margin %s must be a number in [0, 1], e.g. 0.01", quote.Value(*margin))
+					}
+					in.PromotionMargin = &m
 				}
 				return nil
 			}

@@ -31,6 +31,7 @@ type Flags struct {
 	transformCount                         *int
 	hyperparameters, threshold, maxRuntime string
 	retrainCooldown, approvalTimeout       string
+	promotionMargin                        string
 	maxRetrainsPerDay                      *int
 }
 
@@ -62,6 +63,7 @@ func Add(fs *flag.FlagSet, getenv func(string) string) *Flags {
 	fs.StringVar(&p.ApprovalStatus, "approval-status", Env(getenv, "MDLC_APPROVAL_STATUS", contract.ApprovalApproved), "status of new model versions: Approved or PendingManualApproval [MDLC_APPROVAL_STATUS]")
 	fs.StringVar(&f.approvalTimeout, "approval-timeout", Env(getenv, "MDLC_APPROVAL_TIMEOUT", activities.DefaultApprovalTimeout.String()), "how long a run that registered a version PendingManualApproval waits for starter approve or reject, or a decision in the registry; then the version stays Pending and the run completes with no decision [MDLC_APPROVAL_TIMEOUT]")
 	fs.StringVar(&f.retrainCooldown, "retrain-cooldown", Env(getenv, "MDLC_RETRAIN_COOLDOWN", "0"), "suppress a retrain when a version of the model was registered less than this long ago, e.g. 24h; 0 turns it off [MDLC_RETRAIN_COOLDOWN]")
+	fs.StringVar(&f.promotionMargin, "promotion-margin", Env(getenv, "MDLC_PROMOTION_MARGIN", "0"), "how much a retrained model's AUC must exceed the current model's on the same holdout data to be promoted, in [0, 1]; 0 promotes on equal AUCs [MDLC_PROMOTION_MARGIN]")
 	f.maxRetrainsPerDay = fs.Int("max-retrains-per-day", IntEnv(getenv, "MDLC_MAX_RETRAINS_PER_DAY", 0), "suppress a retrain when this many versions of the model were registered in the last 24h; 0 means no cap [MDLC_MAX_RETRAINS_PER_DAY]")
 	return f
 }
@@ -82,6 +84,9 @@ func (f *Flags) Config(target string) (activities.Config, error) {
 	p.Hyperparameters = hp
 	if p.DefaultThreshold, err = strconv.ParseFloat(f.threshold, 64); err != nil || !contract.ValidThreshold(p.DefaultThreshold) {
 		errs = append(errs, fmt.Errorf("--threshold %q must be a number in [0, 1]", f.threshold))
+	}
+	if p.PromotionMargin, err = strconv.ParseFloat(f.promotionMargin, 64); err != nil || !contract.ValidPromotionMargin(p.PromotionMargin) {
+		errs = append(errs, fmt.Errorf("--promotion-margin %s must be a number in [0, 1] (e.g. 0.01: the retrained model's AUC must beat the current one's by 0.01)", quote.Value(f.promotionMargin)))
 	}
 	if p.MaxRuntime, err = time.ParseDuration(f.maxRuntime); err != nil {
 		errs = append(errs, fmt.Errorf("--max-runtime %q is not a duration (e.g. 1h, 90m)", f.maxRuntime))

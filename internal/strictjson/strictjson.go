@@ -70,6 +70,12 @@ func Decode(data []byte, v any, ignore ...string) error {
 		f := rv.Field(i)
 		val := reflect.New(f.Type()) // a field whose value does not fit keeps its zero value
 		if err := json.Unmarshal(raw, val.Interface()); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			if kindOf(raw) == "an object" && !errors.As(err, &typeErr) {
+				// An object field that decodes itself strictly (its own UnmarshalJSON) says what is wrong inside.
+				errs = append(errs, fmt.Errorf("field %s: %w", key, err))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("field %s must be %s, not %s", key, describe(f.Type()), kindOf(raw)))
 			continue
 		}

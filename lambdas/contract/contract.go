@@ -3,7 +3,8 @@
 // Temporal activities (package activities) call it, and the Step Functions state machines (package parity)
 // pass and select its fields, all from these declarations.
 //
-// It has no dependencies outside the standard library and this module's internal/quote, so that callers need
+// It has no dependencies outside the standard library and this module's internal/quote and
+// internal/strictjson, so that callers need
 // not link the handlers, aws-lambda-go or an AWS SDK to speak to the functions.
 //
 // Events and outputs keep the field names of the original re:Invent 2019 workshop functions. A failed
@@ -13,6 +14,8 @@ package contract
 import (
 	"encoding/json"
 	"slices"
+
+	"github.com/mdlc/mdlc/internal/strictjson"
 )
 
 // Function names, as deployed and as registered in localaws; the worker's defaults.
@@ -99,6 +102,37 @@ type WorkflowInput struct {
 	// Threshold (batch inference only, optional) is the AUC below which the run retrains, in [0, 1]; absent
 	// or null means the default. The state machines pass it, with their default filled in, to be checked.
 	Threshold *float64 `json:"Threshold,omitempty"`
+	// Champion (training only, optional) is the model version the new one must beat (see Champion): a
+	// batch-inference run that retrains passes the version it just scored. Absent or null: no champion, and
+	// the new version is registered with ApprovalStatus, unevaluated. initialize-training takes it from the
+	// event's Request when absent here (a state machine has no null to fill in for an absent one).
+	Champion *Champion `json:"Champion,omitempty"`
+	// PromotionMargin (both pipelines, optional) is how much the challenger's AUC must exceed the champion's
+	// to be promoted, in [0, 1]; absent or null means the default. Batch inference passes it to its retrain.
+	PromotionMargin *float64 `json:"PromotionMargin,omitempty"`
+}
+
+// Champion is the model version a retrained model (the challenger) must beat: the version a batch-inference
+// run scored and its AUC on that run's data date. The training run scores the challenger on the same holdout
+// data and promotes it only when Promotes says so.
+type Champion struct {
+	// ModelPackageArn and ModelPackageVersion identify the champion's model package.
+	ModelPackageArn     string `json:"ModelPackageArn"`
+	ModelPackageVersion int32  `json:"ModelPackageVersion"`
+	// SageMakerModelName is the SageMaker model that scored the data.
+	SageMakerModelName string `json:"SageMakerModelName"`
+	// AUC is the champion's ROC AUC on the data date's holdout data.
+	AUC float64 `json:"AUC"`
+}
+
+// UnmarshalJSON decodes a Champion strictly, as the requests are (see internal/strictjson): a key that is no
+// field of Champion is an error, not ignored.
+func (c *Champion) UnmarshalJSON(data []byte) error {
+	type fields Champion // without this method
+	var f fields
+	err := strictjson.Decode(data, &f)
+	*c = Champion(f)
+	return err
 }
 
 // S3Location is one S3 object or prefix, as a key in S3RootBucket and as a URI.
@@ -121,6 +155,23 @@ type InitializeTrainingOutput struct {
 	RunDate string `json:"RunDate"`
 	// TrainingConfig names the training job and its data.
 	TrainingConfig TrainingConfig `json:"TrainingConfig"`
+	// EvaluationConfig names the evaluation of the new model against a champion (Evaluate Re-trained Model):
+	// always named, so that a state machine can select it; its data is checked only when the request has a
+	// Champion.
+	EvaluationConfig EvaluationConfig `json:"EvaluationConfig"`
+}
+
+// EvaluationConfig names the evaluation of a newly trained model (the challenger) on its data date's
+// holdout data: the batch transform and monitor of a batch-inference run, for the challenger, and where the
+// evaluation's evidence goes.
+type EvaluationConfig struct {
+	// InferenceConfig is the challenger's batch transform: the training job's name (transform jobs are named
+	// apart from training jobs), the holdout data, and output-data/<DataDate>/<run ID>.
+	InferenceConfig InferenceConfig `json:"InferenceConfig"`
+	// MonitorConfig tells monitor-performance what to compare.
+	MonitorConfig MonitorConfig `json:"MonitorConfig"`
+	// EvaluationOutput is the evaluation JSON monitor-performance writes: evaluation/<DataDate>/<run ID>/evaluation.json.
+	EvaluationOutput S3Location `json:"EvaluationOutput"`
 }
 
 // TrainingConfig names a training job and its data.
@@ -193,10 +244,27 @@ type MonitorEvent struct {
 	PredictionInput string `json:"PredictionInput"`
 	// TargetInput is the true class of each row, 0 or 1, one per line, in the same order.
 	TargetInput string `json:"TargetInput"`
+	// Evaluation (optional) asks the function to compare the predictions' AUC with a champion's and to write
+	// the evaluation's evidence (see EvaluationFile); the output then has an Evaluation.
+	Evaluation *EvaluationRequest `json:"Evaluation,omitempty"`
+}
+
+// EvaluationRequest is what monitor-performance needs to evaluate a challenger against its champion.
+type EvaluationRequest struct {
+	// OutputS3Uri is where the evaluation JSON goes (EvaluationConfig.EvaluationOutput).
+	OutputS3Uri string `json:"OutputS3Uri"`
+	// DataDate is the date whose holdout data both models scored.
+	DataDate string `json:"DataDate"`
+	// Champion is the model to beat, with its AUC on the same data.
+	Champion Champion `json:"Champion"`
+	// PromotionMargin is how much the challenger must exceed the champion's AUC, in [0, 1].
+	PromotionMargin float64 `json:"PromotionMargin"`
 }
 
 // MonitorOutput is monitor-performance's result.
 type MonitorOutput struct {
 	// ModelPerformance is the ROC AUC of the predictions, as scikit-learn's roc_auc_score computes it.
 	ModelPerformance float64 `json:"ModelPerformance"`
+	// Evaluation is the comparison with the champion, when the event asked for one.
+	Evaluation *Evaluation `json:"Evaluation,omitempty"`
 }

@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// allowedDeps are the packages outside the standard library the contract may depend on.
-var allowedDeps = map[string]bool{"github.com/mdlc/mdlc/internal/quote": true}
+// allowedDeps are the packages outside the standard library the contract may depend on: small ones of this
+// module that depend on nothing else (strictjson decodes a request's nested Champion as strictly as the request).
+var allowedDeps = map[string]bool{"github.com/mdlc/mdlc/internal/quote": true, "github.com/mdlc/mdlc/internal/strictjson": true}
 
 // TestContractIsDependencyFree: callers import the contract so as not to link the handlers, aws-lambda-go or
 // an AWS SDK; a dependency on any of them (or anything outside the standard library) fails here.

@@ -130,7 +130,51 @@ func RequestRules() []RequestRule {
 				return nil
 			},
 		},
+		{
+			Name: "Champion, when given, names a model package version, its SageMaker model and its AUC in [0, 1]", Field: "Champion",
+			Kinds: []RequestKind{TrainingRequest},
+			Break: func(in *WorkflowInput) {
+				in.Champion = &Champion{ModelPackageArn: "arn:aws:sagemaker:us-east-1:000000000000:model-package/m/1", ModelPackageVersion: 1, SageMakerModelName: "m", AUC: 1.5}
+			},
+			check: func(in WorkflowInput) error {
+				if in.Champion == nil {
+					return nil
+				}
+				return in.Champion.check()
+			},
+		},
+		{
+			Name: "PromotionMargin is a number in [0, 1], or absent (or null) for the default", Field: "PromotionMargin", Kinds: both,
+			Break: func(in *WorkflowInput) { in.PromotionMargin = new(-0.1) },
+			check: func(in WorkflowInput) error {
+				if in.PromotionMargin != nil && !ValidPromotionMargin(*in.PromotionMargin) {
+					return fmt.Errorf("promotion margin %v must be a number in [0, 1]: how much the retrained model's AUC must exceed the current model's", *in.PromotionMargin)
+				}
+				return nil
+			},
+		},
 	}
+}
+
+// ValidPromotionMargin reports whether m can be used as a promotion margin: a number in [0, 1].
+func ValidPromotionMargin(m float64) bool { return ValidThreshold(m) }
+
+// check reports what is wrong with a champion, every problem joined.
+func (c *Champion) check() error {
+	var errs []error
+	if c.ModelPackageArn == "" {
+		errs = append(errs, errors.New("champion needs its ModelPackageArn"))
+	}
+	if c.ModelPackageVersion < 1 {
+		errs = append(errs, fmt.Errorf("champion ModelPackageVersion %d must be 1 or more", c.ModelPackageVersion))
+	}
+	if n := len(c.SageMakerModelName); n == 0 || n > MaxNameLength || !sageMakerNameChars.MatchString(c.SageMakerModelName) {
+		errs = append(errs, fmt.Errorf("champion SageMakerModelName %s must be a SageMaker model name (1-63 letters, digits and hyphens)", quote.Value(c.SageMakerModelName)))
+	}
+	if !ValidThreshold(c.AUC) {
+		errs = append(errs, fmt.Errorf("champion AUC %v must be a number in [0, 1]", c.AUC))
+	}
+	return errors.Join(errs...)
 }
 
 // RequestFields returns the fields a request of kind k may have, as the user writes them in the request's

@@ -130,6 +130,7 @@ func (s *Service) createModelPackage(in *createModelPackageInput) (any, error) {
 			}
 		}
 	}
+	v.modelMetrics("modelMetrics", in.ModelMetrics)
 	v.tags("tags", in.Tags)
 	if err := v.err(); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ const (
 	channelPattern = `[A-Za-z0-9\.\-_]+`
 	imagePattern   = `[\S]+`
 	tagPattern     = `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`
+	digestPattern  = `[Ss][Hh][Aa]256:[0-9a-fA-F]{64}`
 )
 
 var (
@@ -23,6 +24,7 @@ var (
 	channelRe = regexp.MustCompile("^" + channelPattern + "$")
 	imageRe   = regexp.MustCompile("^" + imagePattern + "$")
 	tagRe     = regexp.MustCompile(tagPattern)
+	digestRe  = regexp.MustCompile("^" + digestPattern + "$")
 )
 
 // maxNameLen is the maximum length of every SageMaker name localaws checks (jobs, models, model package
@@ -57,6 +59,49 @@ func (v *violations) s3URI(path, value string) {
 	if v.required(path, value != "") {
 		v.maxLen(path, value, 1024)
 		v.pattern(path, value, s3URIRe, s3URIPattern)
+	}
+}
+
+// modelMetrics checks every report of a model package's ModelMetrics (see metricsSource).
+func (v *violations) modelMetrics(path string, m *modelMetrics) {
+	if m == nil {
+		return
+	}
+	for _, sc := range []struct {
+		name string
+		s    *statisticsAndConstraints
+	}{{"modelQuality", m.ModelQuality}, {"modelDataQuality", m.ModelDataQuality}} {
+		if sc.s != nil {
+			v.metricsSource(path+"."+sc.name+".statistics", sc.s.Statistics)
+			v.metricsSource(path+"."+sc.name+".constraints", sc.s.Constraints)
+		}
+	}
+	if b := m.Bias; b != nil {
+		v.metricsSource(path+".bias.report", b.Report)
+		v.metricsSource(path+".bias.preTrainingReport", b.PreTrainingReport)
+		v.metricsSource(path+".bias.postTrainingReport", b.PostTrainingReport)
+	}
+	if e := m.Explainability; e != nil {
+		v.metricsSource(path+".explainability.report", e.Report)
+	}
+}
+
+// metricsSource checks one report of ModelMetrics, when given, as AWS's MetricsSource: ContentType and S3Uri
+// required, S3Uri an s3:// or https:// URI, ContentDigest a SHA-256 digest.
+func (v *violations) metricsSource(path string, m *metricsSource) {
+	if m == nil {
+		return
+	}
+	if v.required(path+".contentType", m.ContentType != nil) {
+		v.maxLen(path+".contentType", *m.ContentType, 256)
+	}
+	if v.required(path+".s3Uri", m.S3Uri != nil) {
+		v.maxLen(path+".s3Uri", *m.S3Uri, 1024)
+		v.pattern(path+".s3Uri", *m.S3Uri, s3URIRe, s3URIPattern)
+	}
+	if m.ContentDigest != nil {
+		v.maxLen(path+".contentDigest", *m.ContentDigest, 72)
+		v.pattern(path+".contentDigest", *m.ContentDigest, digestRe, digestPattern)
 	}
 }
 

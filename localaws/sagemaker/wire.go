@@ -398,6 +398,34 @@ type inferenceSpecification struct {
 	SupportedResponseMIMETypes              []string                          `json:"SupportedResponseMIMETypes,omitempty"`
 }
 
+// modelMetrics is a model package's ModelMetrics: where its quality, bias and explainability reports are
+// (each a metricsSource). Absent members are left out of answers, as AWS does.
+type modelMetrics struct {
+	ModelQuality     *statisticsAndConstraints `json:"ModelQuality,omitempty"`
+	ModelDataQuality *statisticsAndConstraints `json:"ModelDataQuality,omitempty"`
+	Bias             *struct {
+		Report             *metricsSource `json:"Report,omitempty"`
+		PreTrainingReport  *metricsSource `json:"PreTrainingReport,omitempty"`
+		PostTrainingReport *metricsSource `json:"PostTrainingReport,omitempty"`
+	} `json:"Bias,omitempty"`
+	Explainability *struct {
+		Report *metricsSource `json:"Report,omitempty"`
+	} `json:"Explainability,omitempty"`
+}
+
+// statisticsAndConstraints is ModelQuality's and ModelDataQuality's shape.
+type statisticsAndConstraints struct {
+	Statistics  *metricsSource `json:"Statistics,omitempty"`
+	Constraints *metricsSource `json:"Constraints,omitempty"`
+}
+
+// metricsSource is one report: its content type, where it is and, optionally, its SHA-256 digest.
+type metricsSource struct {
+	ContentType   *string `json:"ContentType,omitempty"`
+	S3Uri         *string `json:"S3Uri,omitempty"`
+	ContentDigest *string `json:"ContentDigest,omitempty"`
+}
+
 type createModelPackageInput struct {
 	ModelPackageName           string                  `json:"ModelPackageName"`
 	ModelPackageGroupName      string                  `json:"ModelPackageGroupName"`
@@ -406,7 +434,7 @@ type createModelPackageInput struct {
 	ModelApprovalStatus        *string                 `json:"ModelApprovalStatus"`
 	CustomerMetadataProperties map[string]string       `json:"CustomerMetadataProperties"`
 	MetadataProperties         rawJSON                 `json:"MetadataProperties"`
-	ModelMetrics               rawJSON                 `json:"ModelMetrics"`
+	ModelMetrics               *modelMetrics           `json:"ModelMetrics"`
 	Domain                     string                  `json:"Domain"`
 	Task                       string                  `json:"Task"`
 	SamplePayloadUrl           string                  `json:"SamplePayloadUrl"`
@@ -437,7 +465,7 @@ type modelPackage struct {
 	ApprovalDescription        string                    `json:"ApprovalDescription,omitempty"`
 	CustomerMetadataProperties map[string]string         `json:"CustomerMetadataProperties,omitempty"`
 	MetadataProperties         rawJSON                   `json:"MetadataProperties,omitempty"`
-	ModelMetrics               rawJSON                   `json:"ModelMetrics,omitempty"`
+	ModelMetrics               *modelMetrics             `json:"ModelMetrics,omitempty"`
 	Domain                     string                    `json:"Domain,omitempty"`
 	Task                       string                    `json:"Task,omitempty"`
 	SamplePayloadUrl           string                    `json:"SamplePayloadUrl,omitempty"`
