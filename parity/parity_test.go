@@ -156,7 +156,7 @@ func TestEnginesDecideAlike(t *testing.T) {
 		{name: "drifted data retrains with the default threshold; the better challenger is promoted", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps, wantApprovalStatus: contract.ApprovalApproved},
 		{name: "retrain within the cooldown is suppressed", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
-			guard:      func(c *activities.Config) { c.RetrainCooldown = time.Hour },
+			guard: func(c *activities.Config) { c.RetrainCooldown = time.Hour }, prepare: startInALaterSecond,
 			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrainSuppressed, wantSteps: suppressedSteps,
 			mutations: []mutation{cooldownFromStart}},
 		{name: "retrain below the daily cap runs", pipeline: BatchInferencePipeline, date: novDate, pretrain: true,
@@ -287,6 +287,26 @@ func TestEnginesDecideAlike(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// startInALaterSecond waits until the wall clock is in a later second than every pretrained version's
+// CreationTime, so that the run starts after them even as $$.Execution.StartTime is read to the second: a
+// cooldown counted from the execution's start (cooldownFromStart) then misses them, as it must to be caught.
+func startInALaterSecond(t *testing.T, w *world) {
+	t.Helper()
+	list, err := w.sm.ListModelPackages(context.Background(), &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String(parityModel)})
+	if err != nil {
+		t.Fatalf("list model packages: %v", err)
+	}
+	var last time.Time
+	for _, p := range list.ModelPackageSummaryList {
+		if c := aws.ToTime(p.CreationTime); c.After(last) {
+			last = c
+		}
+	}
+	for !time.Now().Truncate(time.Second).After(last) {
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
