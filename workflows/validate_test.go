@@ -28,9 +28,11 @@ func TestWorkflowsApplyEveryRequestRule(t *testing.T) {
 				env := newEnv(t)
 				// No activity is mocked: any activity call would fail the test with an unmocked-call panic.
 				if kind == contract.TrainingRequest {
-					env.ExecuteWorkflow(Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus})
+					env.ExecuteWorkflow(Training, TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate, DataDateOffset: in.DataDateOffset,
+						ScheduledTime: in.ScheduledTime, ApprovalStatus: in.ApprovalStatus})
 				} else {
-					env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold})
+					env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: in.ModelName, DataDate: in.DataDate, DataDateOffset: in.DataDateOffset,
+						ScheduledTime: in.ScheduledTime, Threshold: in.Threshold})
 				}
 				requireInvalidInput(t, env)
 			})
