@@ -46,3 +46,18 @@ func resolveDataDate(ctx workflow.Context, in contract.WorkflowInput) (string, e
 	}
 	return contract.ResolveDataDate(in, scheduledTime(ctx))
 }
+
+// ScheduledWorkflowID is the workflow ID the starter's schedule scheduleID gives its action; the Temporal
+// scheduler appends "-<nominal time>" (RFC 3339, UTC) to it for each run.
+func ScheduledWorkflowID(scheduleID string) string { return "scheduled-" + scheduleID }
+
+// Values of the Trigger search attribute of the runs the starter starts for a schedule or a backfill.
+const (
+	// TriggerBackfill marks the runs of `starter backfill`.
+	TriggerBackfill = "backfill"
+	// TriggerSchedulePrefix starts the Trigger of a scheduled run, followed by the schedule's ID.
+	TriggerSchedulePrefix = "schedule:"
+)
+
+// ScheduleTrigger is the Trigger search attribute of the runs of schedule scheduleID.
+func ScheduleTrigger(scheduleID string) string { return TriggerSchedulePrefix + scheduleID }

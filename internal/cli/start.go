@@ -143,6 +143,8 @@ func invalidRequest(err error) error {
 type startRequest struct {
 	workflowType, workflowID, model, dataDate string
 	input                                     any
+	// trigger, when set, is the run's Trigger search attribute (workflows.TriggerBackfill).
+	trigger string
 	// mismatches compares the input of an open run the start attached to with input; nil skips the check.
 	mismatches func(open *commonpb.Payloads) ([]mismatch, error)
 }
