@@ -49,9 +49,9 @@ const (
 	defaultCronCatchup     = 24 * time.Hour
 	minCatchupWindow       = 10 * time.Second // Temporal's minimum
 	minScheduleInterval    = time.Second
-	scheduleSpecMemo       = "mdlcSpec"     // the schedule's memo field with the spec as the user wrote it
-	scheduleNoteByStarter  = "starter"      // a pause/unpause note's prefix
-	defaultDataDateOffset  = "0d"           // the nominal time's own day
+	scheduleSpecMemo       = "mdlcSpec" // the schedule's memo field with the spec as the user wrote it
+	scheduleNoteByStarter  = "starter"  // a pause/unpause note's prefix
+	defaultDataDateOffset  = "0d"       // the nominal time's own day
 	scheduleCreatedMessage = "Created schedule"
 )
 
