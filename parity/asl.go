@@ -113,6 +113,7 @@ type Task struct {
 // Pass passes its input to its output, optionally injecting Result at ResultPath.
 type Pass struct {
 	Comment    string          `json:"Comment,omitempty"`
+	InputPath  Path            `json:"InputPath,omitempty"`
 	Parameters json.RawMessage `json:"Parameters,omitempty"`
 	Result     json.RawMessage `json:"Result,omitempty"`
 	ResultPath Path            `json:"ResultPath,omitempty"`

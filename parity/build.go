@@ -44,6 +44,7 @@ const (
 	StateCapReached         = workflows.StepDecide + ": Cap Reached?"
 	StateSuppressedCooldown = "Decision: Retrain Suppressed (Cooldown)"
 	StateSuppressedCap      = "Decision: Retrain Suppressed (Cap)"
+	StateUseDataDate        = workflows.StepInitialize + ": Use Data Date"
 	StateFinalize           = "Finalize"
 	StateHandleError        = "Handle Error"
 	StateFailure            = "Failure"
@@ -224,6 +225,15 @@ func initializeEvent(bucket string, kind contract.RequestKind, cooldown time.Dur
 	}
 }
 
+// useDataDate is the Pass after Initialize that sets $.DataDate to the date Initialize processes: the
+// request's own, or for a scheduled request (DataDateOffset, and the ScheduledTime an EventBridge Scheduler
+// schedule substituted; see contract.ResolveDataDate) the date the function derived, which the later states
+// (Register Model's metadata, Re-train Model's request, the output) then use, as the workflows use theirs.
+func useDataDate(next string) *Pass {
+	return &Pass{Comment: "The date Initialize processes: the request's own, or a scheduled request's derived one.",
+		InputPath: "$.Plan.DataDate", ResultPath: "$.DataDate", Next: next}
+}
+
 // absentAsEmpty adds, in front of next, a Choice and a Pass for each request field of kind that the state
 // machine gives no default (all but defaulted): an absent one becomes "", as the workflows decode an absent
 // field, so that Initialize rejects it under the request's rules (InvalidInput), as the workflows do, where
@@ -235,7 +245,7 @@ func (b *builder) absentAsEmpty(kind contract.RequestKind, defaulted, next strin
 		f := fields[i]
 		given, empty := f+" Given?", "Use Empty "+f
 		b.add(given, &Choice{
-			Comment: "Absent means empty, which Initialize rejects.",
+			Comment: "Absent means empty, as the workflows decode it; Initialize checks it.",
 			Choices: []ChoiceRule{{Not: &ChoiceRule{Variable: "$." + f, IsPresent: ptr(true)}, Next: empty}},
 			Default: next,
 		})
@@ -293,7 +303,8 @@ func Training(cfg Config) (*StateMachine, error) {
 	b.add(StateDefaultApproval, &Pass{Result: b.lit(ac.ApprovalStatus), ResultPath: "$.ApprovalStatus", Next: workflows.StepInitialize})
 
 	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, contract.TrainingRequest, 0),
-		selector{"TrainingConfig": "$.Payload.TrainingConfig", "RunDate": "$.Payload.RunDate"}, "$.Plan", workflows.StepTrainModel))
+		selector{"TrainingConfig": "$.Payload.TrainingConfig", "RunDate": "$.Payload.RunDate", "DataDate": "$.Payload.DataDate"}, "$.Plan", StateUseDataDate))
+	b.add(StateUseDataDate, useDataDate(workflows.StepTrainModel))
 
 	const tc = "$.Plan.TrainingConfig."
 	plan := activities.TrainingPlan{
@@ -405,12 +416,13 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	b.add(StateThresholdGiven, whenUnset("Absent or null means the default.", "$.Threshold", StateDefaultThreshold, workflows.StepInitialize, false))
 	b.add(StateDefaultThreshold, &Pass{Result: b.lit(ac.DefaultThreshold), ResultPath: "$.Threshold", Next: workflows.StepInitialize})
 
-	plan := selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"}
+	plan := selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate", "DataDate": "$.Payload.DataDate"}
 	if guarded(ac) {
 		plan["RetrainGuard"] = "$.Payload.RetrainGuard"
 	}
 	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket, contract.InferenceRequest, ac.RetrainCooldown),
-		plan, "$.Plan", workflows.StepFindModel))
+		plan, "$.Plan", StateUseDataDate))
+	b.add(StateUseDataDate, useDataDate(workflows.StepFindModel))
 
 	findModel := activities.FindModelRequest(ref("$.ModelName"), ac.FindModelPageSize)
 	b.add(workflows.StepFindModel, &Task{

@@ -202,6 +202,7 @@ func backfill(ctx context.Context, e *env, c client.Client, tf *temporalFlags, o
 		if sum.Training != nil {
 			report[i].ModelVersion = sum.Training.ModelPackageVersion
 		}
+		fmt.Fprintf(live, "[%d/%d] %s: %s\n", i+1, len(dates), date, backfillOutcomeLine(sum))
 		if failed := runOutcome(sum); failed != nil {
 			stop = &RunFailedError{Status: sum.Status, msg: fmt.Sprintf("backfill stopped at %s (%d of %d dates done): %v; fix the cause and run the same backfill again: it skips the dates done and retries %s",
 				date, i, len(dates), failed, date)}
@@ -216,6 +217,26 @@ func backfill(ctx context.Context, e *env, c client.Client, tf *temporalFlags, o
 		fmt.Fprint(e.stdout, formatBackfill(report))
 	}
 	return stop
+}
+
+// backfillOutcomeLine says how a date's run ended: its status and, when it completed, what it decided.
+func backfillOutcomeLine(s *Summary) string {
+	line := strings.ToLower(s.Status)
+	if s.CloseTime != nil {
+		line += " in " + formatDuration(s.CloseTime.Sub(s.StartTime))
+	}
+	switch {
+	case s.Inference != nil:
+		line += fmt.Sprintf(": AUC %.4f, decision %s", s.Inference.AUC, s.Inference.Decision)
+		if s.Inference.Retrain != nil {
+			line += fmt.Sprintf(", registered version %d", s.Inference.Retrain.ModelPackageVersion)
+		}
+	case s.Training != nil:
+		line += fmt.Sprintf(": registered version %d", s.Training.ModelPackageVersion)
+	case s.Error != nil:
+		line += ": " + s.Error.Type + ": " + s.Error.Message
+	}
+	return line
 }
 
 func formatBackfill(report []BackfillDate) string {

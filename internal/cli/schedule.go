@@ -375,7 +375,8 @@ type ScheduleCreated struct {
 	URL      string
 }
 
-// ScheduledRun is one run of a schedule: its nominal time, its data date and, once started, its workflow run.
+// ScheduledRun is one run of a schedule: its nominal time (for a run `schedule trigger` started, when it was
+// triggered), its data date and, once started, its workflow run.
 type ScheduledRun struct {
 	ScheduledTime time.Time
 	DataDate      string
@@ -400,13 +401,16 @@ func createSchedule(ctx context.Context, e *env, sc client.ScheduleClient, tf *t
 	fmt.Fprintf(&b, "%s %s (%s)\n", scheduleCreatedMessage, res.ScheduleID, res.Workflow)
 	field(&b, "spec", res.Spec)
 	field(&b, "runs", res.WorkflowIDPrefix+"-<nominal time>")
-	for _, r := range res.NextRuns {
+	for _, r := range res.NextRuns[:min(len(res.NextRuns), shownNextRuns)] {
 		field(&b, "next run", r.ScheduledTime.UTC().Format(time.RFC3339)+"  data date "+r.DataDate)
 	}
 	field(&b, "web UI", res.URL)
 	fmt.Fprint(e.stdout, b.String())
 	return nil
 }
+
+// shownNextRuns is how many of a schedule's next runs the text output shows (JSON has all Temporal returns).
+const shownNextRuns = 3
 
 // ScheduleDetails is what `schedule describe` prints.
 type ScheduleDetails struct {
@@ -465,10 +469,18 @@ func describeSchedule(ctx context.Context, sc client.ScheduleClient, tf *tempora
 		d.NextRuns = append(d.NextRuns, ScheduledRun{ScheduledTime: t.UTC(), DataDate: dataDateOf(t, d.DataDateOffset)})
 	}
 	for _, a := range desc.Info.RecentActions {
-		r := ScheduledRun{ScheduledTime: a.ScheduleTime.UTC(), DataDate: dataDateOf(a.ScheduleTime, d.DataDateOffset)}
+		// The scheduler records when it started the run (with jitter, if any); the run's data date comes from
+		// its nominal time, which the run's workflow ID ends with.
+		r := ScheduledRun{ScheduledTime: a.ScheduleTime.UTC()}
 		if w := a.StartWorkflowResult; w != nil {
 			r.WorkflowID, r.RunID = w.WorkflowID, w.FirstExecutionRunID
+			if suffix, ok := strings.CutPrefix(w.WorkflowID, action.ID+"-"); ok {
+				if t, err := time.Parse(time.RFC3339, suffix); err == nil {
+					r.ScheduledTime = t.UTC()
+				}
+			}
 		}
+		r.DataDate = dataDateOf(r.ScheduledTime, d.DataDateOffset)
 		d.RecentRuns = append(d.RecentRuns, r)
 	}
 	for _, w := range desc.Info.RunningWorkflows {
@@ -504,7 +516,7 @@ func formatScheduleDetails(d *ScheduleDetails) string {
 	field(&b, "catch-up", d.CatchupWindow)
 	field(&b, "note", d.Note)
 	field(&b, "runs", fmt.Sprintf("%d started, %d skipped (overlap), %d missed (catch-up window)", d.Runs, d.SkippedOverlap, d.MissedCatchup))
-	for _, r := range d.NextRuns {
+	for _, r := range d.NextRuns[:min(len(d.NextRuns), shownNextRuns)] {
 		field(&b, "next run", r.ScheduledTime.Format(time.RFC3339)+"  data date "+r.DataDate)
 	}
 	for _, r := range d.RecentRuns {
@@ -595,7 +607,7 @@ func changeSchedule(ctx context.Context, e *env, sc client.ScheduleClient, tf *t
 		msg = "Paused schedule %s: it starts no runs until `starter schedule unpause %[1]s` (runs in progress go on)\n"
 	case scheduleUnpause:
 		err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: scheduleNoteByStarter + " schedule unpause"})
-		msg = "Unpaused schedule %s: it starts runs again\n"
+		msg = "Unpaused schedule %s: it starts runs again from its next time (the times it passed while paused are not made up)\n"
 	case scheduleTrigger:
 		// The schedule's own overlap policy applies to the triggered run too.
 		err = h.Trigger(ctx, client.ScheduleTriggerOptions{})
