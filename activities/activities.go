@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -73,21 +74,46 @@ type DefaultsOutput struct {
 	Threshold float64
 	// ApprovalStatus is the status new model packages get, when the request names none.
 	ApprovalStatus string
-	// SearchAttributes is Config.SearchAttributes: a run started without its ModelName and DataDate search
-	// attributes may set them.
-	SearchAttributes bool `json:",omitempty"`
+	// Attributes are Config.SearchAttributes: the workflows' custom search attributes registered on the
+	// worker's namespace, which a run may set (upserting one the namespace lacks fails the run's workflow
+	// tasks). Never omitted: an empty list says none is registered, an absent one a run recorded before it.
+	Attributes []string
+	// SearchAttributes and DecisionAttribute are what runs recorded before Attributes existed hold instead:
+	// ModelName and DataDate registered, Decision registered.
+	SearchAttributes  bool `json:",omitempty"`
+	DecisionAttribute bool `json:",omitempty"`
 	// Notify says that the worker sends a notification when a run ends (Config.NotifyURL is set). The URL
 	// itself stays on the worker.
 	Notify bool `json:",omitempty"`
-	// DecisionAttribute is Config.DecisionAttribute: a batch-inference run may set its Decision search
-	// attribute.
-	DecisionAttribute bool `json:",omitempty"`
+}
+
+// Registered reports whether the search attribute name may be set by the run (see Attributes).
+func (d DefaultsOutput) Registered(name string) bool {
+	if d.Attributes != nil {
+		return slices.Contains(d.Attributes, name)
+	}
+	switch name {
+	case "ModelName", "DataDate":
+		return d.SearchAttributes
+	case "Decision":
+		return d.DecisionAttribute
+	}
+	return false
 }
 
 // Defaults returns the worker's pipeline defaults.
 func (a *Activities) Defaults(ctx context.Context, _ DefaultsInput) (DefaultsOutput, error) {
-	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus, SearchAttributes: a.cfg.SearchAttributes,
-		Notify: a.cfg.NotifyURL != "", DecisionAttribute: a.cfg.DecisionAttribute}, nil
+	return DefaultsOutput{Threshold: a.cfg.DefaultThreshold, ApprovalStatus: a.cfg.ApprovalStatus,
+		Attributes: registeredOrNone(a.cfg.SearchAttributes), Notify: a.cfg.NotifyURL != ""}, nil
+}
+
+// registeredOrNone is names, or an empty (not nil) list when there are none, so that Registered does not read
+// the run as one recorded before Attributes.
+func registeredOrNone(names []string) []string {
+	if names == nil {
+		return []string{}
+	}
+	return names
 }
 
 // keepAlive heartbeats every HeartbeatInterval until the returned stop is called. The short activities (a

@@ -350,3 +350,45 @@ func TestOversizedFunctionErrorIsCut(t *testing.T) {
 	require.Contains(t, err.Error(), "WorkflowInput.ModelName")
 	require.Contains(t, err.Error(), "bytes)")
 }
+
+// TestDefaultsRegistered: a run sets the search attributes its worker found registered; defaults recorded
+// before Attributes existed say ModelName/DataDate and Decision with two flags, and an empty list (nothing
+// registered) is not read as such a recording.
+func TestDefaultsRegistered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		def  DefaultsOutput
+		want map[string]bool
+	}{
+		{"listed", DefaultsOutput{Attributes: []string{"ModelName", "AUC"}}, map[string]bool{"ModelName": true, "AUC": true, "DataDate": false, "Decision": false}},
+		{"none", DefaultsOutput{Attributes: []string{}, SearchAttributes: true}, map[string]bool{"ModelName": false, "Decision": false}},
+		{"recorded with flags", DefaultsOutput{SearchAttributes: true}, map[string]bool{"ModelName": true, "DataDate": true, "Decision": false, "AUC": false}},
+		{"recorded with Decision", DefaultsOutput{DecisionAttribute: true}, map[string]bool{"ModelName": false, "Decision": true}},
+	} {
+		for name, want := range tc.want {
+			if got := tc.def.Registered(name); got != want {
+				t.Errorf("%s: Registered(%q) = %v, want %v", tc.name, name, got, want)
+			}
+		}
+	}
+	// What a worker with nothing registered records must still read as "none", not as an old recording.
+	acts, err := New(newFakeSageMaker(), &fakeLambda{}, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := acts.Defaults(context.Background(), DefaultsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded DefaultsOutput
+	if err := json.Unmarshal(data, &recorded); err != nil {
+		t.Fatal(err)
+	}
+	if recorded.Attributes == nil {
+		t.Errorf("defaults with no attribute registered are recorded as %s: replayed, they read as a run recorded before Attributes", data)
+	}
+}

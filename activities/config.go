@@ -53,9 +53,9 @@ type Config struct {
 	// MaxRetrainsPerDay suppresses a retrain when this many versions of the model were registered in the last
 	// 24 hours; 0 means no cap.
 	MaxRetrainsPerDay int
-	// SearchAttributes says that the worker's namespace has the workflows' ModelName and DataDate search
-	// attributes (Keyword), so a run started without them may set them itself. The worker checks it at start.
-	SearchAttributes bool
+	// SearchAttributes names the workflows' custom search attributes (workflows.SearchAttributes) that the
+	// worker found registered, with the right type, on its namespace at start: runs set only these.
+	SearchAttributes []string
 	// NotifyURL is where Notify POSTs a run's Notification when it ends; empty sends none. It must be an http
 	// or https URL.
 	NotifyURL string
@@ -65,9 +65,6 @@ type Config struct {
 	// FindModelPageSize is how many packages one ListModelPackages call of Find Model asks for, on both
 	// engines: the API's maximum (100) when zero. Tests set less, so that a few versions span pages.
 	FindModelPageSize int32
-	// DecisionAttribute says that the namespace has the Decision search attribute (Keyword), which batch
-	// inference sets when it decides. The worker checks it at start.
-	DecisionAttribute bool
 }
 
 // Functions are the names (or ARNs) of the pipelines' Lambda functions; WithDefaults fills in the contract's

@@ -90,3 +90,56 @@ func TestClusterWorkerKilledAtRandomPoints(t *testing.T) {
 func TestClusterTemporalServerRestart(t *testing.T) {
 	temporalServerRestart(t, stack.BackendCluster, clusterWorkers)
 }
+
+// TestClusterStateSurvivesAStackRestart: everything of a cluster stack lives in its data directory, so a stack
+// stopped and started again on it (what `make down` and `make up` do, through the same
+// deploy/temporal/cluster.sh) still has the finished run — its history, its result and its search
+// attributes in PostgreSQL's visibility store — and the registered model, and goes on from there: a batch
+// inference after the restart scores with the version registered before it.
+func TestClusterStateSurvivesAStackRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	const model = "survivor"
+	trainID := workflows.TrainingWorkflowID(model, "2019-10-01")
+
+	h, err := harness.Start(ctx, harness.Options{Dir: dir, Data: harness.SmallData(), Backend: stack.BackendCluster})
+	require.NoError(t, err)
+	run, err := h.Train(ctx, trainID, model, "2019-10-01")
+	if err == nil {
+		err = run.Get(ctx, new(workflows.TrainingResult))
+	}
+	firstRunID := ""
+	if run != nil {
+		firstRunID = run.GetRunID()
+	}
+	h.Close()
+	require.NoError(t, err, "training before the restart")
+
+	h, err = harness.Start(ctx, harness.Options{Dir: dir, Backend: stack.BackendCluster})
+	require.NoError(t, err, "the stack starts again on its data directory")
+	defer h.Close()
+
+	desc, err := h.Temporal.DescribeWorkflowExecution(ctx, trainID, "")
+	require.NoError(t, err, "the run is still known to the server")
+	require.Equal(t, firstRunID, desc.WorkflowExecutionInfo.Execution.RunId)
+	require.Equal(t, "Completed", desc.WorkflowExecutionInfo.Status.String())
+	var trained workflows.TrainingResult
+	require.NoError(t, h.Temporal.GetWorkflow(ctx, trainID, firstRunID).Get(ctx, &trained), "its result is still in its history")
+	require.Equal(t, int32(1), trained.ModelPackageVersion)
+
+	query := fmt.Sprintf("ModelName = %q AND DataDate = \"2019-10-01\"", model)
+	res, err := h.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+	require.NoError(t, err)
+	require.Len(t, res.Executions, 1, "the visibility store still finds the run by its search attributes")
+
+	_, err = h.SageMaker.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(trained.ModelPackageArn)})
+	require.NoError(t, err, "localaws still has the registered version")
+
+	inferID := workflows.BatchInferenceWorkflowID(model, "2019-11-01")
+	run, err = h.Infer(ctx, inferID, model, "2019-11-01", 0.0) // keep
+	require.NoError(t, err)
+	var kept workflows.BatchInferenceResult
+	require.NoError(t, run.Get(ctx, &kept))
+	require.Equal(t, trained.ModelPackageArn, kept.ModelPackageArn, "scored with the version registered before the restart")
+}

@@ -74,7 +74,7 @@ up() {
     start ui $cluster ui
   else
     start temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
-      --db-filename "$DATA_DIR/temporal.db" --search-attribute ModelName=Keyword --search-attribute DataDate=Keyword --search-attribute Decision=Keyword \
+      --db-filename "$DATA_DIR/temporal.db" $(grep -v '^#' deploy/temporal/search-attributes | sed 's/^/--search-attribute /') \
       --log-level warn
   fi
   wait_up "$( [ "$BACKEND" = cluster ] && echo ui || echo temporal )" "http://127.0.0.1:$UI_PORT/api/v1/namespaces/default" 60

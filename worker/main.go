@@ -22,12 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -79,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer c.Close()
 
-	cfg.pipeline.SearchAttributes, cfg.pipeline.DecisionAttribute = searchAttributesRegistered(ctx, c, cfg.namespace, logger)
+	cfg.pipeline.SearchAttributes = searchAttributesRegistered(ctx, c, cfg.namespace, logger)
 	acts, err := activities.New(sagemaker.NewFromConfig(awsCfg), lambda.NewFromConfig(awsCfg), cfg.pipeline)
 	if err != nil {
 		return err
@@ -112,29 +110,28 @@ func register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }
 
-// searchAttributesRegistered reports whether the namespace has the workflows' ModelName and DataDate search
-// attributes as Keyword, so that a run started without them (from the Temporal CLI or web UI) may set them,
-// and whether it has the Decision attribute, which batch inference sets when it decides: upserting an
-// attribute the namespace lacks would fail every workflow task of the run. It is checked once, at start; a
-// worker started before the attributes were registered leaves runs without them.
-func searchAttributesRegistered(ctx context.Context, c client.Client, namespace string, logger *slog.Logger) (modelDate, decision bool) {
+// searchAttributesRegistered names the workflows' search attributes (workflows.SearchAttributes) that the
+// namespace has with the right type: runs set only those, since upserting an attribute the namespace lacks
+// would fail every workflow task of the run. It is checked once, at start; a worker started before the
+// attributes were registered leaves runs without them, and warns for each one missing.
+func searchAttributesRegistered(ctx context.Context, c client.Client, namespace string, logger *slog.Logger) []string {
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
-		logger.Warn("Cannot list the namespace's search attributes; runs started without ModelName/DataDate will not set them, nor Decision",
+		logger.Warn("Cannot list the namespace's search attributes; runs will set none of them",
 			"Namespace", namespace, "Error", err)
-		return false, false
+		return nil
 	}
-	registered := func(key temporal.SearchAttributeKeyKeyword) bool {
-		if t := resp.GetCustomAttributes()[key.GetName()]; t != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
-			logger.Warn("Search attribute not registered as Keyword; runs will not set it",
-				"Namespace", namespace, "SearchAttribute", key.GetName(), "Registered", t.String(),
-				"Fix", "temporal operator search-attribute create --name "+key.GetName()+" --type Keyword")
-			return false
+	var names []string
+	for _, attr := range workflows.SearchAttributes() {
+		if t := resp.GetCustomAttributes()[attr.Name]; t != attr.IndexedType() {
+			logger.Warn("Search attribute not registered with its type; runs will not set it",
+				"Namespace", namespace, "SearchAttribute", attr.Name, "Type", attr.Type, "Registered", t.String(),
+				"Fix", "temporal operator search-attribute create --name "+attr.Name+" --type "+attr.Type)
+			continue
 		}
-		return true
+		names = append(names, attr.Name)
 	}
-	modelDate = registered(workflows.ModelNameAttribute) && registered(workflows.DataDateAttribute)
-	return modelDate, registered(workflows.DecisionAttribute)
+	return names
 }
 
 // serveMetrics exposes the Temporal SDK's metrics for Prometheus on addr ("" disables them) and returns the

@@ -203,25 +203,29 @@ func TestDecisionSearchAttribute(t *testing.T) {
 		name       string
 		auc        float64
 		guard      activities.RetrainGuardOutput
-		registered bool
+		registered activities.DefaultsOutput
 		want       string
 	}{
-		{"keep", 0.95, activities.RetrainGuardOutput{}, true, DecisionKeep},
-		{"retrain", 0.6, activities.RetrainGuardOutput{}, true, DecisionRetrain},
-		{"suppressed", 0.6, activities.RetrainGuardOutput{Rule: GuardCap, Suppressed: "cap"}, true, DecisionRetrainSuppressed},
-		{"not registered", 0.6, activities.RetrainGuardOutput{Rule: GuardCap, Suppressed: "cap"}, false, ""},
+		{"keep", 0.95, activities.RetrainGuardOutput{}, allRegistered(), DecisionKeep},
+		{"retrain", 0.6, activities.RetrainGuardOutput{}, allRegistered(), DecisionRetrain},
+		{"suppressed", 0.6, activities.RetrainGuardOutput{Rule: GuardCap, Suppressed: "cap"}, allRegistered(), DecisionRetrainSuppressed},
+		{"recorded before Attributes", 0.6, activities.RetrainGuardOutput{}, activities.DefaultsOutput{DecisionAttribute: true}, DecisionRetrain},
+		{"not registered", 0.6, activities.RetrainGuardOutput{Rule: GuardCap, Suppressed: "cap"}, activities.DefaultsOutput{Attributes: []string{"ModelName", "DataDate"}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity(a.Defaults, mock.Anything, mock.Anything).Return(activities.DefaultsOutput{Threshold: 0.8, ApprovalStatus: "Approved", DecisionAttribute: tc.registered}, nil)
+			def := tc.registered
+			def.Threshold, def.ApprovalStatus = 0.8, "Approved"
+			env.OnActivity(a.Defaults, mock.Anything, mock.Anything).Return(def, nil)
 			mockInference(env, tc.auc, "CheckRetrainGuard")
 			mockTraining(env)
 			env.OnActivity(a.CheckRetrainGuard, mock.Anything, mock.Anything).Return(tc.guard, nil).Maybe()
 			var set []string
 			env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-				v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(DecisionAttribute)
-				require.True(t, ok, "only Decision is upserted")
-				set = append(set, v)
+				// The run's ModelName and DataDate, which it was started without, are set too.
+				if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(DecisionAttribute); ok {
+					set = append(set, v)
+				}
 			}).Return(nil).Maybe()
 			env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01"})
 			require.NoError(t, env.GetWorkflowError())

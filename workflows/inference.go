@@ -128,7 +128,7 @@ func (w *batchInference) recordDecision(ctx workflow.Context, decision string) e
 	if !w.guarded {
 		return nil
 	}
-	if err := setDecisionAttribute(ctx, &w.def, decision); err != nil {
+	if err := setAttributes(ctx, &w.def, keywordAttr(DecisionAttribute, decision)); err != nil {
 		return w.t.fail(ctx, StepDecide, err)
 	}
 	return nil

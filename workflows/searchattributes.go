@@ -1,10 +1,41 @@
 package workflows
 
 import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
 )
+
+// SearchAttribute is a custom search attribute the workflows set, with the type a namespace must register it
+// as, spelt as the Temporal CLI's --search-attribute and --type flags spell it ("Keyword", "Double", "Int").
+type SearchAttribute struct {
+	Name string
+	Type string
+}
+
+// IndexedType is the attribute's type as the Temporal API names it.
+func (a SearchAttribute) IndexedType() enumspb.IndexedValueType {
+	t, _ := enumspb.IndexedValueTypeFromString(a.Type)
+	return t
+}
+
+// SearchAttributes lists every custom search attribute the workflows set, in the order the setups register
+// them. It is the list the local stack registers on its dev server; scripts/stack.sh, deploy/temporal/cluster.sh
+// and docker-compose.yml register the same (deploy/temporal/search-attributes; internal/deploycheck holds them
+// to this list), and the worker sets only those it finds registered.
+func SearchAttributes() []SearchAttribute {
+	return []SearchAttribute{
+		{ModelNameAttribute.GetName(), "Keyword"},
+		{DataDateAttribute.GetName(), "Keyword"},
+		{DecisionAttribute.GetName(), "Keyword"},
+		{AUCAttribute.GetName(), "Double"},
+		{ModelVersionAttribute.GetName(), "Int"},
+		{ApprovalStatusAttribute.GetName(), "Keyword"},
+		{TriggerAttribute.GetName(), "Keyword"},
+	}
+}
 
 // searchAttributesChange versions the step that sets a run's own search attributes: runs recorded before it
 // (and still open when a worker with it picks them up) replay without it.
@@ -64,7 +95,7 @@ func setSearchAttributes(ctx workflow.Context, d *defaults, model, date string) 
 	if err != nil {
 		return err
 	}
-	if !def.SearchAttributes {
+	if !def.Registered(ModelNameAttribute.GetName()) || !def.Registered(DataDateAttribute.GetName()) {
 		workflow.GetLogger(ctx).Warn("Run started without its search attributes, which are not registered on the namespace",
 			"ModelName", model, "DataDate", date)
 		return nil
@@ -72,16 +103,40 @@ func setSearchAttributes(ctx workflow.Context, d *defaults, model, date string) 
 	return workflow.UpsertTypedSearchAttributes(ctx, ModelNameAttribute.ValueSet(model), DataDateAttribute.ValueSet(date))
 }
 
-// setDecisionAttribute sets the run's Decision search attribute to decision, when the worker found it
-// registered on its namespace (see activities.Config.DecisionAttribute), so that `Decision="RetrainSuppressed"`
-// finds the runs whose retrain a guard held back.
-func setDecisionAttribute(ctx workflow.Context, d *defaults, decision string) error {
+// attributeUpdate is one search attribute a run sets: its name, to check it is registered, and the update.
+type attributeUpdate struct {
+	name string
+	set  temporal.SearchAttributeUpdate
+}
+
+func keywordAttr(key temporal.SearchAttributeKeyKeyword, v string) attributeUpdate {
+	return attributeUpdate{key.GetName(), key.ValueSet(v)}
+}
+
+func floatAttr(key temporal.SearchAttributeKeyFloat64, v float64) attributeUpdate {
+	return attributeUpdate{key.GetName(), key.ValueSet(v)}
+}
+
+func intAttr(key temporal.SearchAttributeKeyInt64, v int64) attributeUpdate {
+	return attributeUpdate{key.GetName(), key.ValueSet(v)}
+}
+
+// setAttributes upserts those of updates whose attributes the worker found registered on its namespace
+// (activities.DefaultsOutput.Registered) and drops the others, so that e.g. `Decision="RetrainSuppressed"` or
+// `AUC < 0.8` finds the run where the setup registered them and a run elsewhere still completes.
+func setAttributes(ctx workflow.Context, d *defaults, updates ...attributeUpdate) error {
 	def, err := d.get(ctx)
 	if err != nil {
 		return err
 	}
-	if !def.DecisionAttribute {
+	var set []temporal.SearchAttributeUpdate
+	for _, u := range updates {
+		if def.Registered(u.name) {
+			set = append(set, u.set)
+		}
+	}
+	if len(set) == 0 {
 		return nil
 	}
-	return workflow.UpsertTypedSearchAttributes(ctx, DecisionAttribute.ValueSet(decision))
+	return workflow.UpsertTypedSearchAttributes(ctx, set...)
 }

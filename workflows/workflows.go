@@ -25,14 +25,26 @@ const (
 // ProgressQuery is the name of the query both workflows answer with their Progress.
 const ProgressQuery = "progress"
 
-// Search attributes of the runs, so the web UI and `starter list` can filter runs by model, data date and
-// decision. The local setup registers them (Keyword).
+// Search attributes of the runs, so the web UI and `starter list` can filter runs by model, data date,
+// decision and metrics (e.g. `AUC < 0.8`). SearchAttributes lists them with their types, which the local
+// setups register.
 var (
 	ModelNameAttribute = temporal.NewSearchAttributeKeyKeyword("ModelName")
 	DataDateAttribute  = temporal.NewSearchAttributeKeyKeyword("DataDate")
 	// DecisionAttribute is set by a batch-inference run when it decides: DecisionKeep, DecisionRetrain or
 	// DecisionRetrainSuppressed.
 	DecisionAttribute = temporal.NewSearchAttributeKeyKeyword("Decision")
+	// AUCAttribute is the AUC a run measured: a batch-inference run's model on its data date, a training
+	// run's evaluated model.
+	AUCAttribute = temporal.NewSearchAttributeKeyFloat64("AUC")
+	// ModelVersionAttribute is the model package version a run scored with (batch inference) or registered
+	// (training).
+	ModelVersionAttribute = temporal.NewSearchAttributeKeyInt64("ModelVersion")
+	// ApprovalStatusAttribute is the approval status of the version a training run registered, kept up to
+	// date while the run waits for a person's decision.
+	ApprovalStatusAttribute = temporal.NewSearchAttributeKeyKeyword("ApprovalStatus")
+	// TriggerAttribute says what started a run when it was not a person: a schedule or a backfill.
+	TriggerAttribute = temporal.NewSearchAttributeKeyKeyword("Trigger")
 )
 
 // TrainingWorkflowID is the workflow ID of the training run of a model on a data date. Starting a request

@@ -421,6 +421,15 @@ func TestMisspeltInputFieldsFailFast(t *testing.T) {
 	}
 }
 
+// allRegistered is the worker's defaults when the namespace has every search attribute of the workflows.
+func allRegistered() activities.DefaultsOutput {
+	var names []string
+	for _, attr := range SearchAttributes() {
+		names = append(names, attr.Name)
+	}
+	return activities.DefaultsOutput{Attributes: names}
+}
+
 // TestRunSetsItsOwnSearchAttributes: a run started without its ModelName/DataDate search attributes (from the
 // Temporal CLI or web UI), or with other values, sets the request's own when the worker found them registered;
 // a run started with them (the starter's) upserts nothing, and nor does one whose worker found them missing.
@@ -429,18 +438,22 @@ func TestRunSetsItsOwnSearchAttributes(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		onStart    temporal.SearchAttributes
-		registered bool
+		registered activities.DefaultsOutput
 		upserts    int
 	}{
-		{"started without them", temporal.SearchAttributes{}, true, 1},
-		{"started with other values", temporal.NewSearchAttributes(ModelNameAttribute.ValueSet("other"), DataDateAttribute.ValueSet("2019-10-01")), true, 1},
-		{"started with them", want, true, 0},
-		{"not registered", temporal.SearchAttributes{}, false, 0},
+		{"started without them", temporal.SearchAttributes{}, allRegistered(), 1},
+		{"started with other values", temporal.NewSearchAttributes(ModelNameAttribute.ValueSet("other"), DataDateAttribute.ValueSet("2019-10-01")), allRegistered(), 1},
+		{"started with them", want, allRegistered(), 0},
+		{"not registered", temporal.SearchAttributes{}, activities.DefaultsOutput{Attributes: []string{}}, 0},
+		{"only ModelName registered", temporal.SearchAttributes{}, activities.DefaultsOutput{Attributes: []string{"ModelName"}}, 0},
+		// Defaults recorded before Attributes existed said it with SearchAttributes.
+		{"recorded before Attributes", temporal.SearchAttributes{}, activities.DefaultsOutput{SearchAttributes: true}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity(a.Defaults, mock.Anything, mock.Anything).Return(
-				activities.DefaultsOutput{Threshold: 0.8, ApprovalStatus: "Approved", SearchAttributes: tc.registered}, nil)
+			def := tc.registered
+			def.Threshold, def.ApprovalStatus = 0.8, "Approved"
+			env.OnActivity(a.Defaults, mock.Anything, mock.Anything).Return(def, nil)
 			mockTraining(env)
 			require.NoError(t, env.SetTypedSearchAttributesOnStart(tc.onStart))
 			upserts := 0

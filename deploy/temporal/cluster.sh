@@ -7,7 +7,7 @@
 #   cluster.sh schema DIR PGPORT      create the two databases, set up and update their schemas (idempotent)
 #   cluster.sh server DIR PGPORT      run the Temporal server, config deploy/temporal/server/mdlc.yaml (exec)
 #   cluster.sh ui                     run the Temporal web UI server (exec)
-#   cluster.sh namespace              the `default` namespace and the ModelName/DataDate/Decision search attributes
+#   cluster.sh namespace              the `default` namespace and the search attributes of search-attributes
 #
 # Ports come from the environment: TEMPORAL_ADDRESS (the frontend, 127.0.0.1:PORT), MDLC_UI_PORT and
 # MDLC_CLUSTER_{HISTORY,MATCHING,WORKER}_PORT and MDLC_CLUSTER_{FRONTEND,HISTORY,MATCHING,WORKER}_MEMBERSHIP_PORT
@@ -156,9 +156,11 @@ namespace() {
     have=$("$cli" operator search-attribute list --address "$addr" -n default 2>/dev/null) && break
     sleep 0.2 # a new namespace takes a moment to reach every service
   done
-  for name in ModelName DataDate Decision; do
+  local attr
+  for attr in $(grep -v '^#' "$HERE/search-attributes"); do
+    name=${attr%%=*}
     if ! grep -qw "$name" <<<"$have"; then
-      "$cli" operator search-attribute create --address "$addr" -n default --name "$name" --type Keyword >/dev/null
+      "$cli" operator search-attribute create --address "$addr" -n default --name "$name" --type "${attr#*=}" >/dev/null
     fi
   done
 }

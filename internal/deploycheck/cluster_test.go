@@ -87,9 +87,9 @@ func checkCluster(src sources, c composeFile, d *dockerfile) problems {
 	for dep := range worker.dependsOn() {
 		if s, ok := c.Services[dep]; ok && slices.Contains(jobs, dep) && slices.Contains(s.command(), "namespace") {
 			namespaced = true
-			for _, key := range []interface{ GetName() string }{workflows.ModelNameAttribute, workflows.DataDateAttribute, workflows.DecisionAttribute} {
-				if want := key.GetName() + "=Keyword"; !slices.Contains(s.flags("--search-attribute"), want) {
-					ps.add("service %s does not create the search attribute %s the workflows set: want --search-attribute=%s", dep, key.GetName(), want)
+			for _, attr := range workflows.SearchAttributes() {
+				if want := attr.Name + "=" + attr.Type; !slices.Contains(s.flags("--search-attribute"), want) {
+					ps.add("service %s does not create the search attribute %s the workflows set: want --search-attribute=%s", dep, attr.Name, want)
 				}
 			}
 			if env := s.env()["TEMPORAL_ADDRESS"]; !strings.HasPrefix(env, serverName+":") {

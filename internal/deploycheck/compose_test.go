@@ -347,9 +347,9 @@ func checkCompose(src sources, c composeFile, d *dockerfile) problems {
 	if db := temporal.flag("--db-filename"); !onNamedVolume(c, temporal, db) {
 		ps.add("service %s: --db-filename %q is not on a named volume: the histories would go with the container", temporalName, db)
 	}
-	for _, key := range []interface{ GetName() string }{workflows.ModelNameAttribute, workflows.DataDateAttribute, workflows.DecisionAttribute} {
-		if want := key.GetName() + "=Keyword"; !slices.Contains(temporal.flags("--search-attribute"), want) {
-			ps.add("service %s does not register the search attribute %s the workflows set: want --search-attribute %s", temporalName, key.GetName(), want)
+	for _, attr := range workflows.SearchAttributes() {
+		if want := attr.Name + "=" + attr.Type; !slices.Contains(temporal.flags("--search-attribute"), want) {
+			ps.add("service %s does not register the search attribute %s the workflows set: want --search-attribute %s", temporalName, attr.Name, want)
 		}
 	}
 	if v, err := makefileVar(src.root, "TEMPORAL_CLI_VERSION"); err != nil {

@@ -31,6 +31,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/mdlc/mdlc/internal/temporalconn"
+	"github.com/mdlc/mdlc/workflows"
 )
 
 // Options configure a Stack.
@@ -380,11 +381,12 @@ func (s *Stack) start(name string, cmd *exec.Cmd) error {
 func (s *Stack) StartTemporal(ctx context.Context) error {
 	_, uiPort, _ := net.SplitHostPort(s.UIAddress)
 	_, port, _ := net.SplitHostPort(s.TemporalAddress)
-	cmd := exec.Command(s.opts.Temporal, "server", "start-dev",
-		"--ip", "127.0.0.1", "--port", port, "--ui-port", uiPort,
-		"--db-filename", filepath.Join(s.opts.Dir, "temporal.db"),
-		"--search-attribute", "ModelName=Keyword", "--search-attribute", "DataDate=Keyword", "--search-attribute", "Decision=Keyword",
-		"--log-level", "warn")
+	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--ui-port", uiPort,
+		"--db-filename", filepath.Join(s.opts.Dir, "temporal.db"), "--log-level", "warn"}
+	for _, attr := range workflows.SearchAttributes() {
+		args = append(args, "--search-attribute", attr.Name+"="+attr.Type)
+	}
+	cmd := exec.Command(s.opts.Temporal, args...)
 	if s.opts.Backend == BackendCluster {
 		cmd = s.clusterCmd("server", s.clusterDir(), strconv.Itoa(s.pgPort))
 	}
