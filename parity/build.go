@@ -45,6 +45,7 @@ const (
 	StateSuppressedCooldown = "Decision: Retrain Suppressed (Cooldown)"
 	StateSuppressedCap      = "Decision: Retrain Suppressed (Cap)"
 	StateUseDataDate        = workflows.StepInitialize + ": Use Data Date"
+	StateEmptyString        = "Empty String"
 	StateFinalize           = "Finalize"
 	StateHandleError        = "Handle Error"
 	StateFailure            = "Failure"
@@ -236,9 +237,13 @@ func useDataDate(next string) *Pass {
 
 // absentAsEmpty adds, in front of next, a Choice and a Pass for each request field of kind that the state
 // machine gives no default (all but defaulted): an absent one becomes "", as the workflows decode an absent
-// field, so that Initialize rejects it under the request's rules (InvalidInput), as the workflows do, where
-// the Initialize task's path to it would fail States.Runtime instead. Those fields (ModelName, DataDate) are
-// strings. It returns the first state added.
+// field, so that Initialize checks it under the request's rules (a required one is InvalidInput, as in the
+// workflows; DataDateOffset and ScheduledTime are optional), where the Initialize task's path to it would fail
+// States.Runtime instead. Those fields are strings. It returns the first state added: StateEmptyString, which
+// puts the "" the Passes copy at emptyStringPath.
+//
+// The Passes copy "" with InputPath rather than give it as their Result: aws-local-stepfunctions takes an
+// empty Result for none and passes its whole input on, where Step Functions sets the field to "".
 func (b *builder) absentAsEmpty(kind contract.RequestKind, defaulted, next string) string {
 	fields := slices.DeleteFunc(contract.RequestFields(kind), func(f string) bool { return f == defaulted })
 	for i := len(fields) - 1; i >= 0; i-- {
@@ -249,11 +254,16 @@ func (b *builder) absentAsEmpty(kind contract.RequestKind, defaulted, next strin
 			Choices: []ChoiceRule{{Not: &ChoiceRule{Variable: "$." + f, IsPresent: ptr(true)}, Next: empty}},
 			Default: next,
 		})
-		b.add(empty, &Pass{Result: b.lit(""), ResultPath: Path("$." + f), Next: next})
+		b.add(empty, &Pass{InputPath: emptyStringPath, ResultPath: Path("$." + f), Next: next})
 		next = given
 	}
-	return next
+	b.add(StateEmptyString, &Pass{Comment: "The empty string the Use Empty states copy into an absent request field.",
+		Parameters: b.lit(map[string]string{"Value": ""}), ResultPath: "$.EmptyString", Next: next})
+	return StateEmptyString
 }
+
+// emptyStringPath holds "" once StateEmptyString has run.
+const emptyStringPath = "$.EmptyString.Value"
 
 // whenUnset is a Choice that goes to unset when the field at path is absent, null or (orEmpty) the empty
 // string, else to set. For request fields that is what "not set" means to the workflows, which decode JSON

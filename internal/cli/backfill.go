@@ -149,13 +149,17 @@ func backfill(ctx context.Context, e *env, c client.Client, tf *temporalFlags, o
 	for i, date := range dates {
 		report[i] = BackfillDate{DataDate: date, Outcome: backfillNotRun}
 	}
+	trigger := ""
+	if triggerRegistered(ctx, e, c, tf.namespace) {
+		trigger = workflows.TriggerBackfill
+	}
 	var stop error
 	for i, date := range dates {
 		wfType, in, err := req.input(model, date, "")
 		if err != nil {
 			return err
 		}
-		sr := startRequest{workflowType: wfType, model: model, dataDate: date, input: in, trigger: workflows.TriggerBackfill}
+		sr := startRequest{workflowType: wfType, model: model, dataDate: date, input: in, trigger: trigger}
 		if wfType == workflows.TrainingWorkflow {
 			sr.workflowID = workflows.TrainingWorkflowID(model, date)
 			sr.mismatches = decodeInput(in.(workflows.TrainingInput), trainingMismatches)

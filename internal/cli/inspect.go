@@ -143,7 +143,8 @@ func listCommand() *command {
 		help: `Lists recent Training and BatchInference runs, newest first, through Temporal's visibility API. --model
 filters on the ModelName search attribute, as the web UI can (ModelName="churn"); --decision on the
 Decision search attribute of batch-inference runs (Keep, Retrain, or RetrainSuppressed: a retrain a guard
-held back).`,
+held back). The TRIGGER column says what started a run that no person started: schedule:<schedule ID> or
+backfill (the Trigger search attribute; in the web UI, e.g. Trigger="backfill").`,
 		examples: []string{
 			"starter list",
 			"starter list --model churn --limit 5",
@@ -196,9 +197,11 @@ held back).`,
 // RunListing is one run in `list`.
 type RunListing struct {
 	WorkflowID, RunID, Workflow, Status string
-	ModelName, DataDate                 string     `json:",omitempty"`
-	StartTime                           time.Time  `json:",omitempty"`
-	CloseTime                           *time.Time `json:",omitempty"`
+	ModelName, DataDate                 string `json:",omitempty"`
+	// Trigger is what started the run when it was not a person: "schedule:<schedule ID>" or "backfill".
+	Trigger   string     `json:",omitempty"`
+	StartTime time.Time  `json:",omitempty"`
+	CloseTime *time.Time `json:",omitempty"`
 }
 
 // listQuery is the visibility query of `list`: the mdlc workflow types, of one model when model is set, that
@@ -232,6 +235,7 @@ func listRuns(ctx context.Context, svc workflowservice.WorkflowServiceClient, na
 			Workflow: info.GetType().GetName(), Status: info.GetStatus().String(),
 			ModelName: keyword(info.GetSearchAttributes(), workflows.ModelNameAttribute.GetName()),
 			DataDate:  keyword(info.GetSearchAttributes(), workflows.DataDateAttribute.GetName()),
+			Trigger:   keyword(info.GetSearchAttributes(), workflows.TriggerAttribute.GetName()),
 			StartTime: info.GetStartTime().AsTime(),
 		}
 		if info.GetCloseTime() != nil {
@@ -262,14 +266,14 @@ func keyword(sa *commonpb.SearchAttributes, name string) string {
 func formatRuns(runs []RunListing) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tWORKFLOW ID\tTYPE\tMODEL\tDATA DATE\tSTARTED\tDURATION\tRUN ID")
+	fmt.Fprintln(tw, "STATUS\tWORKFLOW ID\tTYPE\tMODEL\tDATA DATE\tTRIGGER\tSTARTED\tDURATION\tRUN ID")
 	for _, r := range runs {
 		dur := "-"
 		if r.CloseTime != nil {
 			dur = formatDuration(r.CloseTime.Sub(r.StartTime))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Status, r.WorkflowID, r.Workflow, dash(r.ModelName), dash(r.DataDate),
-			r.StartTime.Local().Format(time.DateTime), dur, r.RunID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Status, r.WorkflowID, r.Workflow, dash(r.ModelName), dash(r.DataDate),
+			dash(r.Trigger), r.StartTime.Local().Format(time.DateTime), dur, r.RunID)
 	}
 	_ = tw.Flush() // writes to a strings.Builder cannot fail
 	return b.String()

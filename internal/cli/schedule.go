@@ -239,6 +239,9 @@ the window (Temporal's own default would start up to a year of missed runs).`,
 					sc := c.ScheduleClient()
 					switch act {
 					case scheduleCreate:
+						if triggerRegistered(ctx, e, c, tf.namespace) {
+							markScheduled(&opts)
+						}
 						return createSchedule(ctx, e, sc, tf, out, opts)
 					case scheduleList:
 						return listSchedules(ctx, e, sc, tf, out)
@@ -336,6 +339,16 @@ func (f *scheduleFlags) options(id string) (client.ScheduleOptions, error) {
 			workflows.ModelNameAttribute.ValueSet(f.model),
 		),
 	}, nil
+}
+
+// markScheduled gives the runs of the schedule the Trigger search attribute schedule:<schedule ID>.
+func markScheduled(opts *client.ScheduleOptions) {
+	act := opts.Action.(*client.ScheduleWorkflowAction) // options builds a workflow action
+	model, _ := act.TypedSearchAttributes.GetKeyword(workflows.ModelNameAttribute)
+	act.TypedSearchAttributes = temporal.NewSearchAttributes(
+		workflows.ModelNameAttribute.ValueSet(model),
+		workflows.TriggerAttribute.ValueSet(workflows.ScheduleTrigger(opts.ID)),
+	)
 }
 
 // scheduleIDPattern is what a schedule ID may be: it starts the workflow IDs of its runs.

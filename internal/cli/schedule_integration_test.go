@@ -72,6 +72,7 @@ func requireScheduledRun(t *testing.T, ctx context.Context, s *stack.Stack, sche
 	for _, r := range runs {
 		if r.WorkflowID == run.WorkflowID {
 			require.Equal(t, want, r.DataDate, "DataDate search attribute of %s", run.WorkflowID)
+			require.Equal(t, "schedule:"+scheduleID, r.Trigger, "Trigger search attribute of %s", run.WorkflowID)
 			return
 		}
 	}
@@ -189,6 +190,13 @@ func TestBackfillThroughTheCLI(t *testing.T) {
 		}
 		runIDs[date] = sum.RunID
 		prev = &sum
+	}
+
+	// Marked as the backfill's.
+	l := runCLI(ctx, s, "list", "--model", "bf")
+	require.NoError(t, l.err, l.String())
+	for _, date := range dates {
+		require.Regexp(t, `(?m)^Completed\s+batch-inference-bf-`+date+`\s+BatchInference\s+bf\s+`+date+`\s+backfill\s`, l.stdout)
 	}
 
 	// Again: nothing to do.
