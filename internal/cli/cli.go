@@ -108,6 +108,9 @@ func (c *command) run(ctx context.Context, e *env, args []string) error {
 	case len(positional) < required:
 		return usagef("%s needs a %s argument, e.g. `starter %s`", c.name, strings.Join(names[len(positional):required], " argument and a "), c.examples[0][len("starter "):])
 	case len(positional) > len(names):
+		for i, n := range names {
+			names[i] = strings.Trim(n, "[]")
+		}
 		return usagef("%s takes one %s, got %q", c.name, strings.Join(names, " and one "), positional)
 	}
 	return act(ctx, e, positional)

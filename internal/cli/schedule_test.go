@@ -23,7 +23,7 @@ func TestScheduleAndBackfillUsageErrors(t *testing.T) {
 	}{
 		{"no action", []string{"schedule"}, "schedule needs a ACTION argument"},
 		{"unknown action", []string{"schedule", "frob"}, `schedule: unknown action "frob": use create, list, describe, pause, unpause, trigger, delete`},
-		{"too many arguments", []string{"schedule", "pause", "a", "b"}, `schedule takes one ACTION and one [SCHEDULE_ID]`},
+		{"too many arguments", []string{"schedule", "pause", "a", "b"}, `schedule takes one ACTION and one SCHEDULE_ID, got`},
 		{"pause without ID", []string{"schedule", "pause"}, "schedule pause needs a SCHEDULE_ID argument"},
 		{"list with ID", []string{"schedule", "list", "x"}, `schedule list takes no SCHEDULE_ID, got "x"`},
 		{"create without model", []string{"schedule", "create", "--every", "1h", "--pipeline", "training"}, "--model is required"},
@@ -182,6 +182,43 @@ func TestParseEvery(t *testing.T) {
 	for _, s := range []string{"", "0d", "0s", "-5s", "1w", "1mo", "d"} {
 		if _, err := parseEvery("--every", s); err == nil {
 			t.Errorf("parseEvery(%q): no error", s)
+		}
+	}
+}
+
+// TestParityEmitSchedule: `parity emit --schedule` prints the EventBridge Scheduler schedule of the state
+// machine, `parity policy --schedule` its role's policy; what EventBridge cannot take is a usage error.
+func TestParityEmitSchedule(t *testing.T) {
+	emit := []string{"parity", "emit", "--pipeline", "batch-inference", "--schedule", "--model", "churn"}
+	role := "arn:aws:iam::000000000000:role/mdlc-scheduler"
+	out, _, err := run(t, nil, append(slices.Clone(emit), "--cron", "0 2 * * *", "--data-date-offset", "-1d", "--scheduler-role-arn", role)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"ScheduleExpression": "cron(0 2 * * ? *)"`, `"Arn": "arn:aws:states:us-east-1:000000000000:stateMachine:mdlc-batch-inference"`,
+		`"RoleArn": "` + role + `"`, `\"DataDateOffset\":\"-1d\",\"ScheduledTime\":\"<aws.scheduler.scheduled-time>\"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("emitted schedule lacks %s:\n%s", want, out)
+		}
+	}
+	out, _, err = run(t, nil, "parity", "policy", "--pipeline", "training", "--schedule")
+	if err != nil || !strings.Contains(out, `"states:StartExecution"`) || !strings.Contains(out, "stateMachine:mdlc-training") {
+		t.Errorf("policy --schedule: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append(slices.Clone(emit), "--cron", "0 2 * * *"), "--scheduler-role-arn (MDLC_SCHEDULER_ROLE_ARN) is required"},
+		{append(slices.Clone(emit), "--every", "30s", "--scheduler-role-arn", role), "must be whole minutes"},
+		{append(slices.Clone(emit), "--cron", "0 2 * * 1", "--scheduler-role-arn", role), "write days by name"},
+		{append(slices.Clone(emit), "--scheduler-role-arn", role), "exactly one of a cron expression and an interval"},
+		{[]string{"parity", "emit", "--pipeline", "training", "--schedule", "--cron", "0 2 * * *", "--scheduler-role-arn", role}, "--model is required"},
+		{[]string{"parity", "deploy", "--schedule"}, "--schedule is for emit and policy"},
+	} {
+		_, _, err := run(t, nil, tc.args...)
+		if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want a usage error containing %q", tc.args, err, tc.want)
 		}
 	}
 }
