@@ -112,6 +112,9 @@ ARNs are built from --region and --account-id (with --target local, a placeholde
 				if sf.on {
 					return emitSchedule(e, act, p, cfg, sf)
 				}
+				if err := sf.unused(fs); err != nil {
+					return err
+				}
 				if act == parityEmit {
 					if err := parity.Emit(e.stdout, p, cfg); err != nil {
 						return usagef("parity emit: %v", err)
@@ -176,6 +179,21 @@ func addParityScheduleFlags(fs *flag.FlagSet, e *env) *parityScheduleFlags {
 	fs.StringVar(&f.role, "scheduler-role-arn", e.getenv("MDLC_SCHEDULER_ROLE_ARN"), "--schedule: `ARN` of the role EventBridge Scheduler assumes to start executions [MDLC_SCHEDULER_ROLE_ARN]")
 	fs.StringVar(&f.name, "schedule-name", "", "--schedule: `NAME` of the schedule (default mdlc-<pipeline>-<model>)")
 	return f
+}
+
+// unused refuses the schedule's flags without --schedule, which would ignore them.
+func (f *parityScheduleFlags) unused(fs *flag.FlagSet) error {
+	var given []string
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "model", "cron", "every", "data-date-offset", "scheduler-role-arn", "schedule-name":
+			given = append(given, "--"+fl.Name)
+		}
+	})
+	if len(given) > 0 {
+		return usagef("parity: %s %s --schedule (they describe its EventBridge schedule)", strings.Join(given, ", "), map[bool]string{true: "needs", false: "need"}[len(given) == 1])
+	}
+	return nil
 }
 
 // emitSchedule prints the EventBridge Scheduler schedule of p (emit) or its role's policy (policy).

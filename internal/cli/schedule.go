@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -228,9 +229,15 @@ the window (Temporal's own default would start up to a year of missed runs).`,
 					if id != "" {
 						return usagef("schedule list takes no SCHEDULE_ID, got %s", quote.Value(id))
 					}
+					if err := onlyForCreate(fs, act); err != nil {
+						return err
+					}
 				case scheduleDescribe, schedulePause, scheduleUnpause, scheduleTrigger, scheduleDelete:
 					if id == "" {
 						return usagef("schedule %s needs a SCHEDULE_ID argument, e.g. `starter schedule %s batch-inference-churn`; `starter schedule list` lists them", act, act)
+					}
+					if err := onlyForCreate(fs, act); err != nil {
+						return err
 					}
 				default:
 					return usagef("schedule: unknown action %s: use %s", quote.Value(act), strings.Join(scheduleActions, ", "))
@@ -262,6 +269,24 @@ the window (Temporal's own default would start up to a year of missed runs).`,
 			}
 		},
 	}
+}
+
+// createFlags are the flags only `schedule create` takes.
+var createFlags = []string{"model", "id", "cron", "every", "data-date-offset", "catchup-window", "overlap", "pipeline", "threshold", "approval-status"}
+
+// onlyForCreate refuses a flag of `schedule create` given to another action, which would ignore it.
+func onlyForCreate(fs *flag.FlagSet, act string) error {
+	var given []string
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(createFlags, f.Name) {
+			given = append(given, "--"+f.Name)
+		}
+	})
+	if len(given) > 0 {
+		return usagef("schedule %s: %s %s for schedule create only; a schedule's settings are changed by deleting and creating it again",
+			act, strings.Join(given, ", "), map[bool]string{true: "is", false: "are"}[len(given) == 1])
+	}
+	return nil
 }
 
 // options checks the flags of `schedule create` and builds the schedule.
