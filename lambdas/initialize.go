@@ -54,6 +54,12 @@ func (h *Handlers) newRun(kind contract.RequestKind, in contract.InitializeEvent
 	if len(problems) > 0 {
 		return run{}, invalidInput("invalid event: %s", strings.Join(problems, "; "))
 	}
+	// A scheduled request's date comes from its ScheduledTime, which the state machine's EventBridge
+	// schedule filled in, by the rule the workflows apply to the Temporal scheduler's nominal time.
+	date, err := contract.ResolveDataDate(in.WorkflowInput, nil)
+	if err != nil {
+		return run{}, invalidInput("invalid event: WorkflowInput: %v", err)
+	}
 	if err := validBucket("S3RootBucket", in.S3RootBucket); err != nil {
 		return run{}, err
 	}
@@ -61,12 +67,14 @@ func (h *Handlers) newRun(kind contract.RequestKind, in contract.InitializeEvent
 	if err != nil {
 		return run{}, err
 	}
-	id, err := h.runID(kind, in, at)
+	named := in // a scheduled request's names hash the date it derived
+	named.WorkflowInput.DataDate = date
+	id, err := h.runID(kind, named, at)
 	if err != nil {
 		return run{}, err
 	}
 	return run{in: in, at: at, runID: id, job: jobName(in.WorkflowInput.ModelName, id),
-		bucket: in.S3RootBucket, date: in.WorkflowInput.DataDate}, nil
+		bucket: in.S3RootBucket, date: date}, nil
 }
 
 // checkRequest checks the pipeline's input as the user gave it, as the workflows decode theirs: a JSON

@@ -398,8 +398,8 @@ func TestInitializeChecksTheRequestAsGiven(t *testing.T) {
 		{contract.InferenceRequest, `{"ModelName":"m","DataDate":"2019-11-01","Treshold":0.99}`, `unknown field "Treshold"`},
 		{contract.TrainingRequest, `{"modelName":"m","DataDate":"2019-10-01"}`, `field "modelName" must be written "ModelName"`},
 		{contract.TrainingRequest, `{"ModelName":"m","ModelName":"n","DataDate":"2019-10-01"}`, `field "ModelName" is given more than once`},
-		{contract.TrainingRequest, `{"ModelName":"m","DataDate":"2019-10-01","Threshold":0.5}`, `unknown field "Threshold": the training pipeline's fields are ModelName, DataDate, ApprovalStatus`},
-		{contract.InferenceRequest, `{"ModelName":"m","DataDate":"2019-11-01","ApprovalStatus":"Approved"}`, `unknown field "ApprovalStatus": the inference pipeline's fields are ModelName, DataDate, Threshold`},
+		{contract.TrainingRequest, `{"ModelName":"m","DataDate":"2019-10-01","Threshold":0.5}`, `unknown field "Threshold": the training pipeline's fields are ModelName, DataDate, DataDateOffset, ScheduledTime, ApprovalStatus`},
+		{contract.InferenceRequest, `{"ModelName":"m","DataDate":"2019-11-01","ApprovalStatus":"Approved"}`, `unknown field "ApprovalStatus": the inference pipeline's fields are ModelName, DataDate, DataDateOffset, ScheduledTime, Threshold`},
 		{contract.InferenceRequest, `{"ModelName":"m","DataDate":20191101}`, "field DataDate must be"},
 		{contract.InferenceRequest, `["m"]`, "must be a JSON object"},
 	} {
@@ -428,5 +428,32 @@ func TestInitializeChecksTheRequestAsGiven(t *testing.T) {
 				t.Errorf("rejected request wrote %v", s3.puts)
 			}
 		})
+	}
+}
+
+// TestInitializeDerivesTheScheduledDate: a scheduled request (no DataDate, a DataDateOffset and the
+// ScheduledTime EventBridge Scheduler substituted) processes the scheduled day plus the offset, in UTC, by
+// contract.ScheduledDataDate; without a ScheduledTime it is an invalid event, as nothing says which date.
+func TestInitializeDerivesTheScheduledDate(t *testing.T) {
+	h := New(newFakeS3(testBucket, inferenceData), WithClock(fixedClock))
+	ev := inferenceEvent()
+	// 00:30 on 2 November in UTC+01:00 is 23:30 on 1 November in UTC: the offset counts from the UTC day.
+	ev.WorkflowInput = contract.WorkflowInput{ModelName: "ReInventTestModel", DataDateOffset: "0d", ScheduledTime: "2019-11-02T00:30:00+01:00"}
+	got, err := h.InitializeInference(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("InitializeInference: %v", err)
+	}
+	if got.DataDate != "2019-11-01" || !strings.Contains(got.InferenceConfig.InferenceInput.S3Key, "2019-11-01") {
+		t.Errorf("DataDate %q, input %q: want 2019-11-01", got.DataDate, got.InferenceConfig.InferenceInput.S3Key)
+	}
+	if got.WorkflowRequest != ev.WorkflowInput {
+		t.Errorf("WorkflowRequest %+v, want the request as given %+v", got.WorkflowRequest, ev.WorkflowInput)
+	}
+
+	ev.WorkflowInput.ScheduledTime = ""
+	_, err = h.InitializeInference(context.Background(), ev)
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Type != contract.ErrorInvalidInput || !strings.Contains(fe.Message, "needs the schedule's time") {
+		t.Errorf("without ScheduledTime: %v, want InvalidInput naming the missing time", err)
 	}
 }

@@ -53,6 +53,8 @@ const (
 	StateCapReached         = workflows.StepDecide + ": Cap Reached?"
 	StateSuppressedCooldown = "Decision: Retrain Suppressed (Cooldown)"
 	StateSuppressedCap      = "Decision: Retrain Suppressed (Cap)"
+	StateUseDataDate        = workflows.StepInitialize + ": Use Data Date"
+	StateEmptyString        = "Empty String"
 	StateFinalize           = "Finalize"
 	StateHandleError        = "Handle Error"
 	StateFailure            = "Failure"
@@ -233,6 +235,15 @@ func initializeEvent(bucket string, kind contract.RequestKind, cooldown time.Dur
 	}
 }
 
+// useDataDate is the Pass after Initialize that sets $.DataDate to the date Initialize processes: the
+// request's own, or for a scheduled request (DataDateOffset, and the ScheduledTime an EventBridge Scheduler
+// schedule substituted; see contract.ResolveDataDate) the date the function derived, which the later states
+// (Register Model's metadata, Re-train Model's request, the output) then use, as the workflows use theirs.
+func useDataDate(next string) *Pass {
+	return &Pass{Comment: "The date Initialize processes: the request's own, or a scheduled request's derived one.",
+		InputPath: "$.Plan.DataDate", ResultPath: "$.DataDate", Next: next}
+}
+
 // requestOnlyFields are the request fields that are optional without a default (Champion): a state machine
 // cannot write the null that stands for an absent one, so WorkflowInput leaves them out and the Initialize
 // function reads them from Request.
@@ -240,9 +251,13 @@ var requestOnlyFields = []string{"Champion"}
 
 // absentAsEmpty adds, in front of next, a Choice and a Pass for each request field of kind that the state
 // machine gives no default (all but defaulted and requestOnlyFields): an absent one becomes "", as the workflows decode an absent
-// field, so that Initialize rejects it under the request's rules (InvalidInput), as the workflows do, where
-// the Initialize task's path to it would fail States.Runtime instead. Those fields (ModelName, DataDate) are
-// strings. It returns the first state added.
+// field, so that Initialize checks it under the request's rules (a required one is InvalidInput, as in the
+// workflows; DataDateOffset and ScheduledTime are optional), where the Initialize task's path to it would fail
+// States.Runtime instead. Those fields are strings. It returns the first state added: StateEmptyString, which
+// puts the "" the Passes copy at emptyStringPath.
+//
+// The Passes copy "" with InputPath rather than give it as their Result: aws-local-stepfunctions takes an
+// empty Result for none and passes its whole input on, where Step Functions sets the field to "".
 func (b *builder) absentAsEmpty(kind contract.RequestKind, next string, defaulted ...string) string {
 	fields := slices.DeleteFunc(contract.RequestFields(kind), func(f string) bool {
 		return slices.Contains(defaulted, f) || slices.Contains(requestOnlyFields, f)
@@ -251,15 +266,20 @@ func (b *builder) absentAsEmpty(kind contract.RequestKind, next string, defaulte
 		f := fields[i]
 		given, empty := f+" Given?", "Use Empty "+f
 		b.add(given, &Choice{
-			Comment: "Absent means empty, which Initialize rejects.",
+			Comment: "Absent means empty, as the workflows decode it; Initialize checks it.",
 			Choices: []ChoiceRule{{Not: &ChoiceRule{Variable: "$." + f, IsPresent: ptr(true)}, Next: empty}},
 			Default: next,
 		})
-		b.add(empty, &Pass{Result: b.lit(""), ResultPath: Path("$." + f), Next: next})
+		b.add(empty, &Pass{InputPath: emptyStringPath, ResultPath: Path("$." + f), Next: next})
 		next = given
 	}
-	return next
+	b.add(StateEmptyString, &Pass{Comment: "The empty string the Use Empty states copy into an absent request field.",
+		Parameters: b.lit(map[string]string{"Value": ""}), ResultPath: "$.EmptyString", Next: next})
+	return StateEmptyString
 }
+
+// emptyStringPath holds "" once StateEmptyString has run.
+const emptyStringPath = "$.EmptyString.Value"
 
 // whenUnset is a Choice that goes to unset when the field at path is absent, null or (orEmpty) the empty
 // string, else to set. For request fields that is what "not set" means to the workflows, which decode JSON
@@ -310,8 +330,9 @@ func Training(cfg Config) (*StateMachine, error) {
 	b.marginDefault(workflows.StepInitialize)
 
 	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeTraining, initializeEvent(ac.Bucket, contract.TrainingRequest, 0),
-		selector{"TrainingConfig": "$.Payload.TrainingConfig", "EvaluationConfig": "$.Payload.EvaluationConfig", "RunDate": "$.Payload.RunDate"},
-		"$.Plan", workflows.StepTrainModel))
+		selector{"TrainingConfig": "$.Payload.TrainingConfig", "EvaluationConfig": "$.Payload.EvaluationConfig", "RunDate": "$.Payload.RunDate", "DataDate": "$.Payload.DataDate"},
+		"$.Plan", StateUseDataDate))
+	b.add(StateUseDataDate, useDataDate(workflows.StepTrainModel))
 
 	const tc = "$.Plan.TrainingConfig."
 	plan := activities.TrainingPlan{
@@ -508,12 +529,13 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 	b.add(StateDefaultThreshold, &Pass{Result: b.lit(ac.DefaultThreshold), ResultPath: "$.Threshold", Next: StateMarginGiven})
 	b.marginDefault(workflows.StepInitialize)
 
-	plan := selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate"}
+	plan := selector{"InferenceConfig": "$.Payload.InferenceConfig", "MonitorConfig": "$.Payload.MonitorConfig", "RunDate": "$.Payload.RunDate", "DataDate": "$.Payload.DataDate"}
 	if guarded(ac) {
 		plan["RetrainGuard"] = "$.Payload.RetrainGuard"
 	}
 	b.add(workflows.StepInitialize, b.lambdaTask(ac.Functions.InitializeInference, initializeEvent(ac.Bucket, contract.InferenceRequest, ac.RetrainCooldown),
-		plan, "$.Plan", workflows.StepFindModel))
+		plan, "$.Plan", StateUseDataDate))
+	b.add(StateUseDataDate, useDataDate(workflows.StepFindModel))
 
 	findModel := activities.FindModelRequest(ref("$.ModelName"), ac.FindModelPageSize)
 	b.add(workflows.StepFindModel, &Task{

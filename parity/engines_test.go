@@ -73,6 +73,9 @@ type world struct {
 	mu           sync.Mutex
 	requests     []request
 	stopTraining bool // stop every training job right after it is created
+	// scheduledStart, when set, is the TemporalScheduledStartTime search attribute a Temporal run starts
+	// with, as the Temporal scheduler sets it on the runs of a schedule.
+	scheduledStart time.Time
 }
 
 func (w *world) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
@@ -219,6 +222,9 @@ func temporalRun(t *testing.T, w *world, cfg Config, id string, wf string, input
 	env.RegisterWorkflowWithOptions(workflows.BatchInference, workflow.RegisterOptions{Name: workflows.BatchInferenceWorkflow})
 	env.RegisterActivity(acts)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
+	if !w.scheduledStart.IsZero() {
+		env.SetSearchAttributesOnStart(map[string]any{workflows.ScheduledStartTimeAttribute: w.scheduledStart})
+	}
 	env.SetTestTimeout(5 * time.Minute)
 	// The deadlock detector fails a workflow task whose code runs over 1 s without yielding. With the race
 	// detector on a machine whose CPUs are saturated, a run's first workflow task has been seen to take that

@@ -38,7 +38,11 @@ type scenario struct {
 	// rawInput, when set, is the request's JSON as given to both engines (for values a Go struct cannot
 	// write, such as null or an empty approval status); it replaces the fields above.
 	rawInput string
-	pretrain bool // train and register a model on octDate first (with the same engine)
+	// scheduled makes the request a scheduled one, run as each engine's scheduler starts it: Temporal gets
+	// rawInput without its ScheduledTime and the time as the TemporalScheduledStartTime search attribute;
+	// Step Functions gets rawInput as is, the ScheduledTime in it as EventBridge Scheduler substitutes it.
+	scheduled time.Time
+	pretrain  bool // train and register a model on octDate first (with the same engine)
 	// pretrainMore are the approval statuses of further versions registered after the pretrained one.
 	pretrainMore []string
 	// equalTimes freezes localaws's clock to the hour, so that the pretrained versions share a CreationTime.
@@ -97,6 +101,9 @@ var (
 	noRequest = mutation{"Initialize does not get the request as given", `,\s*"Request\.\$": "\$\$\.Execution\.Input"`, ``}
 	// cooldownFromStart: the cooldown counts only versions registered after the execution started.
 	cooldownFromStart = mutation{"the cooldown starts at the execution's start", `\$\.Plan\.RetrainGuard\.CooldownSince`, `$$.Plan.RunDate`}
+	// ignoresDerivedDate: the states after Initialize use the request's DataDate (empty in a scheduled
+	// request) instead of the date Initialize derived.
+	ignoresDerivedDate = mutation{"the date Initialize derived is not used", `"InputPath": "\$\.Plan\.DataDate"`, `"InputPath": "$$.DataDate"`}
 	// capPlusOne: the daily cap of 2 lets a third version through.
 	capPlusOne = mutation{"the cap is off by one", `\$\.Guard\.Versions\[1\]`, `$$.Guard.Versions[2]`}
 	// noWait: a version registered PendingManualApproval does not wait for a decision.
@@ -195,6 +202,17 @@ func TestEnginesDecideAlike(t *testing.T) {
 			rawInput:   `{"ModelName":"` + parityModel + `","DataDate":"` + octDate + `","ApprovalStatus":"PendingManualApproval"}`,
 			wantStatus: "SUCCEEDED", wantSteps: waitingSteps, wantApproval: workflows.ApprovalNoDecision,
 			wantApprovalStatus: contract.ApprovalPending, check: requirePendingWithToken, mutations: []mutation{noWait}},
+		// A scheduled request: EventBridge Scheduler substitutes the scheduled time into the input of the
+		// emitted schedule, the Temporal scheduler sets TemporalScheduledStartTime; both engines derive the same
+		// date from it (the day before, novDate), and the retrain gets it too.
+		{name: "a scheduled run processes the date of its scheduled time", pipeline: BatchInferencePipeline, pretrain: true,
+			rawInput:   scheduledInput(t, BatchInferencePipeline, "-1d", scheduledTime),
+			scheduled:  scheduledTime,
+			wantStatus: "SUCCEEDED", wantDecision: workflows.DecisionRetrain, wantSteps: retrainSteps,
+			mutations: []mutation{ignoresDerivedDate}},
+		{name: "a scheduled request without a scheduled time is rejected", pipeline: TrainingPipeline,
+			rawInput:   `{"ModelName":"` + parityModel + `","DataDateOffset":"-1d"}`,
+			wantStatus: "FAILED", wantErrorType: activities.ErrInvalidInput, wantSteps: trainingSteps[:1], wantNothingCreated: true},
 		{name: "training job fails", pipeline: TrainingPipeline, date: octDate,
 			prepare: func(t *testing.T, w *world) {
 				w.put(t, "input-data/"+octDate+"/train/train.csv", "label,not,numbers\nx,y,z\n")
@@ -238,7 +256,12 @@ func TestEnginesDecideAlike(t *testing.T) {
 			tw.stopTraining, aw.stopTraining = sc.stopTraining, sc.stopTraining
 
 			id := fmt.Sprintf("parity-%d", i)
-			tOut := temporalRun(t, tw, cfg, id, workflowName(sc.pipeline), workflowInput(sc))
+			tIn := workflowInput(sc)
+			if !sc.scheduled.IsZero() {
+				tw.scheduledStart = sc.scheduled
+				tIn = withoutScheduledTime(t, sc.rawInput)
+			}
+			tOut := temporalRun(t, tw, cfg, id, workflowName(sc.pipeline), tIn)
 			aOut := aslOutcome(t, aslRun(t, aw, cfg, sc.pipeline, id, workflowInput(sc), nil))
 
 			if !reflect.DeepEqual(tOut, aOut) {
@@ -358,6 +381,28 @@ func requirePendingWithToken(t *testing.T, tw, aw *world) {
 		}
 	}
 }
+
+// withoutScheduledTime is the request raw without its ScheduledTime: what a Temporal schedule's action input
+// holds, which is static.
+func withoutScheduledTime(t *testing.T, raw string) json.RawMessage {
+	t.Helper()
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &req); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := req["ScheduledTime"]; !ok {
+		t.Fatalf("scheduled request %s has no ScheduledTime", raw)
+	}
+	delete(req, "ScheduledTime")
+	out, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// scheduledTime is the time the scheduled scenarios are scheduled for: 06:00 UTC on the day after novDate.
+var scheduledTime = time.Date(2019, 11, 2, 6, 0, 0, 0, time.UTC)
 
 // ruleScenarios are one scenario per rule of contract.RequestRules and pipeline it applies to: a request that
 // breaks the rule (and no other) must fail InvalidInput at Initialize on both engines and create nothing.

@@ -80,7 +80,7 @@ func TestPipelineHardening(t *testing.T) {
 	// Issue 10 item 21: a misspelt or wrongly cased field fails at once, whichever client started the run.
 	t.Run("misspelt field from the Temporal CLI", func(t *testing.T) {
 		run := startFromCLI(t, workflows.BatchInferenceWorkflow, "hardening-treshold", `{"ModelName":"churn","DataDate":"2019-11-01","Treshold":0.99}`)
-		requireFailedFast(t, run, activities.ErrInvalidInput, `unknown field "Treshold"`, "ModelName, DataDate, Threshold")
+		requireFailedFast(t, run, activities.ErrInvalidInput, `unknown field "Treshold"`, "ModelName, DataDate, DataDateOffset, ScheduledTime, Threshold")
 	})
 	t.Run("field in the wrong case from the Temporal CLI", func(t *testing.T) {
 		run := startFromCLI(t, workflows.TrainingWorkflow, "hardening-case", `{"modelName":"churn","DataDate":"2019-10-01"}`)

@@ -23,7 +23,7 @@ func BatchInference(ctx workflow.Context, in BatchInferenceInput) (BatchInferenc
 	}
 	w := &batchInference{in: in, t: t}
 	res, err := w.run(ctx)
-	notify(ctx, t, &w.def, batchInferenceNotification(in, res), err)
+	notify(ctx, t, &w.def, batchInferenceNotification(w.in, res), err)
 	return res, err
 }
 
@@ -42,6 +42,13 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	if err := in.requestProblems(); err != nil {
 		return BatchInferenceResult{}, t.fail(ctx, StepInitialize, invalidInput(err))
 	}
+	// A scheduled request becomes the dated request it stands for (see resolveDataDate).
+	date, err := resolveDataDate(ctx, in.request())
+	if err != nil {
+		return BatchInferenceResult{}, t.fail(ctx, StepInitialize, invalidInput(err))
+	}
+	in.DataDate, in.DataDateOffset, in.ScheduledTime = date, "", ""
+	w.in = in
 	info := workflow.GetInfo(ctx)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 	res := BatchInferenceResult{ModelName: in.ModelName, DataDate: in.DataDate}

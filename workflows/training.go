@@ -33,7 +33,7 @@ func Training(ctx workflow.Context, in TrainingInput) (TrainingResult, error) {
 	}
 	w := &training{in: in, t: t}
 	res, err := w.run(ctx)
-	notify(ctx, t, &w.def, trainingNotification(in, res), err)
+	notify(ctx, t, &w.def, trainingNotification(w.in, res), err)
 	return res, err
 }
 
@@ -50,6 +50,13 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 	if err := in.requestProblems(); err != nil {
 		return TrainingResult{}, t.fail(ctx, StepInitialize, invalidInput(err))
 	}
+	// A scheduled request becomes the dated request it stands for (see resolveDataDate).
+	date, err := resolveDataDate(ctx, in.request())
+	if err != nil {
+		return TrainingResult{}, t.fail(ctx, StepInitialize, invalidInput(err))
+	}
+	in.DataDate, in.DataDateOffset, in.ScheduledTime = date, "", ""
+	w.in = in
 	info := workflow.GetInfo(ctx)
 	key := runKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
 

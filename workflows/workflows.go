@@ -77,6 +77,11 @@ type TrainingInput struct {
 	ModelName string
 	// DataDate (YYYY-MM-DD) selects the training data: s3://<bucket>/input-data/<DataDate>/{train,validation}.
 	DataDate string
+	// DataDateOffset and ScheduledTime make the request a scheduled one, without a DataDate: the run derives
+	// its DataDate from the schedule's nominal time (ScheduledTime, or the TemporalScheduledStartTime search
+	// attribute of a run a Temporal schedule started) plus DataDateOffset days; see contract.ResolveDataDate.
+	DataDateOffset string `json:",omitempty"`
+	ScheduledTime  string `json:",omitempty"`
 	// ApprovalStatus of the registered version: Approved or PendingManualApproval; the worker's default
 	// (Approved unless configured) when empty. A version that loses to its Champion is registered Rejected
 	// whatever this says.
@@ -142,6 +147,9 @@ type BatchInferenceInput struct {
 	ModelName string
 	// DataDate (YYYY-MM-DD) selects the holdout data to score: input-data/<DataDate>/holdout_data.
 	DataDate string
+	// DataDateOffset and ScheduledTime make the request a scheduled one, as for TrainingInput.
+	DataDateOffset string `json:",omitempty"`
+	ScheduledTime  string `json:",omitempty"`
 	// Threshold is the AUC below which the run retrains; the worker's default when nil (absent or null in the
 	// JSON request).
 	Threshold *float64 `json:",omitempty"`
@@ -209,16 +217,25 @@ type BatchInferenceResult struct {
 // Validate reports what is wrong with the request: every training rule of contract.RequestRules, which the
 // initialize-training function checks again for the state machine.
 func (in TrainingInput) Validate() error {
-	return contract.ValidateRequest(contract.TrainingRequest,
-		contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, ApprovalStatus: in.ApprovalStatus,
-			Champion: in.Champion, PromotionMargin: in.PromotionMargin})
+	return contract.ValidateRequest(contract.TrainingRequest, in.request())
+}
+
+// request is the input as the contract's request.
+func (in TrainingInput) request() contract.WorkflowInput {
+	return contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, DataDateOffset: in.DataDateOffset,
+		ScheduledTime: in.ScheduledTime, ApprovalStatus: in.ApprovalStatus, Champion: in.Champion, PromotionMargin: in.PromotionMargin}
 }
 
 // Validate reports what is wrong with the request: every inference rule of contract.RequestRules, which the
 // initialize-inference function checks again for the state machine.
 func (in BatchInferenceInput) Validate() error {
-	return contract.ValidateRequest(contract.InferenceRequest,
-		contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, Threshold: in.Threshold, PromotionMargin: in.PromotionMargin})
+	return contract.ValidateRequest(contract.InferenceRequest, in.request())
+}
+
+// request is the input as the contract's request.
+func (in BatchInferenceInput) request() contract.WorkflowInput {
+	return contract.WorkflowInput{ModelName: in.ModelName, DataDate: in.DataDate, DataDateOffset: in.DataDateOffset,
+		ScheduledTime: in.ScheduledTime, Threshold: in.Threshold, PromotionMargin: in.PromotionMargin}
 }
 
 // invalidInput wraps a validation error as the non-retryable error a workflow fails with.

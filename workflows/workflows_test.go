@@ -444,7 +444,7 @@ func TestMisspeltInputFieldsFailFast(t *testing.T) {
 		want           []string
 	}{
 		{"misspelt threshold", BatchInferenceWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-11-01", "Treshold": 0.99},
-			[]string{`unknown field "Treshold": the fields are ModelName, DataDate, Threshold`}},
+			[]string{`unknown field "Treshold": the fields are ModelName, DataDate, DataDateOffset, ScheduledTime, Threshold`}},
 		{"threshold in lower case", BatchInferenceWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-11-01", "threshold": 0.99},
 			[]string{`field "threshold" must be written "Threshold"`}},
 		{"threshold as a string", BatchInferenceWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-11-01", "Threshold": "0.99"},
@@ -452,7 +452,7 @@ func TestMisspeltInputFieldsFailFast(t *testing.T) {
 		{"model name in lower case", TrainingWorkflow, map[string]any{"modelname": "m", "DataDate": "2019-10-01"},
 			[]string{`field "modelname" must be written "ModelName"`, `model name ""`}},
 		{"misspelt approval status", TrainingWorkflow, map[string]any{"ModelName": "m", "DataDate": "2019-10-01", "Approval": "PendingManualApproval"},
-			[]string{`unknown field "Approval": the fields are ModelName, DataDate, ApprovalStatus`}},
+			[]string{`unknown field "Approval": the fields are ModelName, DataDate, DataDateOffset, ScheduledTime, ApprovalStatus`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)

@@ -71,7 +71,8 @@ type command struct {
 	help     string // paragraphs for `--help`
 	examples []string
 	// positional names the positional arguments the command takes, in order, separated by spaces (e.g.
-	// "WORKFLOW_ID", or "MODEL VERSION"); none when empty. The command gets exactly that many.
+	// "WORKFLOW_ID", or "MODEL VERSION"); none when empty. The command gets exactly that many, but for
+	// trailing names in brackets ("ACTION [SCHEDULE_ID]"), which it may leave out: its action checks them.
 	positional string
 	// setup registers the command's flags on fs, with defaults from e, and returns the action that runs the
 	// command once the flags are parsed.
@@ -97,12 +98,19 @@ func (c *command) run(ctx context.Context, e *env, args []string) error {
 		return usagef("%s: %v; run `starter %s --help` for its flags", c.name, err, c.name)
 	}
 	names := strings.Fields(c.positional)
+	required := len(names)
+	for required > 0 && strings.HasPrefix(names[required-1], "[") {
+		required--
+	}
 	switch {
 	case len(names) == 0 && len(positional) > 0:
 		return usagef("%s takes no arguments, got %q; run `starter %s --help`", c.name, positional, c.name)
-	case len(positional) < len(names):
-		return usagef("%s needs a %s argument, e.g. `starter %s`", c.name, strings.Join(names[len(positional):], " argument and a "), c.examples[0][len("starter "):])
+	case len(positional) < required:
+		return usagef("%s needs a %s argument, e.g. `starter %s`", c.name, strings.Join(names[len(positional):required], " argument and a "), c.examples[0][len("starter "):])
 	case len(positional) > len(names):
+		for i, n := range names {
+			names[i] = strings.Trim(n, "[]")
+		}
 		return usagef("%s takes one %s, got %q", c.name, strings.Join(names, " and one "), positional)
 	}
 	return act(ctx, e, positional)
@@ -133,7 +141,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func commands() []*command {
 	return []*command{seedCommand(), trainCommand(), inferCommand(), watchCommand(), statusCommand(),
 		logsCommand(), listCommand(), modelsCommand(), approveCommand(), rejectCommand(), cancelCommand(), retryCommand(),
-		parityCommand()}
+		scheduleCommand(), backfillCommand(), parityCommand()}
 }
 
 // lookup returns the subcommand called name, or nil.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -353,5 +355,53 @@ func TestEveryCommandIsListedAndRuns(t *testing.T) {
 		if err != nil || !strings.HasPrefix(out, "Usage: starter "+c.name+" ") {
 			t.Errorf("starter %s --help: error %v, output %q", c.name, err, out)
 		}
+		// Every example is a valid command line: it gets past parsing and validation (no usage error) and
+		// stops at the first connection, which a canceled context refuses at once.
+		if len(c.examples) == 0 {
+			t.Errorf("subcommand %q has no example", c.name)
+		}
+		for _, ex := range c.examples {
+			args := exampleArgs(ex)
+			if len(args) < 2 || args[0] != "starter" || args[1] != c.name {
+				t.Errorf("example %q of %s does not start with `starter %s`", ex, c.name, c.name)
+				continue
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := Run(ctx, args[1:], func(string) string { return "" }, io.Discard, io.Discard)
+			if ExitCode(err) == ExitUsage {
+				t.Errorf("example %q is not a valid command line: %v", ex, err)
+			}
+		}
 	}
+}
+
+// exampleArgs splits an example command line as a shell would for the examples' simple quoting ('...'),
+// dropping an output redirection.
+func exampleArgs(line string) []string {
+	var args []string
+	var cur strings.Builder
+	inQuote, inArg := false, false
+	for _, r := range line {
+		switch {
+		case r == '\'':
+			inQuote, inArg = !inQuote, true
+		case r == ' ' && !inQuote:
+			if inArg {
+				args = append(args, cur.String())
+				cur.Reset()
+				inArg = false
+			}
+		default:
+			cur.WriteRune(r)
+			inArg = true
+		}
+	}
+	if inArg {
+		args = append(args, cur.String())
+	}
+	if i := slices.Index(args, ">"); i >= 0 {
+		args = args[:i]
+	}
+	return args
 }

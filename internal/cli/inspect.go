@@ -148,7 +148,8 @@ batch-inference run's model on its data date, a retrain's new model on the same 
 model version (the one that scored, or the one registered) and the approval status a training run registered
 (Rejected when its model lost to the champion). A training run that waits for a person's decision on the
 version it registered shows "Running (waiting for approval)"; --waiting lists only those (the
-ApprovalStatus search attribute).`,
+ApprovalStatus search attribute). The TRIGGER column says what started a run that no person started:
+schedule:<schedule ID> or backfill (the Trigger search attribute; in the web UI, e.g. Trigger="backfill").`,
 		examples: []string{
 			"starter list",
 			"starter list --model churn --limit 5",
@@ -210,12 +211,14 @@ type RunListing struct {
 	ModelName, DataDate                 string `json:",omitempty"`
 	// AUC, Decision, ModelVersion and ApprovalStatus are the run's search attributes of the same names, when
 	// it set them (see workflows.SearchAttributes).
-	AUC            *float64   `json:",omitempty"`
-	Decision       string     `json:",omitempty"`
-	ModelVersion   *int64     `json:",omitempty"`
-	ApprovalStatus string     `json:",omitempty"`
-	StartTime      time.Time  `json:",omitempty"`
-	CloseTime      *time.Time `json:",omitempty"`
+	AUC            *float64 `json:",omitempty"`
+	Decision       string   `json:",omitempty"`
+	ModelVersion   *int64   `json:",omitempty"`
+	ApprovalStatus string   `json:",omitempty"`
+	// Trigger is what started the run when it was not a person: "schedule:<schedule ID>" or "backfill".
+	Trigger   string     `json:",omitempty"`
+	StartTime time.Time  `json:",omitempty"`
+	CloseTime *time.Time `json:",omitempty"`
 }
 
 // listQuery is the visibility query of `list`: the mdlc workflow types, of one model when model is set, that
@@ -254,6 +257,7 @@ func listRuns(ctx context.Context, svc workflowservice.WorkflowServiceClient, na
 			AUC:            attribute[float64](info.GetSearchAttributes(), workflows.AUCAttribute.GetName()),
 			ModelVersion:   attribute[int64](info.GetSearchAttributes(), workflows.ModelVersionAttribute.GetName()),
 			ApprovalStatus: keyword(info.GetSearchAttributes(), workflows.ApprovalStatusAttribute.GetName()),
+			Trigger:        keyword(info.GetSearchAttributes(), workflows.TriggerAttribute.GetName()),
 		}
 		if info.GetCloseTime() != nil {
 			t := info.GetCloseTime().AsTime()
@@ -296,7 +300,7 @@ func attribute[T any](sa *commonpb.SearchAttributes, name string) *T {
 func formatRuns(runs []RunListing) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tWORKFLOW ID\tTYPE\tMODEL\tDATA DATE\tAUC\tDECISION\tVERSION\tAPPROVAL\tSTARTED\tDURATION\tRUN ID")
+	fmt.Fprintln(tw, "STATUS\tWORKFLOW ID\tTYPE\tMODEL\tDATA DATE\tAUC\tDECISION\tVERSION\tAPPROVAL\tTRIGGER\tSTARTED\tDURATION\tRUN ID")
 	for _, r := range runs {
 		dur := "-"
 		if r.CloseTime != nil {
@@ -309,8 +313,8 @@ func formatRuns(runs []RunListing) string {
 		if r.ModelVersion != nil {
 			version = strconv.FormatInt(*r.ModelVersion, 10)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", listStatus(r), r.WorkflowID, r.Workflow, dash(r.ModelName), dash(r.DataDate),
-			auc, dash(r.Decision), version, dash(r.ApprovalStatus), r.StartTime.Local().Format(time.DateTime), dur, r.RunID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", listStatus(r), r.WorkflowID, r.Workflow, dash(r.ModelName), dash(r.DataDate),
+			auc, dash(r.Decision), version, dash(r.ApprovalStatus), dash(r.Trigger), r.StartTime.Local().Format(time.DateTime), dur, r.RunID)
 	}
 	_ = tw.Flush() // writes to a strings.Builder cannot fail
 	return b.String()

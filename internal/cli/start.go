@@ -156,6 +156,9 @@ func invalidRequest(err error) error {
 type startRequest struct {
 	workflowType, workflowID, model, dataDate string
 	input                                     any
+	// trigger, when set, is the run's Trigger search attribute (workflows.TriggerBackfill); only set when the
+	// namespace has it (see triggerRegistered).
+	trigger string
 	// mismatches compares the input of an open run the start attached to with input; nil skips the check.
 	mismatches func(open *commonpb.Payloads) ([]mismatch, error)
 }
@@ -212,10 +215,14 @@ func startWorkflow(ctx context.Context, c client.Client, namespace string, req s
 		return "", false, fmt.Errorf("encode %s input: %w", req.workflowType, err)
 	}
 	attrs := &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}}
-	for key, value := range map[temporal.SearchAttributeKeyKeyword]string{
+	keywords := map[temporal.SearchAttributeKeyKeyword]string{
 		workflows.ModelNameAttribute: req.model,
 		workflows.DataDateAttribute:  req.dataDate,
-	} {
+	}
+	if req.trigger != "" {
+		keywords[workflows.TriggerAttribute] = req.trigger
+	}
+	for key, value := range keywords {
 		p, err := dc.ToPayload(value)
 		if err != nil {
 			return "", false, fmt.Errorf("encode search attribute %s: %w", key.GetName(), err)

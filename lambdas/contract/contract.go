@@ -95,6 +95,13 @@ type WorkflowInput struct {
 	ModelName string `json:"ModelName"`
 	// DataDate selects the data set, YYYY-MM-DD: s3://<bucket>/input-data/<DataDate>/.
 	DataDate string `json:"DataDate"`
+	// DataDateOffset (optional) makes the request a scheduled one: it has no DataDate, which is derived from
+	// the schedule's nominal time plus this many days, e.g. "-1d" (see ResolveDataDate).
+	DataDateOffset string `json:"DataDateOffset,omitempty"`
+	// ScheduledTime (optional, RFC 3339) is a scheduled request's nominal time, as EventBridge Scheduler
+	// substitutes it (ScheduledTimePlaceholder). A Temporal run started by a schedule needs none: the
+	// workflow reads the TemporalScheduledStartTime search attribute.
+	ScheduledTime string `json:"ScheduledTime,omitempty"`
 	// ApprovalStatus (training only, optional) is the status the new model version is registered with:
 	// Approved or PendingManualApproval; empty means the default. The state machines pass it, with their
 	// default filled in, so that the function checks it as the workflow does.

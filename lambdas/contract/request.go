@@ -99,11 +99,60 @@ func RequestRules() []RequestRule {
 			},
 		},
 		{
-			Name: "DataDate is a real date written YYYY-MM-DD", Field: "DataDate", Kinds: both,
+			Name: "DataDate is a real date written YYYY-MM-DD, or absent in a scheduled request (with a DataDateOffset)", Field: "DataDate", Kinds: both,
 			Break: func(in *WorkflowInput) { in.DataDate = "2019-02-30" },
 			check: func(in WorkflowInput) error {
+				if in.DataDate == "" && in.DataDateOffset != "" {
+					return nil // a scheduled request: its DataDate is derived (see ResolveDataDate)
+				}
 				if d, err := time.Parse(dateLayout, in.DataDate); err != nil || d.Format(dateLayout) != in.DataDate {
 					return fmt.Errorf("data date %s must be a real date written YYYY-MM-DD", quote.Value(in.DataDate))
+				}
+				return nil
+			},
+		},
+		// The scheduled-request rules come before the pipeline-specific fields, so that RequestFields ends with
+		// a field of one pipeline only (parity's strict scenarios name the other pipeline's last field).
+		{
+			Name: "DataDateOffset is a whole number of days from -366d to +366d, e.g. -1d, or absent", Field: "DataDateOffset", Kinds: both,
+			Break: func(in *WorkflowInput) { in.DataDate, in.DataDateOffset = "", "yesterday" },
+			check: func(in WorkflowInput) error {
+				if in.DataDateOffset == "" {
+					return nil
+				}
+				_, err := ParseDataDateOffset(in.DataDateOffset)
+				return err
+			},
+		},
+		{
+			Name: "DataDate and DataDateOffset are not both given", Field: "DataDateOffset", Kinds: both,
+			Break: func(in *WorkflowInput) { in.DataDateOffset = "-1d" },
+			check: func(in WorkflowInput) error {
+				if in.DataDate != "" && in.DataDateOffset != "" {
+					return fmt.Errorf("data date %s and data date offset %s are both given: a request names its DataDate, or (scheduled) derives it from the schedule's time plus DataDateOffset",
+						quote.Value(in.DataDate), quote.Value(in.DataDateOffset))
+				}
+				return nil
+			},
+		},
+		{
+			Name: "ScheduledTime is an RFC 3339 time, or absent", Field: "ScheduledTime", Kinds: both,
+			Break: func(in *WorkflowInput) { in.DataDate, in.DataDateOffset, in.ScheduledTime = "", "0d", "tomorrow" },
+			check: func(in WorkflowInput) error {
+				if in.ScheduledTime == "" {
+					return nil
+				}
+				_, err := ParseScheduledTime(in.ScheduledTime)
+				return err
+			},
+		},
+		{
+			Name: "ScheduledTime comes with a DataDateOffset", Field: "ScheduledTime", Kinds: both,
+			Break: func(in *WorkflowInput) { in.ScheduledTime = "2019-10-02T02:00:00Z" },
+			check: func(in WorkflowInput) error {
+				if in.ScheduledTime != "" && in.DataDateOffset == "" {
+					return fmt.Errorf("scheduled time %s is given without a data date offset: the DataDate of a scheduled request is its ScheduledTime plus DataDateOffset (e.g. 0d); a request with a DataDate needs no ScheduledTime",
+						quote.Value(in.ScheduledTime))
 				}
 				return nil
 			},
