@@ -397,16 +397,7 @@ func Training(cfg Config) (*StateMachine, error) {
 		Choices: []ChoiceRule{{Variable: "$.Monitor", IsPresent: ptr(true), Next: StateCreateEvaluated}},
 		Default: StateCreatePackage,
 	})
-	b.add(StateCreateEvaluated, &Task{
-		Resource:       cfg.serviceARN("aws-sdk:sagemaker:createModelPackage"),
-		Parameters:     b.tmpl(modelPackageRequest(ac, true)),
-		ResultSelector: b.sel(selector{"ModelPackageArn": "$.ModelPackageArn"}),
-		ResultPath:     "$.Package",
-		TimeoutSeconds: b.api.timeoutSeconds,
-		Retry:          b.api.retry,
-		Catch:          []Catcher{catchAll()},
-		Next:           StateDescribeApproval,
-	})
+	b.add(StateCreateEvaluated, b.createPackage(modelPackageRequest(ac, true), StateDescribeApproval))
 	b.add(StateDescribeApproval, &Task{
 		Comment:        "Why the version got its status: both AUCs and the rule (CreateModelPackage has no ApprovalDescription).",
 		Resource:       cfg.serviceARN("aws-sdk:sagemaker:updateModelPackage"),
@@ -417,16 +408,7 @@ func Training(cfg Config) (*StateMachine, error) {
 		Catch:          []Catcher{catchAll()},
 		Next:           StateApprovalPending,
 	})
-	b.add(StateCreatePackage, &Task{
-		Resource:       cfg.serviceARN("aws-sdk:sagemaker:createModelPackage"),
-		Parameters:     b.tmpl(modelPackageRequest(ac, false)),
-		ResultSelector: b.sel(selector{"ModelPackageArn": "$.ModelPackageArn"}),
-		ResultPath:     "$.Package",
-		TimeoutSeconds: b.api.timeoutSeconds,
-		Retry:          b.api.retry,
-		Catch:          []Catcher{catchAll()},
-		Next:           StateApprovalPending,
-	})
+	b.add(StateCreatePackage, b.createPackage(modelPackageRequest(ac, false), StateApprovalPending))
 	b.approvalStates(StateFinalize)
 	b.add(StateFinalize, &Pass{
 		Comment:    "The execution's output: the fields of the Training workflow's result that Step Functions knows.",
@@ -489,6 +471,21 @@ func (b *builder) evaluation(ac activities.Config) {
 		Default: StateDecisionRejected,
 	})
 	b.add(StateDecisionRejected, &Pass{Result: b.lit(contract.ApprovalRejected), ResultPath: "$.ApprovalStatus", Next: workflows.StepRegister})
+}
+
+// createPackage is the Register Model task that creates the model package of request and keeps its ARN at
+// $.Package.
+func (b *builder) createPackage(request any, next string) *Task {
+	return &Task{
+		Resource:       b.cfg.serviceARN("aws-sdk:sagemaker:createModelPackage"),
+		Parameters:     b.tmpl(request),
+		ResultSelector: b.sel(selector{"ModelPackageArn": "$.ModelPackageArn"}),
+		ResultPath:     "$.Package",
+		TimeoutSeconds: b.api.timeoutSeconds,
+		Retry:          b.api.retry,
+		Catch:          []Catcher{catchAll()},
+		Next:           next,
+	}
 }
 
 // modelPackageRequest is the CreateModelPackage request of the Register Model activity, with the values of

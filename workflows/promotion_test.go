@@ -156,23 +156,6 @@ func TestRetrainGetsTheChampion(t *testing.T) {
 	require.Equal(t, contract.DecisionRejected, res.Retrain.Evaluation.Decision)
 }
 
-// TestRetrainWithRealChildIsEvaluated: the real Training child evaluates the challenger against the
-// parent's model and AUC.
-func TestRetrainWithRealChildIsEvaluated(t *testing.T) {
-	env := newEnv(t)
-	mockInference(env, 0.6)
-	mockTraining(env)
-	env.ExecuteWorkflow(BatchInference, BatchInferenceInput{ModelName: "m", DataDate: "2019-11-01"})
-	require.NoError(t, env.GetWorkflowError())
-	var res BatchInferenceResult
-	require.NoError(t, env.GetWorkflowResult(&res))
-	require.NotNil(t, res.Retrain.Evaluation)
-	require.Equal(t, 0.6, res.Retrain.Evaluation.Champion.AUC)
-	require.Equal(t, challengerAUC, res.Retrain.Evaluation.ChallengerAUC)
-	require.Equal(t, contract.DecisionPromoted, res.Retrain.Evaluation.Decision)
-	require.Equal(t, contract.ApprovalApproved, res.Retrain.ApprovalStatus)
-}
-
 // TestBadChampionOrMarginFailsFast: a champion or margin that breaks the request's rules fails the run
 // InvalidInput before any activity, naming the field.
 func TestBadChampionOrMarginFailsFast(t *testing.T) {

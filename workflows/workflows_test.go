@@ -330,6 +330,8 @@ func TestBatchInferenceDecision(t *testing.T) {
 	}
 }
 
+// TestBatchInferenceRetrainWithRealChild: the real Training child registers the retrained version, after
+// evaluating it against the parent's model and AUC.
 func TestBatchInferenceRetrainWithRealChild(t *testing.T) {
 	env := newEnv(t)
 	mockInference(env, 0.6)
@@ -340,6 +342,11 @@ func TestBatchInferenceRetrainWithRealChild(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, DecisionRetrain, res.Decision)
 	require.Equal(t, "arn:pkg/m/2", res.Retrain.ModelPackageArn)
+	require.NotNil(t, res.Retrain.Evaluation)
+	require.Equal(t, 0.6, res.Retrain.Evaluation.Champion.AUC)
+	require.Equal(t, challengerAUC, res.Retrain.Evaluation.ChallengerAUC)
+	require.Equal(t, contract.DecisionPromoted, res.Retrain.Evaluation.Decision)
+	require.Equal(t, contract.ApprovalApproved, res.Retrain.ApprovalStatus)
 }
 
 func TestBatchInferenceStepFailures(t *testing.T) {
