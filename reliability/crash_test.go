@@ -70,8 +70,10 @@ func workerKilledAtRandomPoints(t *testing.T, backend stack.Backend, workers, pe
 				// One retrain of base<i> per wave: its workflow ID is the model's, reused wave after wave.
 				rid := workflows.RetrainWorkflowID(fmt.Sprintf("base%d", i))
 				ids = append(ids, rid)
+				// The retrain trains the challenger and evaluates it with a transform job of its own.
 				cur := want[rid]
 				cur.training++
+				cur.transform++
 				want[rid] = cur
 			}
 			r, err = h.Infer(ctx, id, fmt.Sprintf("base%d", i), "2019-11-01", threshold)

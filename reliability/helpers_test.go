@@ -202,3 +202,15 @@ func TestProgressContext(t *testing.T) {
 		require.ErrorContains(t, context.Cause(ctx), "still running after 6s")
 	})
 }
+
+// requireRetrainJobs checks the jobs of one retrain child: one training job (the challenger) and one transform
+// job (its evaluation on the holdout data its champion scored), both completed.
+func requireRetrainJobs(t *testing.T, jobs []harness.Job) {
+	t.Helper()
+	kinds := map[string]int{}
+	for _, j := range jobs {
+		require.Equal(t, "Completed", j.Status, "job %s of the retrain", j.Name)
+		kinds[j.Kind]++
+	}
+	require.Equal(t, map[string]int{"training": 1, "transform": 1}, kinds, "jobs of the retrain: %+v", jobs)
+}

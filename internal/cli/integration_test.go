@@ -380,7 +380,7 @@ func TestPipelinesThroughTheCLI(t *testing.T) {
 		r := runCLI(ctx, s, "list", "--model", "churn")
 		require.NoError(t, r.err, r.String())
 		requireInOrder(t, r.lines,
-			`^STATUS\s+WORKFLOW ID\s+TYPE\s+MODEL\s+DATA DATE\s+AUC\s+DECISION\s+VERSION\s+APPROVAL\s+STARTED`,
+			`^STATUS\s+WORKFLOW ID\s+TYPE\s+MODEL\s+DATA DATE\s+AUC\s+DECISION\s+VERSION\s+APPROVAL\s+TRIGGER\s+STARTED`,
 			// The retrain: its new model's AUC on 2019-11-01, the version it registered, promoted.
 			`^Completed\s+retrain-churn\s+Training\s+churn\s+2019-11-01\s+0\.\d{4}\s+-\s+2\s+Approved\s`,
 			// The batch inference: the AUC it measured with version 1, and its decision.

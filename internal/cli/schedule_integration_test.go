@@ -196,7 +196,8 @@ func TestBackfillThroughTheCLI(t *testing.T) {
 	l := runCLI(ctx, s, "list", "--model", "bf")
 	require.NoError(t, l.err, l.String())
 	for _, date := range dates {
-		require.Regexp(t, `(?m)^Completed\s+batch-inference-bf-`+date+`\s+BatchInference\s+bf\s+`+date+`\s+backfill\s`, l.stdout)
+		// The columns between DATA DATE and TRIGGER: AUC, DECISION, VERSION and APPROVAL.
+		require.Regexp(t, `(?m)^Completed\s+batch-inference-bf-`+date+`\s+BatchInference\s+bf\s+`+date+`\s+(\S+\s+){4}backfill\s`, l.stdout)
 	}
 
 	// Again: nothing to do.
