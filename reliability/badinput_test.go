@@ -24,6 +24,7 @@ import (
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/internal/stack"
 	"github.com/mdlc/mdlc/internal/stack/harness"
+	"github.com/mdlc/mdlc/lambdas/contract"
 	"github.com/mdlc/mdlc/workflows"
 )
 
@@ -56,6 +57,14 @@ func TestBadInputSweep(t *testing.T) {
 			{"training: 30 February", workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "churn", DataDate: "2019-02-30"}, activities.ErrInvalidInput, "real date"},
 			{"training: date without dashes", workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "churn", DataDate: "20191001"}, activities.ErrInvalidInput, "YYYY-MM-DD"},
 			{"training: unknown approval status", workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "churn", DataDate: "2019-10-01", ApprovalStatus: "Maybe"}, activities.ErrInvalidInput, "approval status"},
+			{"training: promotion margin above 1", workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "churn", DataDate: "2019-10-01", PromotionMargin: &over}, activities.ErrInvalidInput, "promotion margin"},
+			{"training: champion AUC above 1", workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "churn", DataDate: "2019-10-01",
+				Champion: &contract.Champion{ModelPackageArn: "arn:aws:sagemaker:us-east-1:000000000000:model-package/churn/1", ModelPackageVersion: 1, SageMakerModelName: "churn-1", AUC: over}}, activities.ErrInvalidInput, "champion AUC"},
+			{"training: date and offset", workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "churn", DataDate: "2019-10-01", DataDateOffset: "-1d"}, activities.ErrInvalidInput, "both given"},
+			{"training: offset in hours", workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "churn", DataDateOffset: "-24h"}, activities.ErrInvalidInput, "data date offset"},
+			{"training: offset without a schedule", workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "churn", DataDateOffset: "-1d"}, activities.ErrInvalidInput, "needs the schedule's time"},
+			{"inference: negative promotion margin", workflows.BatchInferenceWorkflow, workflows.BatchInferenceInput{ModelName: "churn", DataDate: "2019-11-01", PromotionMargin: &under}, activities.ErrInvalidInput, "promotion margin"},
+			{"inference: scheduled time not RFC 3339", workflows.BatchInferenceWorkflow, workflows.BatchInferenceInput{ModelName: "churn", DataDateOffset: "-1d", ScheduledTime: "yesterday"}, activities.ErrInvalidInput, "RFC 3339"},
 			{"training: no data for the date", workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: "churn", DataDate: "2018-01-01"}, "DataNotFound", "2018-01-01"},
 			{"inference: threshold above 1", workflows.BatchInferenceWorkflow, workflows.BatchInferenceInput{ModelName: "churn", DataDate: "2019-11-01", Threshold: &over}, activities.ErrInvalidInput, "threshold"},
 			{"inference: negative threshold", workflows.BatchInferenceWorkflow, workflows.BatchInferenceInput{ModelName: "churn", DataDate: "2019-11-01", Threshold: &under}, activities.ErrInvalidInput, "threshold"},
