@@ -439,11 +439,7 @@ func (b *builder) evaluation(ac activities.Config) {
 	b.add(StateChampionGiven, whenUnset("No champion (a first version, a training run started by hand): registered without evaluation.",
 		"$.Champion", workflows.StepRegister, workflows.StepEvaluate, false))
 	const ec = "$.Plan.EvaluationConfig."
-	plan := activities.InferencePlan{
-		InferenceJobName: ref(ec + "InferenceConfig.InferenceJobName"),
-		InferenceInput:   activities.S3Location{S3Uri: ref(ec + "InferenceConfig.InferenceInput.S3Uri")},
-		InferenceOutput:  activities.S3Location{S3Uri: ref(ec + "InferenceConfig.InferenceOutput.S3Uri")},
-	}
+	plan := inferencePlanAt(ec + "InferenceConfig.")
 	b.add(workflows.StepEvaluate, &Task{
 		Comment:        "The new model scores the holdout data its champion scored, as Inference does.",
 		Resource:       b.cfg.serviceARN("sagemaker:createTransformJob.sync"),
@@ -471,6 +467,16 @@ func (b *builder) evaluation(ac activities.Config) {
 		Default: StateDecisionRejected,
 	})
 	b.add(StateDecisionRejected, &Pass{Result: b.lit(contract.ApprovalRejected), ResultPath: "$.ApprovalStatus", Next: workflows.StepRegister})
+}
+
+// inferencePlanAt is the transform plan an Initialize function returned at path (an InferenceConfig, ending
+// in "."), as references for a transform task's request.
+func inferencePlanAt(path string) activities.InferencePlan {
+	return activities.InferencePlan{
+		InferenceJobName: ref(path + "InferenceJobName"),
+		InferenceInput:   activities.S3Location{S3Uri: ref(path + "InferenceInput.S3Uri")},
+		InferenceOutput:  activities.S3Location{S3Uri: ref(path + "InferenceOutput.S3Uri")},
+	}
 }
 
 // createPackage is the Register Model task that creates the model package of request and keeps its ARN at
@@ -620,12 +626,7 @@ func BatchInference(cfg Config) (*StateMachine, error) {
 		Next:           workflows.StepInference,
 	})
 
-	const ic = "$.Plan.InferenceConfig."
-	transformPlan := activities.InferencePlan{
-		InferenceJobName: ref(ic + "InferenceJobName"),
-		InferenceInput:   activities.S3Location{S3Uri: ref(ic + "InferenceInput.S3Uri")},
-		InferenceOutput:  activities.S3Location{S3Uri: ref(ic + "InferenceOutput.S3Uri")},
-	}
+	transformPlan := inferencePlanAt("$.Plan.InferenceConfig.")
 	b.add(workflows.StepInference, &Task{
 		Resource:       cfg.serviceARN("sagemaker:createTransformJob.sync"),
 		Parameters:     b.tmpl(activities.TransformJobRequest(ac, transformPlan, ref("$.Model.SageMakerModelName"), ref(executionIDPath))),

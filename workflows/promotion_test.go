@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
@@ -41,13 +40,7 @@ func TestTrainingPromotion(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
-			mockTraining(env, "RegisterModel")
-			var registered activities.RegisterModelInput
-			env.OnActivity(a.RegisterModel, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.RegisterModelInput) (activities.RegisterModelOutput, error) {
-					registered = in
-					return activities.RegisterModelOutput{ModelPackageArn: "arn:pkg/m/2", ModelPackageVersion: 2, ApprovalStatus: in.ApprovalStatus}, nil
-				})
+			registered := mockTrainingCapturingRegistration(env)
 			// A version registered Pending waits for a person, who approves it in the registry; a rejected
 			// challenger never waits.
 			env.OnActivity(a.WaitForApproval, mock.Anything, mock.Anything).Return(activities.ApprovalState{Status: contract.ApprovalApproved, ModifiedBy: "carol"}, nil).Maybe()

@@ -102,15 +102,22 @@ func mockEvaluation(env *testsuite.TestWorkflowEnvironment, auc float64) {
 	}).Maybe()
 }
 
-func TestTrainingHappyPath(t *testing.T) {
-	env := newEnv(t)
+// mockTrainingCapturingRegistration mocks a training run's activities, its Register Model keeping what it was
+// asked to register (read it after the run) and registering version 2 with the requested status.
+func mockTrainingCapturingRegistration(env *testsuite.TestWorkflowEnvironment) *activities.RegisterModelInput {
 	mockTraining(env, "RegisterModel")
-	var registered activities.RegisterModelInput
+	registered := new(activities.RegisterModelInput)
 	env.OnActivity(a.RegisterModel, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RegisterModelInput) (activities.RegisterModelOutput, error) {
-			registered = in
+			*registered = in
 			return activities.RegisterModelOutput{ModelPackageArn: "arn:pkg/m/2", ModelPackageVersion: 2, ApprovalStatus: in.ApprovalStatus}, nil
 		})
+	return registered
+}
+
+func TestTrainingHappyPath(t *testing.T) {
+	env := newEnv(t)
+	registered := mockTrainingCapturingRegistration(env)
 	env.ExecuteWorkflow(Training, TrainingInput{ModelName: "m", DataDate: "2019-10-01"})
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
