@@ -2,6 +2,7 @@ package reliability_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/mdlc/mdlc/internal/stack"
 	"github.com/mdlc/mdlc/internal/stack/harness"
@@ -120,7 +123,18 @@ func TestClusterStateSurvivesAStackRestart(t *testing.T) {
 	require.NoError(t, err, "the stack starts again on its data directory")
 	defer h.Close()
 
-	desc, err := h.Temporal.DescribeWorkflowExecution(ctx, trainID, "")
+	// A server started again takes over its history shards from the one before it, whose membership records
+	// in PostgreSQL must expire first: until then a request can time out. Ask again until it answers.
+	var desc *workflowservice.DescribeWorkflowExecutionResponse
+	for {
+		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+		desc, err = h.Temporal.DescribeWorkflowExecution(rctx, trainID, "")
+		rcancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && status.Code(err) != codes.DeadlineExceeded && status.Code(err) != codes.Unavailable {
+			break
+		}
+		t.Logf("the restarted server does not answer yet: %v", err)
+	}
 	require.NoError(t, err, "the run is still known to the server")
 	require.Equal(t, firstRunID, desc.WorkflowExecutionInfo.Execution.RunId)
 	require.Equal(t, "Completed", desc.WorkflowExecutionInfo.Status.String())
