@@ -125,8 +125,12 @@ func registeredOrNone(names []string) []string {
 
 // keepAlive heartbeats every HeartbeatInterval until the returned stop is called. The short activities (a
 // Lambda invocation, a registry call) use it so that a worker that dies during the call is noticed within
-// the heartbeat timeout rather than the activity's StartToClose timeout.
+// the heartbeat timeout rather than the activity's StartToClose timeout. Run as a local activity (as the
+// workflows run them now), they have no heartbeat: the workflow task's timeout notices a dead worker.
 func (a *Activities) keepAlive(ctx context.Context) (stop func()) {
+	if activity.GetInfo(ctx).IsLocalActivity {
+		return func() {}
+	}
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(a.cfg.HeartbeatInterval)

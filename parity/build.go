@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/lambdas/contract"
@@ -79,20 +78,20 @@ var notFoundSageMakerErrors = []string{"SageMaker.ValidationException", "SageMak
 
 func ptr[T any](v T) *T { return &v }
 
-// timing is how a kind of Task state is timed and retried: as the activities of the same kind are, from the
-// workflows' own activity options (workflows.LambdaOptions, APIOptions and JobOptions).
+// timing is how a kind of Task state is timed and retried: as the workflow steps of the same kind are, from the
+// workflows' own timings (workflows.LambdaTiming, APITiming and JobTiming).
 type timing struct {
 	timeoutSeconds int
 	retry          []Retrier
 }
 
-// timingOf derives a Task state's TimeoutSeconds and Retry from an activity's options. The timeout is one
+// timingOf derives a Task state's TimeoutSeconds and Retry from a step's timing. The timeout is one
 // attempt's StartToClose timeout. The errors in never are not retried; those in retried are, with the
 // options' backoff: first retry after InitialInterval, each wait BackoffCoefficient times the last, at most
 // MaximumInterval, MaximumAttempts in all (Temporal counts the first attempt, ASL's MaxAttempts counts
 // retries). A value ASL cannot express, or a default left to the Temporal server, is an error rather than an
 // approximation.
-func timingOf(kind string, opts workflow.ActivityOptions, never, retried []string) (timing, error) {
+func timingOf(kind string, opts workflows.Timing, never, retried []string) (timing, error) {
 	var errs []error
 	seconds := func(what string, d time.Duration) int {
 		if d < time.Second || d%time.Second != 0 {
@@ -124,7 +123,7 @@ func timingOf(kind string, opts workflow.ActivityOptions, never, retried []strin
 		})
 	}
 	if err := errors.Join(errs...); err != nil {
-		return timing{}, fmt.Errorf("%s activity options: %w", kind, err)
+		return timing{}, fmt.Errorf("%s step timing: %w", kind, err)
 	}
 	return t, nil
 }
@@ -135,7 +134,7 @@ type builder struct {
 	states States
 	err    error
 	// lambda, api and job time and retry the Task states as the workflows' lambdaOptions, apiOptions and
-	// jobOptions do their activities: lambda every error but the permanent ones (the activities make those
+	// jobOptions do their steps: lambda every error but the permanent ones (the activities make those
 	// non-retryable); api and job only the SageMaker errors that prove the request was not carried out.
 	lambda, api, job timing
 }
@@ -144,11 +143,11 @@ type builder struct {
 func newBuilder(cfg Config) *builder {
 	b := &builder{cfg: cfg}
 	var err error
-	b.lambda, err = timingOf("lambda", workflows.LambdaOptions(), permanentLambdaErrors, []string{errorsAll})
+	b.lambda, err = timingOf("lambda", workflows.LambdaTiming(), permanentLambdaErrors, []string{errorsAll})
 	b.fail(err)
-	b.api, err = timingOf("api", workflows.APIOptions(), nil, transientSageMakerErrors)
+	b.api, err = timingOf("api", workflows.APITiming(), nil, transientSageMakerErrors)
 	b.fail(err)
-	b.job, err = timingOf("job", workflows.JobOptions(), nil, transientSageMakerErrors)
+	b.job, err = timingOf("job", workflows.JobTiming(), nil, transientSageMakerErrors)
 	b.fail(err)
 	return b
 }

@@ -39,10 +39,11 @@ var activityStates = map[Pipeline]map[string][]string{
 	},
 }
 
-// optionsRecorder is a worker interceptor that records the options each activity is scheduled with.
+// optionsRecorder is a worker interceptor that records the timing each activity (or local activity) is
+// scheduled with.
 type optionsRecorder struct {
 	interceptor.WorkerInterceptorBase
-	seen map[string]workflow.ActivityOptions
+	seen map[string]workflows.Timing
 }
 
 // InterceptWorkflow wraps the workflow's outbound calls.
@@ -67,17 +68,25 @@ type recordingOutbound struct {
 
 // ExecuteActivity records the options in ctx.
 func (o *recordingOutbound) ExecuteActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
-	o.r.seen[activityType] = workflow.GetActivityOptions(ctx)
+	opts := workflow.GetActivityOptions(ctx)
+	o.r.seen[activityType] = workflows.Timing{StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: opts.RetryPolicy}
 	return o.Next.ExecuteActivity(ctx, activityType, args...)
 }
 
+// ExecuteLocalActivity records the local activity options in ctx.
+func (o *recordingOutbound) ExecuteLocalActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	opts := workflow.GetLocalActivityOptions(ctx)
+	o.r.seen[activityType] = workflows.Timing{StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: opts.RetryPolicy}
+	return o.Next.ExecuteLocalActivity(ctx, activityType, args...)
+}
+
 // observedOptions runs the workflow of p on the test environment, every activity mocked, and returns the
-// options each activity was scheduled with: what the workflow really uses, whatever options.go calls them.
-func observedOptions(t *testing.T, p Pipeline) map[string]workflow.ActivityOptions {
+// timing each activity was scheduled with: what the workflow really uses, whatever options.go calls them.
+func observedOptions(t *testing.T, p Pipeline) map[string]workflows.Timing {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	rec := &optionsRecorder{seen: map[string]workflow.ActivityOptions{}}
+	rec := &optionsRecorder{seen: map[string]workflows.Timing{}}
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{rec}})
 	env.RegisterWorkflowWithOptions(workflows.Training, workflow.RegisterOptions{Name: workflows.TrainingWorkflow})
 	env.RegisterWorkflowWithOptions(workflows.BatchInference, workflow.RegisterOptions{Name: workflows.BatchInferenceWorkflow})
@@ -166,7 +175,7 @@ func TestTasksTimeAndRetryAsActivities(t *testing.T) {
 
 // sameTiming compares a Task's TimeoutSeconds and its last Retrier (the one with the backoff) with an
 // activity's StartToClose timeout and retry policy.
-func sameTiming(task *Task, info workflow.ActivityOptions) error {
+func sameTiming(task *Task, info workflows.Timing) error {
 	var diffs []string
 	if want := int(info.StartToCloseTimeout / time.Second); task.TimeoutSeconds != want {
 		diffs = append(diffs, fmt.Sprintf("TimeoutSeconds %d, want %d (StartToClose %s)", task.TimeoutSeconds, want, info.StartToCloseTimeout))
@@ -205,19 +214,19 @@ func policyString(p *temporal.RetryPolicy) string {
 // TestTimingOfRejectsWhatASLCannotSay: options that ASL cannot mirror exactly fail the build instead of
 // being rounded or given a made-up limit.
 func TestTimingOfRejectsWhatASLCannotSay(t *testing.T) {
-	good := func() workflow.ActivityOptions { return workflows.APIOptions() }
+	good := func() workflows.Timing { return workflows.APITiming() }
 	for _, tc := range []struct {
 		name   string
-		change func(*workflow.ActivityOptions)
+		change func(*workflows.Timing)
 		want   string
 	}{
-		{"no retry policy", func(o *workflow.ActivityOptions) { o.RetryPolicy = nil }, "no retry policy"},
-		{"unlimited attempts", func(o *workflow.ActivityOptions) { o.RetryPolicy.MaximumAttempts = 0 }, "unlimited attempts"},
-		{"server's default backoff", func(o *workflow.ActivityOptions) { o.RetryPolicy.BackoffCoefficient = 0 }, "BackoffCoefficient 0"},
-		{"fractional interval", func(o *workflow.ActivityOptions) { o.RetryPolicy.InitialInterval = 1500 * time.Millisecond }, "InitialInterval 1.5s"},
-		{"no maximum interval", func(o *workflow.ActivityOptions) { o.RetryPolicy.MaximumInterval = 0 }, "MaximumInterval 0s"},
-		{"sub-second timeout", func(o *workflow.ActivityOptions) { o.StartToCloseTimeout = time.Millisecond }, "StartToCloseTimeout 1ms"},
-		{"non-retryable types", func(o *workflow.ActivityOptions) { o.RetryPolicy.NonRetryableErrorTypes = []string{"X"} }, "NonRetryableErrorTypes"},
+		{"no retry policy", func(o *workflows.Timing) { o.RetryPolicy = nil }, "no retry policy"},
+		{"unlimited attempts", func(o *workflows.Timing) { o.RetryPolicy.MaximumAttempts = 0 }, "unlimited attempts"},
+		{"server's default backoff", func(o *workflows.Timing) { o.RetryPolicy.BackoffCoefficient = 0 }, "BackoffCoefficient 0"},
+		{"fractional interval", func(o *workflows.Timing) { o.RetryPolicy.InitialInterval = 1500 * time.Millisecond }, "InitialInterval 1.5s"},
+		{"no maximum interval", func(o *workflows.Timing) { o.RetryPolicy.MaximumInterval = 0 }, "MaximumInterval 0s"},
+		{"sub-second timeout", func(o *workflows.Timing) { o.StartToCloseTimeout = time.Millisecond }, "StartToCloseTimeout 1ms"},
+		{"non-retryable types", func(o *workflows.Timing) { o.RetryPolicy.NonRetryableErrorTypes = []string{"X"} }, "NonRetryableErrorTypes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := good()
@@ -232,9 +241,9 @@ func TestTimingOfRejectsWhatASLCannotSay(t *testing.T) {
 		t.Errorf("the workflows' own options: %v", err)
 	}
 	// The copies are copies: changing one changes neither the workflows' options nor the next copy.
-	o := workflows.LambdaOptions()
+	o := workflows.LambdaTiming()
 	o.RetryPolicy.MaximumAttempts = 99
-	if got := workflows.LambdaOptions().RetryPolicy.MaximumAttempts; got == 99 {
-		t.Error("changing a copy of LambdaOptions changed the workflows' options")
+	if got := workflows.LambdaTiming().RetryPolicy.MaximumAttempts; got == 99 {
+		t.Error("changing a copy of LambdaTiming changed the workflows' options")
 	}
 }

@@ -127,6 +127,7 @@ type ApprovalWait struct {
 
 // approval is the state of a run's wait for a decision, shared by the wait and the Update's handlers.
 type approval struct {
+	t    *tracker
 	wait ApprovalWait
 	// applying is true while the Update's handler records a decision in the registry.
 	applying bool
@@ -155,6 +156,7 @@ func (w *training) wait(ctx workflow.Context, pkg activities.RegisterModelOutput
 	}
 	start := workflow.Now(ctx)
 	ap := &approval{
+		t: t,
 		wait: ApprovalWait{ModelName: model, ModelPackageArn: pkg.ModelPackageArn, ModelPackageVersion: version,
 			Waiting: true, Deadline: start.Add(timeout)},
 		decided: workflow.NewBufferedChannel(ctx, 1),
@@ -288,7 +290,7 @@ func (ap *approval) apply(ctx workflow.Context, req ApprovalRequest, since time.
 	in := activities.DecideApprovalInput{ModelPackageArn: ap.wait.ModelPackageArn, Status: req.Status,
 		Description: activities.ApprovalDescription(req.Status, by, at, reason)}
 	var st activities.ApprovalState
-	if err := executeActivity(ctx, apiOptions, fmt.Sprintf("Wait for Approval: %s by %s", req.Status, by),
+	if err := executeStep(ctx, ap.t, step{local: &apiOptions, summary: fmt.Sprintf("Wait for Approval: %s by %s", req.Status, by)},
 		a.DecideApproval, in).Get(ctx, &st); err != nil {
 		return ApprovalOutcome{}, err
 	}

@@ -63,14 +63,14 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 		res.Threshold, res.ThresholdSource = def.Threshold, "default"
 	}
 
-	plan, err := runActivityStep(ctx, t, step{name: StepInitialize, opts: lambdaOptions, summary: "Initialize: invoke initialize-inference"},
+	plan, err := runActivityStep(ctx, t, step{name: StepInitialize, local: &lambdaOptions, summary: "Initialize: invoke initialize-inference"},
 		a.InitializeInference, activities.InitializeInput{ModelName: in.ModelName, DataDate: in.DataDate, IdempotencyKey: key, RunTime: info.WorkflowStartTime},
 		func(plan activities.InferencePlan) string { return "holdout data " + plan.InferenceInput.S3Uri })
 	if err != nil {
 		return res, err
 	}
 
-	model, err := runActivityStep(ctx, t, step{name: StepFindModel, job: in.ModelName, opts: apiOptions, summary: "Find Model: newest approved in group " + in.ModelName},
+	model, err := runActivityStep(ctx, t, step{name: StepFindModel, job: in.ModelName, local: &apiOptions, summary: "Find Model: newest approved in group " + in.ModelName},
 		a.FindModel, activities.FindModelInput{ModelName: in.ModelName},
 		func(model activities.FindModelOutput) string {
 			return fmt.Sprintf("version %d: %s", model.ModelPackageVersion, model.SageMakerModelName)
@@ -88,7 +88,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	}
 	res.TransformJobName, res.PredictionS3Uri = transform.TransformJobName, plan.PredictionS3Uri
 
-	perf, err := runActivityStep(ctx, t, step{name: StepMonitor, opts: lambdaOptions, summary: "Monitor Model Performance: invoke monitor-performance"},
+	perf, err := runActivityStep(ctx, t, step{name: StepMonitor, local: &lambdaOptions, summary: "Monitor Model Performance: invoke monitor-performance"},
 		a.MonitorPerformance, activities.MonitorInput{PredictionS3Uri: plan.PredictionS3Uri, TargetS3Uri: plan.TargetS3Uri},
 		func(perf activities.MonitorOutput) string { return fmt.Sprintf("AUC %.4f", perf.AUC) })
 	if err != nil {
@@ -97,7 +97,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	res.AUC = perf.AUC
 
 	t.start(ctx, StepDecide, "")
-	w.guarded = workflow.GetVersion(ctx, retrainGuardChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	w.guarded = t.changed(ctx, retrainGuardChange)
 	if !NeedsRetraining(res.AUC, res.Threshold) {
 		res.Decision = DecisionKeep
 		if err := w.recordDecision(ctx, res); err != nil {
@@ -111,7 +111,7 @@ func (w *batchInference) run(ctx workflow.Context) (BatchInferenceResult, error)
 	if !w.guarded {
 		return w.retrain(ctx, res, legacyRetrainWorkflowID(info.WorkflowExecution.ID))
 	}
-	guard, err := runActivityStep(ctx, t, step{name: StepDecide, opts: apiOptions, summary: "Is Re-training Needed?: check the retrain guard of " + in.ModelName},
+	guard, err := runActivityStep(ctx, t, step{name: StepDecide, local: &apiOptions, summary: "Is Re-training Needed?: check the retrain guard of " + in.ModelName},
 		a.CheckRetrainGuard, activities.RetrainGuardInput{ModelName: in.ModelName},
 		func(activities.RetrainGuardOutput) string { return "" })
 	if err != nil {
@@ -159,7 +159,7 @@ func (w *batchInference) retrain(ctx workflow.Context, res BatchInferenceResult,
 	t.decide(ctx, res.Decision, fmt.Sprintf("AUC %.4f < threshold %.4f (%s): retrain", res.AUC, res.Threshold, res.ThresholdSource))
 
 	child := TrainingInput{ModelName: in.ModelName, DataDate: in.DataDate}
-	if workflow.GetVersion(ctx, promotionChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+	if t.changed(ctx, promotionChange) {
 		// The model that scored this run is the retrain's champion, with the AUC just measured.
 		child.Champion = &contract.Champion{
 			ModelPackageArn: res.ModelPackageArn, ModelPackageVersion: res.ModelPackageVersion,

@@ -24,7 +24,7 @@ const notifyChange = "notify-on-close"
 // With notifications off, a run records only the version marker and, when the request left nothing to the
 // worker's defaults, the defaults local activity; no activity is scheduled.
 func notify(ctx workflow.Context, t *tracker, def *defaults, n activities.Notification, runErr error) {
-	if workflow.GetVersion(ctx, notifyChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !t.changed(ctx, notifyChange) {
 		return
 	}
 	ctx, cancel := workflow.NewDisconnectedContext(ctx)

@@ -19,13 +19,15 @@ const HeartbeatTimeout = 20 * time.Second
 // Activity options, declared once. No retry policy here is unbounded: a step that keeps failing fails the run
 // with its last error instead of retrying forever.
 var (
-	// lambdaOptions: the Lambda functions finish in seconds; Lambda's own limit is 15 minutes. The activity
-	// heartbeats while the call runs, so a worker that dies mid-call is noticed after HeartbeatTimeout, not
-	// StartToClose. Function errors that say the input is wrong are non-retryable (see activities); S3
-	// trouble and throttling are retried.
-	lambdaOptions = workflow.ActivityOptions{
+	// lambdaOptions: the Lambda functions finish in seconds; Lambda's own limit is 15 minutes. A step that
+	// invokes one runs it as a local activity (see localStepsChange): no activity task, and a worker that dies
+	// during the call is noticed by the workflow task's timeout (10 s), after which another worker runs the
+	// workflow task, and the call, again. Function errors that say the input is wrong are
+	// non-retryable (see activities); S3 trouble and throttling are retried. The SDK retries a local activity
+	// in the worker while the backoff is short and through a workflow timer once it is longer, so the
+	// schedule below holds either way.
+	lambdaOptions = workflow.LocalActivityOptions{
 		StartToCloseTimeout: 16 * time.Minute,
-		HeartbeatTimeout:    HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
@@ -34,11 +36,10 @@ var (
 		},
 	}
 
-	// apiOptions: single SageMaker API calls (create model, registry), heartbeating like lambdaOptions.
+	// apiOptions: single SageMaker API calls (create model, registry), local activities like lambdaOptions.
 	// Throttling and 5xx are retried with backoff; validation errors are non-retryable.
-	apiOptions = workflow.ActivityOptions{
+	apiOptions = workflow.LocalActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		HeartbeatTimeout:    HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
@@ -107,25 +108,40 @@ var (
 // timer, not the activity's timeout, ends a wait nobody answered.
 const approvalWaitSlack = time.Minute
 
-// LambdaOptions returns a copy of the options of the activities that invoke a Lambda function. parity
-// derives its Lambda Task states' TimeoutSeconds and Retry from them, so that both engines time out and retry
-// alike; changing the copy changes no workflow.
-func LambdaOptions() workflow.ActivityOptions { return copyOptions(lambdaOptions) }
+// asActivity returns the options the Lambda and API steps of a run recorded before localStepsChange run
+// their activity tasks with: o's timeout and retries, and HeartbeatTimeout (those activities heartbeat while
+// the call runs, so that a worker that dies mid-call is noticed then, not at StartToClose).
+func asActivity(o workflow.LocalActivityOptions) workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: o.StartToCloseTimeout, HeartbeatTimeout: HeartbeatTimeout, RetryPolicy: o.RetryPolicy}
+}
 
-// APIOptions returns a copy of the options of the activities that make single SageMaker API calls, for
-// parity as LambdaOptions.
-func APIOptions() workflow.ActivityOptions { return copyOptions(apiOptions) }
+// Timing is how one kind of step times out and retries: one attempt's StartToClose timeout and the retry
+// policy. parity derives its Task states' TimeoutSeconds and Retry from it, so that both engines time out and
+// retry alike.
+type Timing struct {
+	StartToCloseTimeout time.Duration
+	RetryPolicy         *temporal.RetryPolicy
+}
 
-// JobOptions returns a copy of the options of the activities that run a SageMaker job and wait for it, for
-// parity as LambdaOptions.
-func JobOptions() workflow.ActivityOptions { return copyOptions(jobOptions) }
+// LambdaTiming returns a copy of the timing of the steps that invoke a Lambda function (changing the copy
+// changes no workflow).
+func LambdaTiming() Timing {
+	return timingOf(lambdaOptions.StartToCloseTimeout, lambdaOptions.RetryPolicy)
+}
 
-// copyOptions returns o with its own retry policy, so that a caller cannot change the workflows' options.
-func copyOptions(o workflow.ActivityOptions) workflow.ActivityOptions {
-	if o.RetryPolicy != nil {
-		p := *o.RetryPolicy
-		p.NonRetryableErrorTypes = slices.Clone(p.NonRetryableErrorTypes)
-		o.RetryPolicy = &p
+// APITiming returns a copy of the timing of the steps that make single SageMaker API calls.
+func APITiming() Timing { return timingOf(apiOptions.StartToCloseTimeout, apiOptions.RetryPolicy) }
+
+// JobTiming returns a copy of the timing of the steps that run a SageMaker job and wait for it.
+func JobTiming() Timing { return timingOf(jobOptions.StartToCloseTimeout, jobOptions.RetryPolicy) }
+
+// timingOf returns a Timing with its own copy of the retry policy p.
+func timingOf(startToClose time.Duration, p *temporal.RetryPolicy) Timing {
+	t := Timing{StartToCloseTimeout: startToClose}
+	if p != nil {
+		c := *p
+		c.NonRetryableErrorTypes = slices.Clone(p.NonRetryableErrorTypes)
+		t.RetryPolicy = &c
 	}
-	return o
+	return t
 }

@@ -65,13 +65,29 @@ type Progress struct {
 }
 
 // tracker keeps a run's Progress, answers the query and mirrors it into the run's current details, which the
-// web UI shows.
+// web UI shows. It also knows whether the run has localStepsChange.
 type tracker struct {
 	p Progress
+	// localSteps: the run has localStepsChange — its Lambda and API steps run as local activities, and every
+	// change versioned before it is on (see changed).
+	localSteps bool
 }
+
+// localStepsChange versions, with the run's first command, how a run records its steps in its history:
+//   - its Lambda and API steps (Initialize, Find Model, Create Model, Monitor, the registry calls) run as local
+//     activities, each one marker event in the workflow task that ran it, instead of an activity task's three
+//     events and the three of the workflow task that follows; consecutive short steps share one workflow
+//     task. The SageMaker jobs and the wait for approval stay activity tasks (they heartbeat for minutes).
+//   - every change versioned before it is on without a marker of its own: each GetVersion recorded costs a
+//     marker and a TemporalChangeVersion upsert, two events per change per run.
+//
+// Runs recorded before it replay with their activity tasks and their own markers. A change made after it
+// gets its own workflow.GetVersion, as before.
+const localStepsChange = "local-steps"
 
 func newTracker(ctx workflow.Context, workflowName string, steps ...string) (*tracker, error) {
 	t := &tracker{p: Progress{Workflow: workflowName}}
+	t.localSteps = workflow.GetVersion(ctx, localStepsChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	for _, s := range steps {
 		t.p.Steps = append(t.p.Steps, Step{Name: s, State: StepPending})
 	}
@@ -79,6 +95,13 @@ func newTracker(ctx workflow.Context, workflowName string, steps ...string) (*tr
 		return nil, fmt.Errorf("set progress query handler: %w", err)
 	}
 	return t, nil
+}
+
+// changed reports whether the run has the change changeID, one of those versioned before localStepsChange
+// (workflow.GetVersion with the versions DefaultVersion and 1): always for a run that has localStepsChange,
+// otherwise as the run recorded it.
+func (t *tracker) changed(ctx workflow.Context, changeID string) bool {
+	return t.localSteps || workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 }
 
 func (t *tracker) step(name string) *Step {
@@ -134,8 +157,7 @@ func (t *tracker) skip(ctx workflow.Context, name, detail string) {
 func (t *tracker) fail(ctx workflow.Context, name string, err error) error {
 	s := t.step(name)
 	s.Ended = workflow.Now(ctx)
-	if !temporal.IsCanceledError(err) && errors.Is(ctx.Err(), workflow.ErrCanceled) &&
-		workflow.GetVersion(ctx, canceledStepChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+	if !temporal.IsCanceledError(err) && errors.Is(ctx.Err(), workflow.ErrCanceled) && t.changed(ctx, canceledStepChange) {
 		// The run was canceled while its step's work failed (e.g. an attempt throttled when the cancellation
 		// came, which then is not retried): the person's cancellation is what ends the run, not the failure.
 		err = temporal.NewCanceledError(err.Error())

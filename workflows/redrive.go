@@ -1,6 +1,12 @@
 package workflows
 
-import "slices"
+import (
+	"slices"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
+)
 
 // StepWork is a step of a workflow that does its work outside the workflow: an activity, or for Re-train Model
 // a child workflow. `starter retry` finds a run's steps in its history by these types.
@@ -51,6 +57,35 @@ func (s StepWork) Does(typ string) bool {
 // CloseWork are the activities a run runs as it ends, after its steps, whichever way it ends (the
 // notification): no step's work, and nothing a redrive redoes by itself.
 var CloseWork = []string{"Notify"}
+
+// RunWork are the local activities a run runs for itself, wherever it needs them (the worker's defaults): no
+// step's work either.
+var RunWork = []string{"Defaults"}
+
+// localActivityMarker is the name of the marker event that records a local activity's result.
+const localActivityMarker = "LocalActivity"
+
+// ActivityOf returns the type of the activity whose work ev records: an ActivityTaskScheduled event's (the
+// activity was scheduled), or a local activity's marker's (it finished, in the workflow task whose completion
+// recorded the marker; a run's Lambda and API steps run as local activities, see localStepsChange). ok is
+// false for any other event. A local activity marker whose data cannot be read gives an empty type.
+func ActivityOf(ev *historypb.HistoryEvent) (typ string, ok bool) {
+	switch ev.GetEventType() {
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+		return ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName(), true
+	case enumspb.EVENT_TYPE_MARKER_RECORDED:
+		m := ev.GetMarkerRecordedEventAttributes()
+		if m.GetMarkerName() != localActivityMarker {
+			return "", false
+		}
+		var data struct{ ActivityType string }
+		if err := converter.GetDefaultDataConverter().FromPayloads(m.GetDetails()["data"], &data); err != nil {
+			return "", true
+		}
+		return data.ActivityType, true
+	}
+	return "", false
+}
 
 // StepWorkOf returns the steps with work of the workflow type workflowType (TrainingWorkflow or
 // BatchInferenceWorkflow), or nil for another type.

@@ -63,7 +63,7 @@ func (d *defaults) get(ctx workflow.Context) (activities.DefaultsOutput, error) 
 // with one local activity at most for both (def keeps them for the rest of the run, e.g. notify). Its error
 // fails Initialize.
 func runDefaults(ctx workflow.Context, t *tracker, def *defaults, model, date string, need bool) (activities.DefaultsOutput, error) {
-	if err := setSearchAttributes(ctx, def, model, date); err != nil {
+	if err := setSearchAttributes(ctx, t, def, model, date); err != nil {
 		return activities.DefaultsOutput{}, t.fail(ctx, StepInitialize, err)
 	}
 	if !need {
@@ -81,14 +81,14 @@ func runDefaults(ctx workflow.Context, t *tracker, def *defaults, model, date st
 // `starter list` find runs started from the Temporal CLI, the web UI or another SDK too. The starter sets them
 // at start, and then nothing happens here. It is a no-op when the worker found the attributes unregistered
 // on its namespace: upserting an unknown attribute would fail every workflow task of the run.
-func setSearchAttributes(ctx workflow.Context, d *defaults, model, date string) error {
+func setSearchAttributes(ctx workflow.Context, t *tracker, d *defaults, model, date string) error {
 	sa := workflow.GetTypedSearchAttributes(ctx)
 	m, okModel := sa.GetKeyword(ModelNameAttribute)
 	dd, okDate := sa.GetKeyword(DataDateAttribute)
 	if okModel && m == model && okDate && dd == date {
 		return nil
 	}
-	if workflow.GetVersion(ctx, searchAttributesChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !t.changed(ctx, searchAttributesChange) {
 		return nil
 	}
 	def, err := d.get(ctx)

@@ -13,10 +13,13 @@ import (
 )
 
 // step is one step of a run that executes an activity: its name in the progress, the job it runs once known
-// (shown beside the step), the activity's options and the summary the web UI shows for the activity.
+// (shown beside the step), the activity's options and the summary the web UI shows for the activity. A step
+// that waits on a SageMaker job has opts (an activity task); a short Lambda or API call has local instead
+// (a local activity, see localStepsChange).
 type step struct {
 	name, job string
 	opts      workflow.ActivityOptions
+	local     *workflow.LocalActivityOptions
 	summary   string
 }
 
@@ -25,8 +28,23 @@ type step struct {
 // error the run then fails with.
 func runActivityStep[In, Out any](ctx workflow.Context, t *tracker, s step, fn func(context.Context, In) (Out, error), in In, detail func(Out) string) (Out, error) {
 	return runStep(ctx, t, s.name, s.job, func(ctx workflow.Context) workflow.Future {
-		return workflow.ExecuteActivity(withActivityOptions(ctx, s.opts, s.summary), fn, in)
+		return executeStep(ctx, t, s, fn, in)
 	}, detail, nil)
+}
+
+// executeStep starts fn with in as step s says: an activity task with s.opts, or for a short step (s.local)
+// a local activity — an activity task with the same timeout and retries in a run recorded before
+// localStepsChange.
+func executeStep[In, Out any](ctx workflow.Context, t *tracker, s step, fn func(context.Context, In) (Out, error), in In) workflow.Future {
+	switch {
+	case s.local == nil:
+		return workflow.ExecuteActivity(withActivityOptions(ctx, s.opts, s.summary), fn, in)
+	case !t.localSteps:
+		return workflow.ExecuteActivity(withActivityOptions(ctx, asActivity(*s.local), s.summary), fn, in)
+	}
+	o := *s.local
+	o.Summary = s.summary
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, o), fn, in)
 }
 
 // runExclusiveChildStep runs one step that is a child workflow run of fn, started with opts; the step's job

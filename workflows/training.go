@@ -74,7 +74,7 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 		margin = *in.PromotionMargin
 	}
 
-	plan, err := runActivityStep(ctx, t, step{name: StepInitialize, opts: lambdaOptions, summary: "Initialize: invoke initialize-training"},
+	plan, err := runActivityStep(ctx, t, step{name: StepInitialize, local: &lambdaOptions, summary: "Initialize: invoke initialize-training"},
 		a.InitializeTraining, activities.InitializeInput{ModelName: in.ModelName, DataDate: in.DataDate, IdempotencyKey: key, RunTime: info.WorkflowStartTime, Champion: in.Champion},
 		func(plan activities.TrainingPlan) string { return "training data " + plan.TrainingInput.S3Uri })
 	if err != nil {
@@ -88,7 +88,7 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 		return TrainingResult{}, err
 	}
 
-	model, err := runActivityStep(ctx, t, step{name: StepCreateModel, job: trained.TrainingJobName, opts: apiOptions, summary: "Create Model: " + trained.TrainingJobName},
+	model, err := runActivityStep(ctx, t, step{name: StepCreateModel, job: trained.TrainingJobName, local: &apiOptions, summary: "Create Model: " + trained.TrainingJobName},
 		a.CreateModel, activities.CreateModelInput{ModelName: trained.TrainingJobName, ModelDataURL: trained.ModelArtifacts, RunKey: key},
 		func(model activities.CreateModelOutput) string { return model.ModelArn })
 	if err != nil {
@@ -109,7 +109,7 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 		summary += fmt.Sprintf(", %s (challenger AUC %.4f, champion AUC %.4f, margin %g)", approval, eval.ChallengerAUC, eval.Champion.AUC, eval.PromotionMargin)
 	}
 
-	pkg, err := runActivityStep(ctx, t, step{name: StepRegister, job: in.ModelName, opts: apiOptions, summary: summary},
+	pkg, err := runActivityStep(ctx, t, step{name: StepRegister, job: in.ModelName, local: &apiOptions, summary: summary},
 		a.RegisterModel, activities.RegisterModelInput{
 			Group: in.ModelName, SageMakerModelName: model.ModelName, ModelDataURL: trained.ModelArtifacts,
 			TrainingJobName: trained.TrainingJobName, DataDate: in.DataDate, ApprovalStatus: approval, RunKey: key,
@@ -127,7 +127,7 @@ func (w *training) run(ctx workflow.Context) (TrainingResult, error) {
 	}
 	approvalStatus, outcome := pkg.ApprovalStatus, (*ApprovalOutcome)(nil)
 	if pkg.ApprovalStatus == string(smtypes.ModelApprovalStatusPendingManualApproval) &&
-		workflow.GetVersion(ctx, approvalWaitChange, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		t.changed(ctx, approvalWaitChange) {
 		o, err := w.awaitApproval(ctx, pkg)
 		if err != nil {
 			return TrainingResult{}, err
@@ -164,7 +164,7 @@ const registrationAttributesChange = "registration-attributes"
 // model's on the holdout data) when it was evaluated, so that `starter list` and the web UI show what each
 // training run registered (`ApprovalStatus="Rejected"`). Its error fails Register Model.
 func (w *training) recordRegistration(ctx workflow.Context, pkg activities.RegisterModelOutput, eval *evaluation) error {
-	if workflow.GetVersion(ctx, registrationAttributesChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !w.t.changed(ctx, registrationAttributesChange) {
 		return nil
 	}
 	updates := []attributeUpdate{intAttr(ModelVersionAttribute, int64(pkg.ModelPackageVersion)), keywordAttr(ApprovalStatusAttribute, pkg.ApprovalStatus)}
@@ -203,7 +203,7 @@ func (w *training) evaluate(ctx workflow.Context, plan activities.TrainingPlan, 
 	if err != nil {
 		return nil, err
 	}
-	perf, err := runActivityStep(ctx, t, step{name: StepEvaluate, job: ep.InferenceJobName, opts: lambdaOptions,
+	perf, err := runActivityStep(ctx, t, step{name: StepEvaluate, job: ep.InferenceJobName, local: &lambdaOptions,
 		summary: fmt.Sprintf("Evaluate Re-trained Model: invoke monitor-performance (champion version %d AUC %.4f, margin %g)", champion.ModelPackageVersion, champion.AUC, margin)},
 		a.MonitorPerformance, activities.MonitorInput{
 			PredictionS3Uri: ep.PredictionS3Uri, TargetS3Uri: ep.TargetS3Uri,

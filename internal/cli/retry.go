@@ -200,8 +200,9 @@ func (p redrive) defaultReason() string {
 // stepRun is a step's work as a run's history shows it.
 type stepRun struct {
 	index int // in workflows.StepWorkOf(workflow)
-	// taskID is the WorkflowTaskCompleted event before the step's ActivityTaskScheduled or
-	// StartChildWorkflowExecutionInitiated event: the workflow task that began the step.
+	// taskID is the WorkflowTaskCompleted event before the step's ActivityTaskScheduled,
+	// StartChildWorkflowExecutionInitiated or local activity marker event: the workflow task that began the
+	// step (a local activity runs in the workflow task whose completion records its marker).
 	taskID  int64
 	childID string
 }
@@ -234,8 +235,11 @@ func planRedrive(id string, events []*historypb.HistoryEvent, from string) (redr
 				firstTask = ev.GetEventId()
 			}
 			lastTask = ev.GetEventId()
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-			typ := ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, enumspb.EVENT_TYPE_MARKER_RECORDED:
+			typ, ok := workflows.ActivityOf(ev)
+			if !ok || slices.Contains(workflows.RunWork, typ) {
+				continue // another marker (a version), or the worker's defaults: no step's work
+			}
 			if slices.Contains(workflows.CloseWork, typ) {
 				continue // sent as the run ended, after its steps: the new run sends its own
 			}
