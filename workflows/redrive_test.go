@@ -4,18 +4,20 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/mdlc/mdlc/workflows"
 )
 
 // TestStepWorkMatchesRecordedHistories: the activities and child workflows the recorded runs scheduled are
 // those StepWorkOf lists for their workflow, in its order, and every listed step occurs in some history, so
-// `starter retry` finds each step of a real run.
+// `starter retry` finds each step of a real run; and each step's work carries a summary that names the step.
 func TestStepWorkMatchesRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
@@ -46,6 +48,11 @@ func TestStepWorkMatchesRecordedHistories(t *testing.T) {
 				}
 				i = index(steps, func(s workflows.StepWork) bool { return s.Does(name) })
 				require.GreaterOrEqual(t, i, 0, "%s: activity %q is no step's work", f, name)
+				// The web UI shows each step's work by its summary, local activities' markers included.
+				var summary string
+				require.NoError(t, converter.GetDefaultDataConverter().FromPayload(ev.GetUserMetadata().GetSummary(), &summary))
+				require.True(t, strings.HasPrefix(summary, steps[i].Step+": "), "%s: event %d (%s) has summary %q, want one that begins with its step %q",
+					f, ev.GetEventId(), name, summary, steps[i].Step)
 				if i == last && slices.Contains(steps[i].HandlerActivityTypes, name) {
 					continue // run by an Update's handler while its step waits
 				}

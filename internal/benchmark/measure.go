@@ -354,8 +354,10 @@ func stats(ctx context.Context, h *harness.Harness, id, runID string, byRun map[
 }
 
 // breakdown sums, over a history, how long tasks waited to be picked up by a worker (ActivityTaskScheduled →
-// ActivityTaskStarted, WorkflowTaskScheduled → WorkflowTaskStarted) and how long the activities that do not
-// wait on a job ran (started → completed).
+// ActivityTaskStarted, WorkflowTaskScheduled → WorkflowTaskStarted) and how long the Lambda and API steps
+// ran: the workflow tasks (started → completed; the steps run in them as local activities, and the workflow
+// code's own time is negligible beside them) and, in runs recorded before local steps, the activities that
+// do not wait on a job (started → completed).
 func breakdown(events []*historypb.HistoryEvent) (wait, steps time.Duration) {
 	at := map[int64]*historypb.HistoryEvent{}
 	for _, e := range events {
@@ -371,6 +373,8 @@ func breakdown(events []*historypb.HistoryEvent) (wait, steps time.Duration) {
 			wait += since(e.GetActivityTaskStartedEventAttributes().GetScheduledEventId())
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 			wait += since(e.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId())
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			steps += since(e.GetWorkflowTaskCompletedEventAttributes().GetStartedEventId())
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
 			a := e.GetActivityTaskCompletedEventAttributes()
 			if sched, ok := at[a.GetScheduledEventId()]; ok && !harness.JobActivities[sched.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()] {
@@ -381,8 +385,8 @@ func breakdown(events []*historypb.HistoryEvent) (wait, steps time.Duration) {
 	return wait, steps
 }
 
-// detectionDelays returns, for each job activity in events, the time from its job's end to the next event
-// the workflow recorded after the activity completed (the next step scheduled, or the run closed).
+// detectionDelays returns, for each job activity in events, the time from its job's end to the start of the
+// workflow task that took the activity's result (where the run goes on with its next step).
 func detectionDelays(events []*historypb.HistoryEvent, jobs []harness.Job) []time.Duration {
 	types := map[int64]string{}
 	var out []time.Duration
@@ -405,14 +409,10 @@ func detectionDelays(events []*historypb.HistoryEvent, jobs []harness.Job) []tim
 				continue
 			}
 			for _, next := range events[i+1:] {
-				switch next.GetEventType() {
-				case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-					enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+				if next.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED {
 					out = append(out, next.GetEventTime().AsTime().Sub(end))
-				default:
-					continue
+					break
 				}
-				break
 			}
 		}
 	}

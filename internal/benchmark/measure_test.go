@@ -58,19 +58,51 @@ func completed(id int64, ms int, sched, start int64) *historypb.HistoryEvent {
 	})
 }
 
-// TestDetectionAndBreakdown: a Lambda step, a training job that ends at 2.0 s and is noticed when Create Model
-// is scheduled at 2.7 s.
+func taskStarted(id int64, ms int, sched int64) *historypb.HistoryEvent {
+	return event(id, ms, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, func(e *historypb.HistoryEvent) {
+		e.Attributes = &historypb.HistoryEvent_WorkflowTaskStartedEventAttributes{WorkflowTaskStartedEventAttributes: &historypb.WorkflowTaskStartedEventAttributes{ScheduledEventId: sched}}
+	})
+}
+
+func taskCompleted(id int64, ms int, start int64) *historypb.HistoryEvent {
+	return event(id, ms, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, func(e *historypb.HistoryEvent) {
+		e.Attributes = &historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes{WorkflowTaskCompletedEventAttributes: &historypb.WorkflowTaskCompletedEventAttributes{StartedEventId: start}}
+	})
+}
+
+// TestDetectionAndBreakdown: a training run with local steps. Its first workflow task runs Initialize (a local
+// activity) and schedules the training job, which ends at 2.0 s; the workflow task that takes the result
+// starts at 2.7 s and runs Create Model.
 func TestDetectionAndBreakdown(t *testing.T) {
 	events := []*historypb.HistoryEvent{
-		scheduled(1, 0, "InitializeTraining"), started(2, 100, 1), completed(3, 150, 1, 2),
-		scheduled(4, 200, "TrainModel"), started(5, 250, 4), completed(6, 2600, 4, 5),
-		scheduled(7, 2700, "CreateModel"), started(8, 2710, 7), completed(9, 2730, 7, 8),
-		event(10, 2800, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil),
+		event(1, 0, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, nil), taskStarted(2, 40, 1), taskCompleted(3, 190, 2),
+		event(4, 190, enumspb.EVENT_TYPE_MARKER_RECORDED, nil),
+		scheduled(5, 190, "TrainModel"), started(6, 250, 5), completed(7, 2600, 5, 6),
+		event(8, 2600, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, nil), taskStarted(9, 2700, 8), taskCompleted(10, 2730, 9),
+		event(11, 2730, enumspb.EVENT_TYPE_MARKER_RECORDED, nil),
+		event(12, 2730, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil),
 	}
 	jobs := []harness.Job{{Kind: "training", Start: t0.Add(500 * time.Millisecond), End: t0.Add(2 * time.Second)}}
 	got := detectionDelays(events, jobs)
 	if len(got) != 1 || got[0] != 700*time.Millisecond {
 		t.Errorf("detection delays = %v, want [700ms]", got)
+	}
+	wait, steps := breakdown(events)
+	if want := 200 * time.Millisecond; wait != want { // 40 + 60 + 100
+		t.Errorf("waiting for the worker = %v, want %v", wait, want)
+	}
+	if want := 180 * time.Millisecond; steps != want { // 150 + 30
+		t.Errorf("Lambda + API steps = %v, want %v", steps, want)
+	}
+}
+
+// TestBreakdownBeforeLocalSteps: a run recorded before local steps ran its Lambda and API steps as activities.
+func TestBreakdownBeforeLocalSteps(t *testing.T) {
+	events := []*historypb.HistoryEvent{
+		scheduled(1, 0, "InitializeTraining"), started(2, 100, 1), completed(3, 150, 1, 2),
+		scheduled(4, 200, "TrainModel"), started(5, 250, 4), completed(6, 2600, 4, 5),
+		scheduled(7, 2700, "CreateModel"), started(8, 2710, 7), completed(9, 2730, 7, 8),
+		event(10, 2800, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, nil),
 	}
 	wait, steps := breakdown(events)
 	if want := 160 * time.Millisecond; wait != want { // 100 + 50 + 10

@@ -9,6 +9,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/mdlc/mdlc/activities"
 	"github.com/mdlc/mdlc/workflows"
@@ -53,6 +54,29 @@ const (
 // WorkflowTaskCompleted event ID.
 func (h *history) step(activityType, outcome string) int64 {
 	task := h.task()
+	h.activity(activityType, outcome)
+	return task
+}
+
+// marker adds a marker event named name with details.
+func (h *history) marker(name string, details map[string]*commonpb.Payloads) {
+	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_MARKER_RECORDED,
+		Attributes: &historypb.HistoryEvent_MarkerRecordedEventAttributes{MarkerRecordedEventAttributes: &historypb.MarkerRecordedEventAttributes{
+			MarkerName: name, Details: details}}})
+}
+
+// local adds the marker of a local activity of type activityType, as the SDK records it when the activity
+// ends (with or without a failure) in the current workflow task.
+func (h *history) local(activityType string) {
+	data, err := converter.GetDefaultDataConverter().ToPayloads(map[string]any{"ActivityID": "1", "ActivityType": activityType, "Attempt": 1})
+	if err != nil {
+		panic(err)
+	}
+	h.marker("LocalActivity", map[string]*commonpb.Payloads{"data": data})
+}
+
+// activity adds the events of an activity the current workflow task scheduled.
+func (h *history) activity(activityType, outcome string) {
 	id := h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
 		Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
 			ActivityType: &commonpb.ActivityType{Name: activityType}}}})
@@ -68,7 +92,6 @@ func (h *history) step(activityType, outcome string) int64 {
 		h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
 			Attributes: &historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes{ActivityTaskTimedOutEventAttributes: &historypb.ActivityTaskTimedOutEventAttributes{ScheduledEventId: id}}})
 	}
-	return task
 }
 
 // child adds a workflow task that starts the retrain child, and the child's events.
@@ -187,6 +210,22 @@ func TestPlanRedrive(t *testing.T) {
 	initTasks := []int64{initFailed.step("InitializeTraining", failed)}
 	initFailed.fail("LambdaServiceError", "Initialize: lambda unavailable")
 
+	// A run with local steps (its Lambda and API calls are local activities, recorded as markers in the
+	// workflow task that ran them): the first task reads the defaults, runs Initialize and Find Model and
+	// schedules the transform; the next runs Monitor, which fails, and the run fails in the same task.
+	local := newHistory(workflows.BatchInferenceWorkflow, "")
+	localFirst := local.task()
+	local.marker("Version", nil)
+	local.local("Defaults")
+	local.local("InitializeInference")
+	local.local("FindModel")
+	local.activity("BatchTransform", ok)
+	localMonitor := local.task()
+	local.local("MonitorPerformance")
+	local.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+		Attributes: &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{
+			Failure: &failurepb.Failure{Message: "Monitor Model Performance: target missing", FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: "DataNotFound"}}}}}})
+
 	defaultsFailed := newHistory(workflows.TrainingWorkflow, "")
 	firstTask := defaultsFailed.task()
 	defaultsFailed.fail("StepFailed", "Initialize: defaults")
@@ -235,6 +274,10 @@ func TestPlanRedrive(t *testing.T) {
 			wantOutcome: "Terminated: operator", wantNotes: []string{"Train Model runs a SageMaker job"}},
 		{name: "timed out at Monitor", h: timedOut, wantFailed: workflows.StepMonitor, wantFrom: workflows.StepMonitor, wantEvent: toTasks[3], wantOutcome: "TimedOut"},
 		{name: "initialize failed (not validation)", h: initFailed, wantFailed: workflows.StepInitialize, wantFrom: workflows.StepInitialize, wantEvent: initTasks[0]},
+		{name: "local steps: Monitor again, from the workflow task that ran it", h: local, wantFailed: workflows.StepMonitor, wantFrom: workflows.StepMonitor, wantEvent: localMonitor,
+			wantOutcome: "Failed: Monitor Model Performance: target missing"},
+		{name: "local steps: --from Find Model, which ran in the first task, from Initialize", h: local, from: "find", wantFailed: workflows.StepMonitor, wantFrom: workflows.StepInitialize,
+			wantEvent: localFirst, wantNotes: []string{"Inference runs a SageMaker job"}},
 		{name: "failed before Initialize's Lambda", h: defaultsFailed, wantFailed: workflows.StepInitialize, wantFrom: workflows.StepInitialize, wantEvent: firstTask},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -286,6 +329,12 @@ func TestPlanRedriveRefuses(t *testing.T) {
 	foreign.step("SomethingElse", failed)
 	foreign.fail("X", "x")
 
+	// A local activity marker whose data does not decode names no activity.
+	unreadable := newHistory(workflows.TrainingWorkflow, "")
+	unreadable.task()
+	unreadable.marker("LocalActivity", map[string]*commonpb.Payloads{"data": {Payloads: []*commonpb.Payload{{Data: []byte("{")}}}})
+	unreadable.fail("X", "x")
+
 	other := newHistory("OrderFulfillment", "")
 	other.fail("X", "x")
 
@@ -313,6 +362,7 @@ func TestPlanRedriveRefuses(t *testing.T) {
 			want: `--from "Is Re-training Needed?" did no work of its own in this run of ` + runID + `: give the step before it, "Monitor Model Performance"`},
 		{name: "--from a step of the other workflow", h: mon, from: workflows.StepTrainModel, usage: true, want: `--from "Train Model" is not a step of BatchInference`},
 		{name: "another version's activity", h: foreign, want: `has an activity "SomethingElse" that no step of Training runs`},
+		{name: "an unreadable local activity marker", h: unreadable, want: `has an activity "" that no step of Training runs`},
 		{name: "not an mdlc workflow", h: other, want: `is a "OrderFulfillment" run, not an mdlc pipeline run`},
 		{name: "ended before its first workflow task", h: noTask, want: "ended before its first workflow task completed"},
 	} {

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,8 +38,9 @@ import (
 // Bucket is the bucket the harness seeds and the worker reads (the worker's local default).
 const Bucket = "mdlc-local"
 
-// JobActivities are the activity types that wait on a SageMaker job. A worker killed while one of these runs is noticed after the
-// heartbeat timeout; any other activity is retried only after its StartToClose timeout.
+// JobActivities are the activity types that wait on a SageMaker job. A worker killed while one of these runs is
+// noticed after the heartbeat timeout. The Lambda and API steps are local activities: a worker killed during
+// one is noticed when its workflow task times out.
 var JobActivities = map[string]bool{"TrainModel": true, "BatchTransform": true}
 
 // Options configure a Harness.
@@ -367,38 +367,6 @@ func (h *Harness) History(ctx context.Context, id, runID string) ([]*historypb.H
 	return events, nil
 }
 
-// ShortStepsInFlight names the started attempts of the short activities (Lambda invocations and single
-// SageMaker calls, as opposed to the job-waiting ones) of the open runs ids: what a worker kill at this moment
-// interrupts mid-call.
-func (h *Harness) ShortStepsInFlight(ctx context.Context, ids []string) ([]string, error) {
-	var (
-		mu    sync.Mutex
-		steps []string
-		errs  []error
-		wg    sync.WaitGroup
-	)
-	for _, id := range ids {
-		wg.Go(func() {
-			d, err := h.Temporal.DescribeWorkflowExecution(ctx, id, "")
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if !strings.Contains(err.Error(), "not found") {
-					errs = append(errs, fmt.Errorf("describe %s: %w", id, err))
-				}
-				return
-			}
-			for _, a := range d.PendingActivities {
-				if a.State == enumspb.PENDING_ACTIVITY_STATE_STARTED && !JobActivities[a.ActivityType.GetName()] {
-					steps = append(steps, id+":"+a.ActivityType.GetName())
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return steps, errors.Join(errs...)
-}
-
 // PIDs returns the process IDs of the stack's running processes by name (see stack.Stack.PIDs).
 func (h *Harness) PIDs() (map[string]int, error) { return h.Stack.PIDs(), nil }
 
@@ -477,7 +445,7 @@ func RSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS for process %d", pid)
 }
 
-// Steps summarises which activities the runs ids are in, e.g. "TrainModel=3 BatchTransform=2 idle=1".
+// Steps summarises which activities the runs ids are in, e.g. "TrainModel=3 BatchTransform=2 local-step-or-between=1 closed=4".
 func (h *Harness) Steps(ctx context.Context, ids []string) string {
 	counts := map[string]int{}
 	for _, id := range ids {
@@ -491,15 +459,14 @@ func (h *Harness) Steps(ctx context.Context, ids []string) string {
 			continue
 		}
 		if len(d.PendingActivities) == 0 {
-			counts["between-steps"]++
+			counts["local-step-or-between"]++ // the Lambda and API steps run inside workflow tasks
 		}
 		for _, a := range d.PendingActivities {
 			counts[a.ActivityType.GetName()]++
 		}
 	}
 	var parts []string
-	for _, k := range []string{"InitializeTraining", "InitializeInference", "FindModel", "TrainModel", "BatchTransform",
-		"MonitorPerformance", "CreateModel", "RegisterModel", "between-steps", "closed", "unknown"} {
+	for _, k := range []string{"TrainModel", "BatchTransform", "WaitForApproval", "local-step-or-between", "closed", "unknown"} {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
 			delete(counts, k)
