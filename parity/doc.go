@@ -8,7 +8,7 @@
 // rendered from the worker's own request builders (activities.TrainingJobRequest, ModelRequest,
 // TransformJobRequest), so a change to a request reaches both engines. The Lambda tasks pass and select the
 // fields of the functions' contract (package lambdas/contract). Timeouts and retries are computed from the
-// workflows' activity options (workflows.LambdaOptions, APIOptions, JobOptions), and IAMPolicy is checked
+// workflows' step timings (workflows.LambdaTiming, APITiming, JobTiming), and IAMPolicy is checked
 // against the actions the Task states need (TaskActions).
 //
 // Error names. Function errors keep the functions' errorType (InvalidInput, DataNotFound, ...), as both the

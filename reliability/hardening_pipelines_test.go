@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,8 +63,9 @@ func TestPipelineHardening(t *testing.T) {
 		events, herr := h.History(ctx, run.GetID(), run.GetRunID())
 		require.NoError(t, herr)
 		for _, e := range events {
+			// The worker's defaults (read as the run ends, for its notification) are no step's work.
 			typ, isActivity := workflows.ActivityOf(e)
-			require.False(t, isActivity, "a bad input ran activity %q (event %d)", typ, e.GetEventId())
+			require.False(t, isActivity && !slices.Contains(workflows.RunWork, typ), "a bad input ran activity %q (event %d)", typ, e.GetEventId())
 		}
 		return err
 	}

@@ -52,7 +52,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var pollJitter float64
 	fs.StringVar(&pollInterval, "poll-interval", pipelineflags.Env(getenv, "MDLC_POLL_INTERVAL", ""), "how often to describe a running SageMaker job; 1s for local, 30s for aws [MDLC_POLL_INTERVAL]")
 	fs.Float64Var(&pollJitter, "poll-jitter", 0.2, "fraction of the poll interval by which polls are spread")
-	fs.IntVar(&c.maxConcurrentActivities, "max-concurrent-activities", pipelineflags.IntEnv(getenv, "MDLC_MAX_CONCURRENT_ACTIVITIES", 200), "activities this worker runs at once; waiting on a job is one [MDLC_MAX_CONCURRENT_ACTIVITIES]")
+	fs.IntVar(&c.maxConcurrentActivities, "max-concurrent-activities", pipelineflags.IntEnv(getenv, "MDLC_MAX_CONCURRENT_ACTIVITIES", 200), "activity tasks this worker runs at once: waiting on a SageMaker job or for an approval is one (the short Lambda and API steps are local activities, at most 1000 at once) [MDLC_MAX_CONCURRENT_ACTIVITIES]")
 	fs.IntVar(&c.pollers, "pollers", pipelineflags.IntEnv(getenv, "MDLC_POLLERS", 8), "task pollers per kind (workflow, activity); more pick up tasks faster when many runs are open [MDLC_POLLERS]")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", pipelineflags.Env(getenv, "MDLC_METRICS_ADDR", "127.0.0.1:9464"), "address of the Prometheus /metrics endpoint (port 0: a free port, logged in the \"Worker started\" line); empty disables it [MDLC_METRICS_ADDR]")
 	fs.StringVar(&c.logFormat, "log-format", pipelineflags.Env(getenv, "MDLC_LOG_FORMAT", "text"), "text or json [MDLC_LOG_FORMAT]")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,25 @@ func historyLength(t *testing.T, c client.Client, id, runID string) int {
 	return len(history(t, c, id, runID).Events)
 }
 
+// requireWork checks how a run did its work: the activity tasks it scheduled (the job steps) and the local
+// activities it ran (the Lambda and API steps), in order, the worker's defaults left out.
+func requireWork(t *testing.T, c client.Client, id, runID string, tasks, locals []string) {
+	t.Helper()
+	var gotTasks, gotLocals []string
+	for _, ev := range history(t, c, id, runID).Events {
+		typ, ok := workflows.ActivityOf(ev)
+		switch {
+		case !ok || slices.Contains(workflows.RunWork, typ):
+		case ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			gotTasks = append(gotTasks, typ)
+		default:
+			gotLocals = append(gotLocals, typ)
+		}
+	}
+	require.Equal(t, tasks, gotTasks, "activity tasks of %s", id)
+	require.Equal(t, locals, gotLocals, "local activities of %s", id)
+}
+
 // recordHistory writes a run's history for the replay tests when -update-histories is given, as
 // <name>__<workflow ID>.json: replay needs the original workflow ID (the retrain child's ID derives from it).
 func recordHistory(t *testing.T, c client.Client, name, id, runID string) {
@@ -126,6 +146,7 @@ func TestPipelinesEndToEnd(t *testing.T) {
 	require.Contains(t, trained.FinalMetrics, "validation:logloss")
 	require.Regexp(t, `^churn-20\d{6}T\d{6}-`, trained.TrainingJobName)
 	require.Less(t, historyLength(t, c, run.GetID(), run.GetRunID()), 60, "no polling in the training history")
+	requireWork(t, c, run.GetID(), run.GetRunID(), []string{"TrainModel"}, []string{"InitializeTraining", "CreateModel", "RegisterModel"})
 	recordHistory(t, c, "training", run.GetID(), run.GetRunID())
 
 	job, err := sm.DescribeTrainingJob(ctx, &sagemaker.DescribeTrainingJobInput{TrainingJobName: aws.String(trained.TrainingJobName)})
@@ -158,12 +179,15 @@ func TestPipelinesEndToEnd(t *testing.T) {
 	require.Equal(t, contract.DecisionPromoted, eval.Decision)
 	require.Equal(t, "Approved", drifted.Retrain.ApprovalStatus)
 	require.Less(t, historyLength(t, c, run.GetID(), run.GetRunID()), 80, "no polling in the batch-inference history")
+	requireWork(t, c, run.GetID(), run.GetRunID(), []string{"BatchTransform"}, []string{"InitializeInference", "FindModel", "MonitorPerformance", "CheckRetrainGuard"})
 	recordHistory(t, c, "batch-inference-retrain", run.GetID(), run.GetRunID())
 
 	child, err := c.DescribeWorkflowExecution(ctx, drifted.RetrainWorkflowID, "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, child.WorkflowExecutionInfo.Status)
 	recordHistory(t, c, "training-retrain-child", drifted.RetrainWorkflowID, child.WorkflowExecutionInfo.Execution.RunId)
+	requireWork(t, c, drifted.RetrainWorkflowID, child.WorkflowExecutionInfo.Execution.RunId, []string{"TrainModel", "BatchTransform"},
+		[]string{"InitializeTraining", "CreateModel", "MonitorPerformance", "RegisterModel"})
 
 	// The retrained model is newest and approved: the next run scores with it, and it fits November's data.
 	high := 0.5
