@@ -75,7 +75,7 @@ up() {
   else
     start temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
       --db-filename "$DATA_DIR/temporal.db" $(grep -v '^#' deploy/temporal/search-attributes | sed 's/^/--search-attribute /') \
-      --log-level warn
+      --log-level warn --dynamic-config-value system.enableActivityEagerExecution=true
   fi
   wait_up "$( [ "$BACKEND" = cluster ] && echo ui || echo temporal )" "http://127.0.0.1:$UI_PORT/api/v1/namespaces/default" 60
   start localaws "$BIN/localaws" --addr "127.0.0.1:$LOCALAWS_PORT" --data-dir "$DATA_DIR/localaws"

@@ -51,6 +51,7 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{"database off the volume", compose, "--db-filename=/home/temporal/temporal.db", "--db-filename=/tmp/temporal.db", "not on a named volume"},
 		{"dev server on loopback", compose, "--ip=0.0.0.0", "--ip=127.0.0.1", "want 0.0.0.0"},
 		{"search attribute missing", compose, "      - --search-attribute=DataDate=Keyword\n", "", "search attribute DataDate"},
+		{"dev server without eager activities", compose, "      - --dynamic-config-value=system.enableActivityEagerExecution=true\n", "", "--dynamic-config-value=system.enableActivityEagerExecution=true"},
 		{"localaws refuses its service name", compose, `, "--allow-host=localaws"]`, `]`, "does not admit that Host"},
 		{"localaws health check under another name", compose, `"http://127.0.0.1:4570/_localaws/health"`, `"http://localaws.internal:4570/_localaws/health"`, "which localaws refuses"},
 		{"localaws without --allow-remote", compose, `"--allow-remote", `, "", "without --allow-remote"},

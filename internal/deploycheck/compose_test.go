@@ -20,6 +20,7 @@ import (
 
 	"github.com/mdlc/mdlc/internal/awsconf"
 	"github.com/mdlc/mdlc/internal/cli"
+	"github.com/mdlc/mdlc/internal/stack"
 	"github.com/mdlc/mdlc/internal/temporalconn"
 	"github.com/mdlc/mdlc/workflows"
 )
@@ -350,6 +351,11 @@ func checkCompose(src sources, c composeFile, d *dockerfile) problems {
 	for _, attr := range workflows.SearchAttributes() {
 		if want := attr.Name + "=" + attr.Type; !slices.Contains(temporal.flags("--search-attribute"), want) {
 			ps.add("service %s does not register the search attribute %s the workflows set: want --search-attribute %s", temporalName, attr.Name, want)
+		}
+	}
+	for _, v := range stack.DevServerDynamicConfig {
+		if !slices.Contains(temporal.flags("--dynamic-config-value"), v) {
+			ps.add("service %s does not run with the dynamic config the local stack's dev server has: want --dynamic-config-value=%s", temporalName, v)
 		}
 	}
 	if v, err := makefileVar(src.root, "TEMPORAL_CLI_VERSION"); err != nil {

@@ -376,6 +376,13 @@ func (s *Stack) start(name string, cmd *exec.Cmd) error {
 	return nil
 }
 
+// DevServerDynamicConfig are the dynamic config values (KEY=VALUE) the dev server runs with: eager activity
+// execution — a job step's activity task comes back with the completion of the workflow task that scheduled
+// it, not through the matching service, which saves the server work on every run (BENCHMARKS.md). The
+// cluster's deploy/temporal/dynamicconfig.yaml sets the same; scripts/stack.sh and docker-compose.yml pass the
+// same flags, and internal/deploycheck holds them all to this list.
+var DevServerDynamicConfig = []string{"system.enableActivityEagerExecution=true"}
+
 // StartTemporal starts the Temporal server: the dev server on the stack's database file, with the mdlc search
 // attributes, or the cluster's server on its PostgreSQL.
 func (s *Stack) StartTemporal(ctx context.Context) error {
@@ -383,6 +390,9 @@ func (s *Stack) StartTemporal(ctx context.Context) error {
 	_, port, _ := net.SplitHostPort(s.TemporalAddress)
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--ui-port", uiPort,
 		"--db-filename", filepath.Join(s.opts.Dir, "temporal.db"), "--log-level", "warn"}
+	for _, v := range DevServerDynamicConfig {
+		args = append(args, "--dynamic-config-value", v)
+	}
 	for _, attr := range workflows.SearchAttributes() {
 		args = append(args, "--search-attribute", attr.Name+"="+attr.Type)
 	}
