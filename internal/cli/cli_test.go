@@ -179,12 +179,12 @@ func TestFormatEvent(t *testing.T) {
 		ev   event
 		want string
 	}{
-		{event{At: 200 * time.Millisecond, HasAt: true, Kind: eventStarted, Step: "Initialize"}, "   +0.2s  Initialize                       started"},
-		{event{At: 1300 * time.Millisecond, HasAt: true, Kind: eventStarted, Step: "Train Model", JobName: "churn-1"}, "   +1.3s  Train Model                      started    churn-1"},
-		{event{At: 2 * time.Second, HasAt: true, Kind: eventJob, Step: "Train Model", JobName: "churn-1", Detail: "InProgress (Training)"}, "   +2.0s  Train Model                      job        churn-1 InProgress (Training)"},
-		{event{At: 95 * time.Second, HasAt: true, Kind: workflows.StepCompleted, Step: "Train Model", Detail: "artifacts s3://b/k", Took: 93500 * time.Millisecond}, "  +1m35s  Train Model                      completed  1m34s  artifacts s3://b/k"},
-		{event{At: time.Second, HasAt: true, Kind: workflows.StepFailed, Step: "Re-train Model > Train Model", Detail: "boom", Took: time.Second}, "   +1.0s  Re-train Model > Train Model     failed     1.0s  boom"},
-		{event{Kind: eventSkipped, Step: "Re-train Model", Detail: "not needed"}, "       -  Re-train Model                   skipped    not needed"},
+		{event{At: 200 * time.Millisecond, HasAt: true, Kind: eventStarted, Step: "Initialize"}, "   +0.2s  Initialize                                 started"},
+		{event{At: 1300 * time.Millisecond, HasAt: true, Kind: eventStarted, Step: "Train Model", JobName: "churn-1"}, "   +1.3s  Train Model                                started    churn-1"},
+		{event{At: 2 * time.Second, HasAt: true, Kind: eventJob, Step: "Train Model", JobName: "churn-1", Detail: "InProgress (Training)"}, "   +2.0s  Train Model                                job        churn-1 InProgress (Training)"},
+		{event{At: 95 * time.Second, HasAt: true, Kind: workflows.StepCompleted, Step: "Train Model", Detail: "artifacts s3://b/k", Took: 93500 * time.Millisecond}, "  +1m35s  Train Model                                completed  1m34s  artifacts s3://b/k"},
+		{event{At: time.Second, HasAt: true, Kind: workflows.StepFailed, Step: "Re-train Model > Train Model", Detail: "boom", Took: time.Second}, "   +1.0s  Re-train Model > Train Model               failed     1.0s  boom"},
+		{event{Kind: eventSkipped, Step: "Re-train Model", Detail: "not needed"}, "       -  Re-train Model                             skipped    not needed"},
 	} {
 		if got := formatEvent(tc.ev); got != tc.want {
 			t.Errorf("formatEvent(%+v)\n got %q\nwant %q", tc.ev, got, tc.want)
@@ -404,4 +404,25 @@ func exampleArgs(line string) []string {
 		args = args[:i]
 	}
 	return args
+}
+
+// TestStepColumnFitsEveryStep: every step a live line can name, a retrain child's included, fits the step
+// field, so that what follows it starts in the same column on every line.
+func TestStepColumnFitsEveryStep(t *testing.T) {
+	steps := []string{workflows.StepInitialize, workflows.StepTrainModel, workflows.StepCreateModel, workflows.StepEvaluate,
+		workflows.StepPromote, workflows.StepRegister, workflows.StepWaitApproval, workflows.StepFindModel, workflows.StepInference,
+		workflows.StepMonitor, workflows.StepDecide, workflows.StepRetrain}
+	want := -1
+	for _, s := range steps {
+		for _, label := range []string{s, workflows.StepRetrain + childStepSeparator + s} {
+			line := formatEvent(event{At: time.Second, HasAt: true, Kind: workflows.StepCompleted, Step: label, Detail: "d"})
+			col := strings.Index(line, " "+workflows.StepCompleted+" ") + 1
+			if want < 0 {
+				want = col
+			}
+			if col != want {
+				t.Errorf("%q: the state starts in column %d, want %d:\n%s", label, col, want, line)
+			}
+		}
+	}
 }

@@ -219,7 +219,7 @@ func (f *follower) followChild(ctx context.Context, w *watched, childID string) 
 		if runID == "" {
 			return // initiated, not started yet: the next tick finds it
 		}
-		w.child = newWatched(childID, runID, w.path+workflows.StepRetrain+" > ")
+		w.child = newWatched(childID, runID, w.path+workflows.StepRetrain+childStepSeparator)
 	}
 	if err := f.poll(ctx, w.child); err != nil && ctx.Err() == nil {
 		fmt.Fprintf(f.warn, "warning: cannot follow retrain run %s: %v\n", childID, err)

@@ -35,11 +35,20 @@ type event struct {
 	Took time.Duration
 }
 
+// stepColumn is the width of a live line's step field: the longest label a line carries, a retrain child's
+// longest step under its parent's ("Re-train Model > Evaluate Re-trained Model"), so that the fields after it
+// line up on every line (TestStepColumnFitsEveryStep).
+var stepColumn = len(workflows.StepRetrain + childStepSeparator + workflows.StepEvaluate)
+
+// childStepSeparator joins a parent step's name and its child run's step names in live lines.
+const childStepSeparator = " > "
+
 // formatEvent renders an event as one line: time since the run started, step, what happened, details.
 //
-//	+0.0s  Initialize                       started
-//	+1.3s  Train Model                      job        churn-20191001T120001 InProgress (Training)
-//	+3.9s  Train Model                      completed  2.6s  artifacts s3://mdlc-local/model/...
+//	+0.0s  Initialize                                 started
+//	+1.3s  Train Model                                job        churn-20191001T120001 InProgress (Training)
+//	+3.9s  Train Model                                completed  2.6s  artifacts s3://mdlc-local/model/...
+//	+5.0s  Re-train Model > Evaluate Re-trained Model completed  0.1s  challenger AUC 0.9314, ...
 func formatEvent(ev event) string {
 	at := "-"
 	if ev.HasAt {
@@ -59,7 +68,7 @@ func formatEvent(ev event) string {
 		}
 		rest = append(rest, ev.Detail)
 	}
-	line := fmt.Sprintf("%8s  %-32s %-10s %s", at, ev.Step, ev.Kind, strings.Join(nonEmpty(rest), " "))
+	line := fmt.Sprintf("%8s  %-*s %-10s %s", at, stepColumn, ev.Step, ev.Kind, strings.Join(nonEmpty(rest), " "))
 	return strings.TrimRight(line, " ")
 }
 
