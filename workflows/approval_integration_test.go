@@ -10,6 +10,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mdlc/mdlc/internal/demodata"
@@ -104,4 +105,40 @@ func TestApprovalWaitEndToEnd(t *testing.T) {
 	pkg, err = sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(p.Approval.ModelPackageArn)})
 	require.NoError(t, err)
 	require.Equal(t, smtypes.ModelApprovalStatusPendingManualApproval, pkg.ModelApprovalStatus, "a cancel decides nothing")
+}
+
+// TestApprovalTimeoutEndToEnd: a run whose version nobody decides within the worker's approval timeout
+// completes with no decision; the version stays PendingManualApproval in the registry, and so does the run's
+// ApprovalStatus search attribute. A decision sent after the timeout reaches no run.
+func TestApprovalTimeoutEndToEnd(t *testing.T) {
+	_, c, sm := startStack(t, demodata.DefaultConfig(), "--approval-timeout", "2s")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const model, date = "unattended", "2019-10-01"
+	run, err := c.ExecuteWorkflow(ctx, startOptions(workflows.TrainingWorkflowID(model, date), model, date),
+		workflows.TrainingWorkflow, workflows.TrainingInput{ModelName: model, DataDate: date, ApprovalStatus: "PendingManualApproval"})
+	require.NoError(t, err)
+	var res workflows.TrainingResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.NotNil(t, res.Approval)
+	require.Equal(t, workflows.ApprovalNoDecision, res.Approval.Decision)
+	require.Equal(t, workflows.ApprovalViaTimeout, res.Approval.Via)
+	require.Equal(t, "PendingManualApproval", res.ApprovalStatus, "the result says what the registry holds")
+	require.GreaterOrEqual(t, res.Approval.At.Sub(res.Approval.WaitedSince), 2*time.Second, "waited the whole timeout")
+
+	pkg, err := sm.DescribeModelPackage(ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String(res.ModelPackageArn)})
+	require.NoError(t, err)
+	require.Equal(t, smtypes.ModelApprovalStatusPendingManualApproval, pkg.ModelApprovalStatus, "a timeout decides nothing")
+
+	desc, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+	require.NoError(t, err)
+	var status string
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(
+		desc.WorkflowExecutionInfo.GetSearchAttributes().GetIndexedFields()[workflows.ApprovalStatusAttribute.GetName()], &status))
+	require.Equal(t, "PendingManualApproval", status)
+
+	_, err = c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), RunID: run.GetRunID(),
+		UpdateName: workflows.ApprovalUpdate, Args: []any{workflows.ApprovalRequest{ModelPackageVersion: res.ModelPackageVersion, Status: "Approved", By: "late"}},
+		WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.Error(t, err, "the run is closed")
 }
