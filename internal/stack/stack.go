@@ -184,9 +184,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		for i, name := range []string{"HISTORY_PORT", "MATCHING_PORT", "WORKER_PORT"} {
 			s.clusterEnv = append(s.clusterEnv, fmt.Sprintf("MDLC_CLUSTER_%s=%d", name, internal[1+i]))
 		}
-		// The server records membership ports in a smallint column: they must be below 32768, where the
-		// kernel's ephemeral ports (what freePorts gets) are not.
-		low, err := freeLowPorts(4)
+		// The server records membership ports in a smallint column: they must be below 32768, as freePorts'
+		// are.
+		low, err := freePorts(4)
 		if err != nil {
 			return nil, err
 		}
@@ -425,12 +425,16 @@ func (s *Stack) withLog(name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	log := s.Log(name)
+	// The server logs a fatal error as one JSON line whose stack trace would fill the excerpt: leave it out.
+	log := stackTraceField.ReplaceAllString(s.Log(name), "")
 	if len(log) > 2000 {
 		log = "…" + log[len(log)-2000:]
 	}
 	return fmt.Errorf("%w\n--- %s log (%s):\n%s", err, name, filepath.Join(s.opts.Dir, name+".log"), log)
 }
+
+// stackTraceField matches the stacktrace field of a JSON log line.
+var stackTraceField = regexp.MustCompile(`,"stacktrace":"(?:[^"\\]|\\.)*"`)
 
 // LocalAWSListening matches the line localaws prints once it listens; its group is the address.
 var LocalAWSListening = regexp.MustCompile(`localaws listening on http://(\S+)`)
@@ -669,30 +673,12 @@ func (s *Stack) Env() []string {
 	}
 }
 
+// freePorts finds n free loopback ports in [20000, 32768): below the kernel's ephemeral range (32768–60999 by
+// default), so that no outgoing connection is given one as its local port between this check and the
+// server's bind — under load, with many connections to PostgreSQL and gRPC, that happened — and drawn at
+// random so that concurrent stacks rarely collide. A port taken anyway makes the server exit, which Start
+// reports (and, for the dev server, retries on other ports).
 func freePorts(n int) ([]int, error) {
-	var ports []int
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		lns = append(lns, l)
-		_, p, _ := net.SplitHostPort(l.Addr().String())
-		port, _ := strconv.Atoi(p)
-		ports = append(ports, port)
-	}
-	return ports, nil
-}
-
-// freeLowPorts finds n free loopback ports in [20000, 32768), drawn at random so that concurrent stacks rarely
-// collide (a port taken between this check and the server's bind makes the server exit, which Start reports).
-func freeLowPorts(n int) ([]int, error) {
 	var ports []int
 	var lns []net.Listener
 	defer func() {

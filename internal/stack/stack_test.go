@@ -69,3 +69,34 @@ func TestStackScriptRefusesBadSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestWithLogLeavesOutStackTraces: the server's fatal line carries its error and a stack trace longer than
+// the excerpt; the excerpt keeps the error.
+func TestWithLogLeavesOutStackTraces(t *testing.T) {
+	dir := t.TempDir()
+	trace := strings.Repeat(`go.uber.org/dig.paramList.BuildList\n\t/root/go/pkg/mod/go.uber.org/dig@v1.18.0/param.go:151\n`, 100)
+	line := `{"level":"fatal","msg":"Unable to start server","error":"listen tcp 127.0.0.1:7233: bind: address already in use","stacktrace":"` + trace + `\"quoted\""}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "temporal.log"), []byte(`{"level":"info","msg":"starting"}`+"\n"+line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &Stack{opts: Options{Dir: dir}}
+	err := s.withLog("temporal", errExited)
+	if !strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "dig.paramList") {
+		t.Errorf("excerpt without the error or with the stack trace:\n%v", err)
+	}
+}
+
+// TestFreePortsBelowTheEphemeralRange: the stack's servers get ports no outgoing connection is given.
+func TestFreePortsBelowTheEphemeralRange(t *testing.T) {
+	ports, err := freePorts(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p < 20000 || p >= 32768 || seen[p] {
+			t.Errorf("port %d: want distinct ports in [20000, 32768)", p)
+		}
+		seen[p] = true
+	}
+}
