@@ -649,7 +649,7 @@ func changeSchedule(ctx context.Context, e *env, sc client.ScheduleClient, tf *t
 	case scheduleTrigger:
 		// The schedule's own overlap policy applies to the triggered run too.
 		err = h.Trigger(ctx, client.ScheduleTriggerOptions{})
-		msg = "Triggered schedule %s: a run starts now, for the data date of today (UTC) plus its offset; `starter schedule describe %[1]s` shows it\n"
+		msg = "Triggered schedule %s: a run starts now, for the data date of today (UTC) plus its offset, unless one of its runs is still running and its overlap policy holds the new one back; `starter schedule describe %[1]s` shows which\n"
 	case scheduleDelete:
 		err = h.Delete(ctx)
 		msg = "Deleted schedule %s (its runs are kept, and runs in progress go on)\n"
