@@ -675,7 +675,7 @@ func (s *Stack) Env() []string {
 
 // freePorts finds n free loopback ports in [20000, 32768): below the kernel's ephemeral range (32768–60999 by
 // default), so that no outgoing connection is given one as its local port between this check and the
-// server's bind — under load, with many connections to PostgreSQL and gRPC, that happened — and drawn at
+// server's bind (under load, with many connections to PostgreSQL and gRPC, that can happen), and drawn at
 // random so that concurrent stacks rarely collide. A port taken anyway makes the server exit, which Start
 // reports (and, for the dev server, retries on other ports).
 func freePorts(n int) ([]int, error) {
